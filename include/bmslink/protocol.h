@@ -1,0 +1,180 @@
+/*
+ * Protocols as data: messages, signals, periods, directions, who speaks
+ * first, timeouts, the safe state — and the table-walking CAN codec.
+ *
+ * A protocol knows no code of its own: src/protocols/<family>.c holds const
+ * tables, this engine walks them. Variants (vendor dialects, firmware
+ * versions) are protocols with a .base and only their differences.
+ */
+#ifndef BMSLINK_PROTOCOL_H
+#define BMSLINK_PROTOCOL_H
+
+#include "bmslink/base.h"
+#include "bmslink/frame.h"
+#include "bmslink/model.h"
+#include "bmslink/signal.h"
+
+typedef enum { BL_BUS_CAN = 0, BL_BUS_RS485, BL_BUS_MODBUS } bl_bus_t;
+typedef enum { BL_DIR_B2I = 0, BL_DIR_I2B } bl_dir_t; /* battery->inverter, inverter->battery */
+typedef enum { BL_FIRST_BATTERY = 0, BL_FIRST_INVERTER } bl_first_t;
+typedef enum { BL_CONF_HIGH = 0, BL_CONF_MEDIUM, BL_CONF_LOW } bl_conf_t;
+
+enum {
+    BL_MF_ON_REQUEST = 1u << 0, /* sent in answer to a request, not periodically */
+    BL_MF_EVENT = 1u << 1,      /* sent on change */
+    BL_MF_DECODE_ONLY = 1u << 2,/* understood on decode, not sent by this protocol's encoder */
+    BL_MF_KEEPALIVE = 1u << 3,  /* the other side's liveness signal */
+    BL_MF_REQUEST = 1u << 4     /* a poll / request that triggers answers */
+};
+
+typedef struct {
+    uint32_t id;       /* identifier with the address bits zero */
+    uint32_t id_mask;  /* bits of the id that must match; 0 = every bit */
+    const char *name;  /* snake_case message name (JSON "message", DBC BO_) */
+    const bl_signal_t *sigs;
+    uint8_t nsigs;
+    uint8_t ext;       /* 1 = 29-bit identifier */
+    uint8_t dir;       /* bl_dir_t */
+    uint8_t dlc;       /* length the encoder sends */
+    uint8_t dlc_min;   /* shortest length the decoder accepts */
+    uint8_t nmux;      /* multiplexed message: selector values 0..nmux-1 are sent */
+    uint16_t flags;    /* BL_MF_* */
+    uint32_t period_ms;/* 0 = on request / event only */
+} bl_message_t;
+
+struct bl_rs485_codec; /* byte protocols (RS485, Modbus) bring their own codec */
+
+typedef struct bl_protocol {
+    const char *name;   /* "pylon-lv", variants "family:variant" */
+    const char *title;  /* one line for humans */
+    const struct bl_protocol *base; /* a variant: unset members come from base */
+    uint8_t bus;        /* bl_bus_t */
+    uint8_t first;      /* bl_first_t: who speaks first */
+    uint8_t confidence; /* bl_conf_t */
+    uint8_t id_bits;    /* 11 or 29 (CAN) */
+    uint8_t byte_order; /* bl_byte_order_t of multi-byte fields */
+    uint32_t bitrate;   /* CAN bit/s */
+    uint32_t baud;      /* serial baud */
+    const char *serial; /* serial settings needed, e.g. "9600 8N1, ADR 0x02" */
+    uint32_t timeout_ms;/* data stale after this; 0 = 10 x the shortest period */
+    const bl_message_t *msgs;
+    uint8_t nmsgs;
+    /* variant differences */
+    const bl_message_t *extra;  /* messages added, or replacing base rows with the same id */
+    uint8_t nextra;
+    uint32_t vflags;            /* BL_VAR_* applied to every signal */
+    const uint32_t *send_omit;  /* ids the variant does not send (0-terminated) */
+    const uint32_t *send_add;   /* decode-only ids the variant does send (0-terminated) */
+    bl_alarm_mask_t safe[BL_AC_COUNT]; /* alarms raised in the safe state */
+    const char *handshake;  /* keep-alive / handshake rules, text */
+    const char *identity;   /* identity checks inverters make, text */
+    const char *on_timeout; /* what the peer does when the data stops, text */
+    const char *sources;    /* fact-sheet source keys */
+    const struct bl_rs485_codec *rs485; /* non-CAN codec, NULL for CAN */
+} bl_protocol_t;
+
+/* ---- registry ---------------------------------------------------------- */
+
+/* Every built-in protocol, variants included, in listing order. */
+const bl_protocol_t *const *bl_protocols(size_t *n);
+/* By name ("pylon-lv", "pylon-hv:be"); NULL when unknown. */
+const bl_protocol_t *bl_protocol_find(const char *name);
+
+/* Resolved members (variants inherit from their base). */
+const bl_protocol_t *bl_proto_root(const bl_protocol_t *p);
+uint32_t bl_proto_bitrate(const bl_protocol_t *p);
+uint32_t bl_proto_timeout_ms(const bl_protocol_t *p);
+const char *bl_conf_str(unsigned c);  /* "high", "medium", "low" */
+const char *bl_bus_str(unsigned b);   /* "can", "rs485", "modbus" */
+
+/* ---- capabilities ------------------------------------------------------ */
+
+typedef struct {
+    uint32_t fields;                 /* BL_BIT(field) for every battery field carried */
+    int32_t step[BL_F_COUNT];        /* finest step of each field, milli-units (0: not carried) */
+    bl_alarm_mask_t alarms[BL_AC_COUNT];  /* carried alarms, per class */
+    bl_alarm_mask_t shared[BL_AC_COUNT];  /* carried only on a bit shared with other alarms */
+} bl_caps_t;
+
+/* Fill caps from the tables (battery -> inverter direction). */
+void bl_proto_caps(const bl_protocol_t *p, bl_caps_t *caps);
+
+/* ---- the CAN codec ----------------------------------------------------- */
+
+#define BL_CAN_MAX_MSGS 64
+#define BL_MAX_SIGS 64
+
+/* A protocol resolved for fast use; caller-owned, may be static. */
+typedef struct {
+    const bl_protocol_t *p;
+    unsigned vflags;
+    uint8_t n;
+    const bl_message_t *msg[BL_CAN_MAX_MSGS];
+    uint8_t sends[BL_CAN_MAX_MSGS]; /* 1 when the encoder sends msg[i] */
+    uint32_t rejected[BL_REJ_COUNT];/* per cause, only ever incremented */
+    uint32_t decoded;
+} bl_can_codec_t;
+
+/* @retval 0 ready  @retval BL_EINVAL not a CAN protocol  @retval BL_ENOMEM too many messages */
+int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p);
+
+/* What one frame carried. */
+typedef struct {
+    bl_reject_t why;         /* BL_REJ_NONE when decoded */
+    uint8_t sig;             /* row index of the offending signal (BL_REJ_RANGE, BL_REJ_RESERVED) */
+    uint8_t dlc_min, dlc_max;/* accepted lengths (BL_REJ_LENGTH) */
+    const bl_message_t *msg; /* matched row, NULL for unknown ids */
+    unsigned vflags;         /* variant flags the rows were read with */
+    uint32_t fields;         /* BL_BIT(field) set by this frame */
+    bl_alarm_mask_t active[BL_AC_COUNT], known[BL_AC_COUNT];
+    uint64_t have;           /* BL_BIT(row) for rows present in the frame */
+    int64_t val[BL_MAX_SIGS];/* per row: milli-units (NUM), 0/1 (BOOL/ALARM), pair code (PAIR) */
+} bl_decoded_t;
+
+/* Message row for a frame, or NULL (why set: BL_REJ_UNKNOWN_ID / BL_REJ_ID_LENGTH). */
+const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why);
+
+/*
+ * Decode one frame into *rec: fields it carries become valid with seen_ms = now_ms.
+ * A frame is all or nothing: when any signal is out of range, nothing is stored.
+ * @param d  may be NULL
+ * @retval 0           decoded
+ * @retval BL_EBADMSG  d->why names the cause; *rec unchanged; counted in c->rejected
+ */
+int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                  bl_decoded_t *d);
+
+enum {
+    BL_ENC_CLAMP = 1u << 0 /* clamp out-of-range values (reported) instead of failing */
+};
+
+typedef struct {
+    bl_reject_t why;       /* BL_REJ_RANGE on failure */
+    uint8_t sig;           /* row that failed */
+    uint32_t substituted;  /* BL_BIT(field): encoded as the safe value (invalid or stale) */
+    uint32_t clamped;      /* BL_BIT(field): clamped into range (BL_ENC_CLAMP) */
+    bool safe_state;       /* the protocol's safe alarms were raised */
+} bl_encoded_t;
+
+/* true when any limit the protocol carries is invalid or older than stale_ms:
+ * the output must be in the protocol's safe state. */
+bool bl_can_safe_needed(const bl_can_codec_t *c, const bl_record_t *rec, uint64_t now_ms,
+                        uint64_t stale_ms);
+
+/*
+ * Encode message m (selector value mux for multiplexed messages) from *rec.
+ * Invalid or stale fields are encoded as their safe value (0 A limits, flags
+ * cleared, the signal's "not available" marker where it has one) and listed in
+ * res->substituted; alarms of the safe state are added when bl_can_safe_needed().
+ * @param stale_ms  0: never stale
+ * @retval 0          *out holds the frame
+ * @retval BL_ERANGE  a value is out of range (res->sig), nothing sent
+ */
+int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                  bl_encoded_t *res);
+
+/* Effective signal row i of message m under the codec's variant flags. */
+void bl_can_sig(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_signal_t *out);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * The signal engine: DBC semantics over a byte buffer.
+ *
+ * A signal row means what a DBC signal means: start bit, length, byte order
+ * (Intel = little endian, Motorola = big endian with the DBC start bit on the
+ * most significant bit), signedness, scale, offset, min/max, unit. Physical
+ * values are integers in milli-units:
+ *
+ *     milli = raw * mul / div + offset        (rounded half away from zero)
+ *
+ * so 0.1 V is { .mul = 100, .div = 1 } and 0.1 mV is { .mul = 1, .div = 10 }.
+ * A negative mul marks a wire whose sign is the opposite of the canonical one.
+ * Pure functions over caller buffers: no allocation, no I/O, no clock.
+ */
+#ifndef BMSLINK_SIGNAL_H
+#define BMSLINK_SIGNAL_H
+
+#include "bmslink/base.h"
+#include "bmslink/model.h"
+
+typedef enum { BL_LE = 0, BL_BE = 1 } bl_byte_order_t;
+
+typedef enum {
+    BL_SK_NUM = 0, /* scaled integer -> numeric field */
+    BL_SK_BOOL,    /* flag -> bool field (see BL_SF_MATCH / BL_SF_INVERT) */
+    BL_SK_ALARM,   /* 1 bit: set = canonical alarm .alarm raised in class .aclass */
+    BL_SK_PAIR,    /* SMA 2-bit pair: 01 raised, 10 cleared, 00 and 11 = no information */
+    BL_SK_ASCII,   /* len/8 bytes of text starting at byte start/8 */
+    BL_SK_VERSION, /* len/8 bytes rendered "a.b[.c.d]" (decimal, or hex digits with BL_SF_HEXVER) */
+    BL_SK_MUX      /* the multiplexer selector of the message */
+} bl_sig_kind_t;
+
+enum {
+    BL_SF_SIGNED = 1u << 0,     /* two's complement raw */
+    BL_SF_ABS = 1u << 1,        /* decode the magnitude: a limit some senders put negative */
+    BL_SF_INVALID = 1u << 2,    /* all-ones (unsigned) / most negative (signed) raw = not available */
+    BL_SF_ZERO_ABSENT = 1u << 3,/* raw 0 = not sent */
+    BL_SF_INVERT = 1u << 4,     /* bool: the wire says the opposite ("charge forbidden") */
+    BL_SF_MATCH = 1u << 5,      /* bool: true iff raw == .def (e.g. 0xAA) */
+    BL_SF_HEXVER = 1u << 6,     /* version bytes are hex digits (0x17 -> "17") */
+    BL_SF_PAD_NUL = 1u << 7,    /* ASCII padding is NUL, not space */
+    BL_SF_VAR_OFFSET = 1u << 8, /* offset that "no offset" protocol variants drop (and go signed) */
+    BL_SF_CHECK = 1u << 9       /* constant: decode rejects a raw value other than .def */
+};
+
+typedef struct {
+    const char *name;   /* the protocol's own signal name (DBC / JSON "signals") */
+    const char *unit;   /* physical unit: "V", "A", "C", "%", "Ah", "kWh", "" */
+    const char *text;   /* ASCII: constant text sent when no field feeds the signal */
+    int32_t mul, div;   /* milli = raw * mul / div + offset; div 0 means 1 */
+    int32_t offset;     /* milli-units */
+    int32_t min, max;   /* plausible physical range in milli-units; min == max: unchecked */
+    int32_t def;        /* raw sent when nothing feeds the signal; match value for BL_SF_MATCH */
+    uint16_t flags;     /* BL_SF_* */
+    bl_alarm_mask_t also; /* alarms: more canonical alarms that this bit also stands for on encode */
+    uint8_t kind;       /* bl_sig_kind_t */
+    uint8_t field;      /* bl_field_id_t, or BL_F_NONE */
+    uint8_t alarm;      /* bl_alarm_id_t for BL_SK_ALARM / BL_SK_PAIR */
+    uint8_t aclass;     /* bl_alarm_class_t for BL_SK_ALARM / BL_SK_PAIR */
+    uint8_t start;      /* DBC start bit: LSB (Intel) or MSB (Motorola) */
+    uint8_t len;        /* bits, 1..64 */
+    uint8_t order;      /* bl_byte_order_t */
+    uint8_t str_off;    /* ASCII: offset of these bytes inside the record string */
+    int16_t mux;        /* -1: always present; else only when the selector == mux */
+} bl_signal_t;
+
+/* Extract the raw bits of s from data[0..len). Returns BL_ERANGE when the
+ * signal does not fit in len bytes (e.g. an optional trailing field). */
+int bl_sig_raw_get(const bl_signal_t *s, const uint8_t *data, size_t len, uint64_t *raw);
+/* Insert raw (masked to s->len bits) into data[0..len). BL_ERANGE when it does not fit. */
+int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw);
+
+/* Sign-extend / interpret raw per s->flags. */
+int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw);
+/* raw -> milli-units (mul/div/offset, BL_SF_ABS). */
+int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval);
+/* milli-units -> raw integer, rounded to the nearest step. Returns BL_ERANGE
+ * (and the clamped raw in *raw) when it does not fit in the signal's bits. */
+int bl_sig_from_milli(const bl_signal_t *s, int64_t milli, int64_t *raw);
+
+/* true when raw is the signal's "not available" marker (BL_SF_INVALID). */
+bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw);
+/* The marker itself. */
+uint64_t bl_sig_invalid_marker(const bl_signal_t *s);
+
+/* Decimals that represent one step of the signal (0..3). */
+uint8_t bl_sig_decimals(const bl_signal_t *s);
+/* true when s has a physical range to check. */
+static inline bool bl_sig_has_range(const bl_signal_t *s)
+{
+    return s->min != s->max;
+}
+
+/* Effective row after applying protocol variant flags (byte order swap, offsets dropped). */
+#define BL_VAR_BE 0x01u        /* every multi-byte signal big endian */
+#define BL_VAR_NO_OFFSET 0x02u /* BL_SF_VAR_OFFSET signals: plain signed, no offset */
+void bl_sig_variant(const bl_signal_t *in, unsigned vflags, bl_signal_t *out);
+
+#endif

@@ -1,0 +1,48 @@
+/* Shared pieces of the bmslink command line. */
+#ifndef BL_CLI_H
+#define BL_CLI_H
+
+#include "bmslink/protocol.h"
+#include "out.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { BL_EXIT_OK = 0, BL_EXIT_FAIL = 1, BL_EXIT_USAGE = 2, BL_EXIT_IO = 3 };
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the verb */
+    const char *summary;
+} bl_verb_t;
+
+/* "bmslink: <msg>\n" on stderr */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "bmslink: <verb>: <msg>\n" then the usage on stderr; returns BL_EXIT_USAGE */
+int cli_usage_err(const char *usage, const char *verb, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* usage on stdout for --help; returns BL_EXIT_OK */
+int cli_help(const char *text);
+
+/* "500ms", "90s", "15m", "24h", plain number = seconds. false when malformed. */
+bool cli_parse_duration(const char *s, uint64_t *ms);
+/* unsigned decimal count; false when malformed */
+bool cli_parse_count(const char *s, uint64_t *n);
+
+/* Protocol by name; on failure prints the known names and returns NULL (a usage error). */
+const bl_protocol_t *cli_protocol(const char *verb, const char *name);
+
+/* A field's value as JSON (number / bool / string) */
+void cli_json_field(bl_out_t *o, const bl_record_t *r, unsigned id);
+/* "fields":{...} for every valid battery field in mask (all when mask == UINT32_MAX) */
+void cli_json_fields(bl_out_t *o, const char *key, const bl_record_t *r, uint32_t mask);
+/* "alarms":[..],"warnings":[..],"protections":[..] from per-class masks */
+void cli_json_alarms(bl_out_t *o, const bl_alarm_mask_t active[BL_AC_COUNT]);
+
+/* true when stderr is a terminal (progress allowed) */
+bool cli_stderr_tty(void);
+
+int verb_protocols(int argc, char **argv);
+int verb_decode(int argc, char **argv);
+int verb_dbc(int argc, char **argv);
+
+#endif

@@ -1,0 +1,44 @@
+/* bmslink <verb> [options]: find the verb, run it. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const bl_verb_t verbs[] = {
+    { "protocols", verb_protocols, "list protocols; with NAME, its messages and signals" },
+    { "decode", verb_decode, "decode a capture into messages and canonical fields" },
+    { "dbc", verb_dbc, "print a CAN protocol as a DBC file" },
+};
+
+static int usage(FILE *fp, int rc)
+{
+    fputs("usage: bmslink <verb> [options] [args]\n"
+          "       bmslink --version | --help | <verb> --help\n\n"
+          "bmslink makes lithium battery BMSes and inverters understand each other over CAN and\n"
+          "RS485: it reads what is on the wire, emulates either side, translates between\n"
+          "protocols and validates a battery against inverters.\n\nverbs:\n",
+          fp);
+    for (size_t i = 0; i < BL_ARRAY_LEN(verbs); i++)
+        fprintf(fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fputs("\nexit codes: 0 ok, 1 a check failed, 2 usage, 3 input or I/O\n", fp);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *v = argc > 1 ? argv[1] : NULL;
+
+    if (v == NULL)
+        return usage(stderr, BL_EXIT_USAGE);
+    if (strcmp(v, "--help") == 0 || strcmp(v, "-h") == 0 || strcmp(v, "help") == 0)
+        return usage(stdout, BL_EXIT_OK);
+    if (strcmp(v, "--version") == 0 || strcmp(v, "-V") == 0) {
+        printf("bmslink %s\n", BL_VERSION_STRING);
+        return BL_EXIT_OK;
+    }
+    for (size_t i = 0; i < BL_ARRAY_LEN(verbs); i++)
+        if (strcmp(v, verbs[i].name) == 0)
+            return verbs[i].run(argc - 1, argv + 1);
+    cli_err("unknown verb '%s' (try bmslink --help)", v);
+    return BL_EXIT_USAGE;
+}

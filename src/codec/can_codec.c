@@ -1,0 +1,509 @@
+/* The table-walking CAN codec: frame <-> canonical record for any protocol table. */
+#include "bmslink/protocol.h"
+
+#include <string.h>
+
+static bool id_listed(const uint32_t *list, uint32_t id)
+{
+    for (; list != NULL && *list != 0; list++)
+        if (*list == id)
+            return true;
+    return false;
+}
+
+static int add_msgs(bl_can_codec_t *c, const bl_message_t *m, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++, m++) {
+        unsigned j;
+        for (j = 0; j < c->n; j++)
+            if (c->msg[j]->id == m->id && c->msg[j]->ext == m->ext && c->msg[j]->dir == m->dir)
+                break;
+        if (j == c->n) {
+            if (c->n >= BL_CAN_MAX_MSGS)
+                return BL_ENOMEM;
+            c->n++;
+        }
+        c->msg[j] = m;
+        c->sends[j] = (m->flags & BL_MF_DECODE_ONLY) ? 0 : 1;
+    }
+    return 0;
+}
+
+static int resolve(bl_can_codec_t *c, const bl_protocol_t *p)
+{
+    int rc;
+    if (p->base != NULL && (rc = resolve(c, p->base)) < 0)
+        return rc;
+    if (p->msgs != NULL && (rc = add_msgs(c, p->msgs, p->nmsgs)) < 0)
+        return rc;
+    if (p->extra != NULL && (rc = add_msgs(c, p->extra, p->nextra)) < 0)
+        return rc;
+    for (unsigned j = 0; j < c->n; j++) {
+        if (id_listed(p->send_omit, c->msg[j]->id))
+            c->sends[j] = 0;
+        if (id_listed(p->send_add, c->msg[j]->id))
+            c->sends[j] = 1;
+    }
+    c->vflags |= p->vflags;
+    return 0;
+}
+
+int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
+{
+    memset(c, 0, sizeof *c);
+    if (p == NULL || bl_proto_root(p)->bus != BL_BUS_CAN)
+        return BL_EINVAL;
+    c->p = p;
+    return resolve(c, p);
+}
+
+void bl_can_sig(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_signal_t *out)
+{
+    bl_sig_variant(&m->sigs[i], c->vflags, out);
+}
+
+static bool id_matches(const bl_message_t *m, uint32_t id)
+{
+    uint32_t mask = m->id_mask ? m->id_mask : BL_CAN_EFF_MASK;
+    return (id & mask) == (m->id & mask);
+}
+
+const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
+{
+    uint8_t ext = (f->flags & BL_CAN_EXT) ? 1 : 0;
+    bool other_len = false;
+
+    for (unsigned i = 0; i < c->n; i++) {
+        const bl_message_t *m = c->msg[i];
+        if (!id_matches(m, f->id))
+            continue;
+        if (m->ext == ext)
+            return m;
+        other_len = true;
+    }
+    if (why != NULL)
+        *why = other_len ? BL_REJ_ID_LENGTH : BL_REJ_UNKNOWN_ID;
+    return NULL;
+}
+
+static int reject(bl_can_codec_t *c, bl_decoded_t *d, bl_reject_t why)
+{
+    d->why = why;
+    c->rejected[why]++;
+    return BL_EBADMSG;
+}
+
+/* Value of the multiplexer selector, or -1 for a message without one. */
+static int mux_value(const bl_can_codec_t *c, const bl_message_t *m, const uint8_t *data, size_t len)
+{
+    for (unsigned i = 0; i < m->nsigs; i++) {
+        if (m->sigs[i].kind != BL_SK_MUX)
+            continue;
+        bl_signal_t s;
+        uint64_t raw;
+        bl_can_sig(c, m, i, &s);
+        if (bl_sig_raw_get(&s, data, len, &raw) < 0)
+            return -2;
+        return (int)raw;
+    }
+    return -1;
+}
+
+static bl_alarm_mask_t alarm_mask(const bl_signal_t *s)
+{
+    return (bl_alarm_mask_t)(((s->alarm < BL_A_COUNT) ? (1U << s->alarm) : 0U) | s->also);
+}
+
+/* ASCII bytes of a text signal available in this frame: start byte and count. */
+static size_t text_span(const bl_signal_t *s, size_t len, size_t *first)
+{
+    size_t b = s->start / 8u, n = s->len / 8u;
+    *first = b;
+    if (b >= len)
+        return 0;
+    return (len - b) < n ? (len - b) : n;
+}
+
+/* Decode one row into d->val[i]; returns a reject cause or BL_REJ_NONE. */
+static bl_reject_t decode_row(const bl_signal_t *s, const bl_can_frame_t *f, int64_t *val, bool *present)
+{
+    uint64_t raw;
+    size_t first;
+
+    *present = false;
+    if (s->kind == BL_SK_ASCII || s->kind == BL_SK_VERSION) {
+        *present = text_span(s, f->len, &first) > 0;
+        return BL_REJ_NONE;
+    }
+    if (bl_sig_raw_get(s, f->data, f->len, &raw) < 0)
+        return BL_REJ_NONE; /* beyond this frame's length: an optional trailing field */
+    if ((s->flags & BL_SF_CHECK) && raw != (uint64_t)(uint32_t)s->def)
+        return BL_REJ_RESERVED;
+    switch (s->kind) {
+    case BL_SK_NUM:
+        if (bl_sig_is_invalid_marker(s, raw) || ((s->flags & BL_SF_ZERO_ABSENT) && raw == 0))
+            return BL_REJ_NONE;
+        *val = bl_sig_to_milli(s, bl_sig_raw_value(s, raw));
+        if (bl_sig_has_range(s) && (*val < s->min || *val > s->max)) {
+            *present = true;
+            return BL_REJ_RANGE;
+        }
+        break;
+    case BL_SK_BOOL: {
+        bool v = (s->flags & BL_SF_MATCH) ? raw == (uint64_t)(uint32_t)s->def : raw != 0;
+        *val = (s->flags & BL_SF_INVERT) ? !v : v;
+        break;
+    }
+    case BL_SK_ALARM:
+        *val = raw != 0;
+        break;
+    default: /* PAIR, MUX */
+        *val = (int64_t)raw;
+        break;
+    }
+    *present = true;
+    return BL_REJ_NONE;
+}
+
+static void store_text(const bl_signal_t *s, const bl_can_frame_t *f, bl_record_t *rec, uint64_t now_ms)
+{
+    size_t first, n = text_span(s, f->len, &first);
+    char *dst = bl_record_str_mut(rec, s->field);
+    char buf[BL_STR_MAX];
+    size_t keep;
+
+    if (dst == NULL || n == 0)
+        return;
+    if (s->kind == BL_SK_VERSION) {
+        size_t o = 0;
+        for (size_t i = 0; i < n && o + 4 < sizeof buf; i++) {
+            unsigned v = f->data[first + i];
+            if (i > 0)
+                buf[o++] = '.';
+            if (s->flags & BL_SF_HEXVER) {
+                buf[o++] = "0123456789ABCDEF"[v >> 4];
+                buf[o++] = "0123456789ABCDEF"[v & 15u];
+            } else {
+                if (v >= 100)
+                    buf[o++] = (char)('0' + v / 100);
+                if (v >= 10)
+                    buf[o++] = (char)('0' + (v / 10) % 10);
+                buf[o++] = (char)('0' + v % 10);
+            }
+        }
+        bl_record_set_str(rec, s->field, buf, o, now_ms);
+        return;
+    }
+    /* a piece of a multi-frame string: keep what earlier pieces wrote before str_off */
+    keep = s->str_off;
+    if (keep > BL_STR_MAX - 1)
+        return;
+    memcpy(buf, dst, keep);
+    for (size_t i = strlen(dst); i < keep; i++)
+        buf[i] = ' ';
+    if (keep + n > BL_STR_MAX - 1)
+        n = BL_STR_MAX - 1 - keep;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = f->data[first + i];
+        buf[keep + i] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '\0';
+    }
+    /* cut at the first NUL the frame carried */
+    size_t len = keep + n;
+    for (size_t i = keep; i < keep + n; i++)
+        if (buf[i] == '\0') {
+            len = i;
+            break;
+        }
+    bl_record_set_str(rec, s->field, buf, len, now_ms);
+}
+
+int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                  bl_decoded_t *d)
+{
+    bl_decoded_t local;
+    const bl_message_t *m;
+    bl_reject_t why = BL_REJ_NONE;
+    int mux;
+    uint32_t bools_set = 0;
+
+    if (d == NULL)
+        d = &local;
+    memset(d, 0, offsetof(bl_decoded_t, val));
+    d->vflags = c->vflags;
+    if (f->flags & BL_CAN_ERR)
+        return reject(c, d, BL_REJ_ERROR_FRAME);
+    m = bl_can_lookup(c, f, &why);
+    d->msg = m;
+    if (m == NULL)
+        return reject(c, d, why);
+    if (f->flags & BL_CAN_RTR)
+        return reject(c, d, BL_REJ_REMOTE);
+    d->dlc_min = m->dlc_min;
+    d->dlc_max = 8;
+    if (f->len < m->dlc_min || f->len > 8)
+        return reject(c, d, BL_REJ_LENGTH);
+    mux = mux_value(c, m, f->data, f->len);
+
+    for (unsigned i = 0; i < m->nsigs && i < BL_MAX_SIGS; i++) {
+        bl_signal_t s;
+        bool present;
+        bl_can_sig(c, m, i, &s);
+        if (s.mux >= 0 && s.mux != mux)
+            continue;
+        why = decode_row(&s, f, &d->val[i], &present);
+        if (present)
+            d->have |= UINT64_C(1) << i;
+        if (why != BL_REJ_NONE) {
+            d->sig = (uint8_t)i;
+            return reject(c, d, why);
+        }
+    }
+
+    /* all rows are good: store them */
+    for (unsigned i = 0; i < m->nsigs && i < BL_MAX_SIGS; i++) {
+        bl_signal_t s;
+        const bl_field_info_t *fi;
+        if (!(d->have >> i & 1u))
+            continue;
+        bl_can_sig(c, m, i, &s);
+        if (s.kind == BL_SK_ALARM || s.kind == BL_SK_PAIR) {
+            bl_alarm_mask_t am = alarm_mask(&s);
+            int64_t v = d->val[i];
+            bool known = s.kind == BL_SK_ALARM || v == 1 || v == 2;
+            bool active = s.kind == BL_SK_ALARM ? v != 0 : v == 1;
+            if (known)
+                d->known[s.aclass] |= am;
+            if (active)
+                d->active[s.aclass] |= am;
+            continue;
+        }
+        fi = bl_field_info(s.field);
+        if (fi == NULL)
+            continue;
+        d->fields |= BL_BIT(s.field);
+        if (s.kind == BL_SK_ASCII || s.kind == BL_SK_VERSION) {
+            store_text(&s, f, rec, now_ms);
+        } else if (s.kind == BL_SK_BOOL) {
+            /* several bits may stand for one flag (force charge I and II): OR them */
+            int32_t v = (int32_t)d->val[i];
+            if (bools_set & BL_BIT(s.field))
+                v = v || rec->f[s.field].value;
+            bools_set |= BL_BIT(s.field);
+            bl_record_set(rec, s.field, v, 0, now_ms);
+        } else if (fi->kind == BL_FK_INT) {
+            bl_record_set(rec, s.field, (int32_t)(d->val[i] / 1000), 0, now_ms);
+        } else {
+            bl_record_set(rec, s.field, (int32_t)d->val[i], bl_sig_decimals(&s), now_ms);
+        }
+    }
+    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        if (d->known[k] == 0)
+            continue;
+        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~d->known[k]) | d->active[k]);
+        rec->known[k] |= d->known[k];
+        rec->alarm_seen_ms[k] = now_ms;
+    }
+    c->decoded++;
+    return 0;
+}
+
+/* ---- encode ------------------------------------------------------------ */
+
+static bool is_limit(unsigned field)
+{
+    return field == BL_F_CVL || field == BL_F_CCL || field == BL_F_DCL;
+}
+
+bool bl_can_safe_needed(const bl_can_codec_t *c, const bl_record_t *rec, uint64_t now_ms,
+                        uint64_t stale_ms)
+{
+    for (unsigned j = 0; j < c->n; j++) {
+        const bl_message_t *m = c->msg[j];
+        if (!c->sends[j] || m->dir != BL_DIR_B2I)
+            continue;
+        for (unsigned i = 0; i < m->nsigs; i++)
+            if (m->sigs[i].kind == BL_SK_NUM && is_limit(m->sigs[i].field) &&
+                !bl_field_fresh(&rec->f[m->sigs[i].field], now_ms, stale_ms))
+                return true;
+    }
+    return false;
+}
+
+/* Parse "a.b.c" (decimal or hex digits) into bytes for a VERSION signal. */
+static void version_bytes(const bl_signal_t *s, const char *txt, uint8_t *out, size_t n)
+{
+    unsigned base = (s->flags & BL_SF_HEXVER) ? 16u : 10u;
+    size_t k = 0;
+    unsigned v = 0;
+    bool any = false;
+
+    for (const char *p = txt;; p++) {
+        unsigned dig = 99;
+        if (*p >= '0' && *p <= '9')
+            dig = (unsigned)(*p - '0');
+        else if (base == 16 && *p >= 'A' && *p <= 'F')
+            dig = (unsigned)(*p - 'A' + 10);
+        else if (base == 16 && *p >= 'a' && *p <= 'f')
+            dig = (unsigned)(*p - 'a' + 10);
+        if (dig < base) {
+            v = v * base + dig;
+            any = true;
+            continue;
+        }
+        if (any && k < n)
+            out[k++] = (uint8_t)v;
+        v = 0;
+        any = false;
+        if (*p == '\0')
+            break;
+    }
+}
+
+static int encode_num(const bl_signal_t *s, const bl_record_t *rec, uint64_t now_ms, uint64_t stale_ms,
+                      unsigned opts, uint64_t *raw, bl_encoded_t *res)
+{
+    const bl_field_info_t *fi = bl_field_info(s->field);
+    int64_t milli, r;
+
+    if (fi == NULL) {
+        *raw = (uint64_t)(int64_t)s->def;
+        return 0;
+    }
+    if (!bl_field_fresh(&rec->f[s->field], now_ms, stale_ms)) {
+        res->substituted |= BL_BIT(s->field);
+        if (s->flags & BL_SF_INVALID) {
+            *raw = bl_sig_invalid_marker(s);
+            return 0;
+        }
+        (void)bl_sig_from_milli(s, 0, &r); /* safe value: 0 A, 0 V; clamped into the raw range */
+        *raw = (uint64_t)r;
+        return 0;
+    }
+    milli = rec->f[s->field].value;
+    if (fi->kind == BL_FK_INT)
+        milli *= 1000;
+    if (bl_sig_has_range(s) && (milli < s->min || milli > s->max)) {
+        if (!(opts & BL_ENC_CLAMP))
+            return BL_ERANGE;
+        milli = milli < s->min ? s->min : s->max;
+        res->clamped |= BL_BIT(s->field);
+    }
+    if (bl_sig_from_milli(s, milli, &r) < 0) {
+        if (!(opts & BL_ENC_CLAMP))
+            return BL_ERANGE;
+        res->clamped |= BL_BIT(s->field);
+    }
+    *raw = (uint64_t)r;
+    return 0;
+}
+
+static uint64_t encode_bool(const bl_signal_t *s, const bl_record_t *rec, uint64_t now_ms,
+                            uint64_t stale_ms, bl_encoded_t *res)
+{
+    bool v = false;
+    if (s->field < BL_F_COUNT) {
+        if (bl_field_fresh(&rec->f[s->field], now_ms, stale_ms))
+            v = rec->f[s->field].value != 0;
+        else
+            res->substituted |= BL_BIT(s->field); /* flags cleared: no charge / discharge */
+    }
+    if (s->flags & BL_SF_INVERT)
+        v = !v;
+    if (s->flags & BL_SF_MATCH)
+        return v ? (uint64_t)(uint32_t)s->def : 0u;
+    return v ? 1u : 0u;
+}
+
+static uint64_t encode_alarm(const bl_can_codec_t *c, const bl_signal_t *s, const bl_record_t *rec,
+                             bool safe)
+{
+    bl_alarm_mask_t am = alarm_mask(s);
+    bool active = (rec->active[s->aclass] & am) != 0 || (safe && (c->p->safe[s->aclass] & am) != 0);
+    const bl_protocol_t *p = c->p;
+
+    /* variants inherit the safe alarms of their base */
+    while (safe && !active && p->base != NULL) {
+        p = p->base;
+        active = (p->safe[s->aclass] & am) != 0;
+    }
+    if (s->kind == BL_SK_ALARM)
+        return active ? 1u : 0u;
+    if (active)
+        return 1u;                               /* 01: raised */
+    return (rec->known[s->aclass] & am) ? 2u : 0u; /* 10: cleared; 00: no information */
+}
+
+static void encode_text(const bl_signal_t *s, const bl_record_t *rec, uint8_t *data, size_t len)
+{
+    size_t first, n = text_span(s, len, &first);
+    const char *txt = s->text;
+    const char *fs = bl_record_str(rec, s->field);
+    uint8_t pad = (s->flags & BL_SF_PAD_NUL) ? 0 : ' ';
+
+    if (fs != NULL && rec->f[s->field].valid)
+        txt = fs;
+    if (s->kind == BL_SK_VERSION) {
+        memset(data + first, 0, n);
+        if (txt != NULL)
+            version_bytes(s, txt, data + first, n);
+        return;
+    }
+    size_t tl = txt != NULL ? strlen(txt) : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = s->str_off + i;
+        data[first + i] = at < tl ? (uint8_t)txt[at] : pad;
+    }
+}
+
+int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                  bl_encoded_t *res)
+{
+    bl_encoded_t local;
+    bool safe = false, safe_checked = false;
+
+    if (res == NULL)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    memset(out, 0, sizeof *out);
+    out->id = m->id;
+    out->len = m->dlc;
+    out->flags = m->ext ? BL_CAN_EXT : 0;
+
+    for (unsigned i = 0; i < m->nsigs; i++) {
+        bl_signal_t s;
+        uint64_t raw = 0;
+        bl_can_sig(c, m, i, &s);
+        if (s.mux >= 0 && (unsigned)s.mux != mux)
+            continue;
+        switch (s.kind) {
+        case BL_SK_MUX:
+            raw = mux;
+            break;
+        case BL_SK_NUM:
+            if (encode_num(&s, rec, now_ms, stale_ms, opts, &raw, res) < 0) {
+                res->why = BL_REJ_RANGE;
+                res->sig = (uint8_t)i;
+                return BL_ERANGE;
+            }
+            break;
+        case BL_SK_BOOL:
+            raw = encode_bool(&s, rec, now_ms, stale_ms, res);
+            break;
+        case BL_SK_ALARM:
+        case BL_SK_PAIR:
+            if (!safe_checked) {
+                safe = bl_can_safe_needed(c, rec, now_ms, stale_ms);
+                safe_checked = true;
+                res->safe_state = safe;
+            }
+            raw = encode_alarm(c, &s, rec, safe);
+            break;
+        default: /* ASCII, VERSION */
+            encode_text(&s, rec, out->data, out->len);
+            continue;
+        }
+        (void)bl_sig_raw_put(&s, out->data, out->len, raw); /* rows beyond the DLC are not sent */
+    }
+    return 0;
+}

@@ -1,0 +1,187 @@
+/* The signal engine: bit extraction, scaling, rounding, ranges (DBC semantics). */
+#include "bmslink/signal.h"
+
+#include <string.h>
+
+static uint64_t len_mask(unsigned len)
+{
+    return len >= 64 ? UINT64_MAX : ((UINT64_C(1) << len) - 1u);
+}
+
+/*
+ * Position of the signal in a 64-bit view of the first 8 bytes. Intel: bit i
+ * of the little-endian word is byte i/8 bit i%8, so the LSB is at `start`.
+ * Motorola: number bits of the big-endian word from the top (byte 0 bit 7 =
+ * position 0); the DBC start bit names the MSB, whose position is
+ * (start/8)*8 + 7 - start%8, and the signal runs `len` positions down from it.
+ * Returns the number of bytes the signal needs, 0 when it cannot fit in 8.
+ */
+static unsigned sig_bytes_needed(const bl_signal_t *s)
+{
+    unsigned end;
+    if (s->len == 0 || s->len > 64)
+        return 0;
+    if (s->order == BL_LE)
+        end = (unsigned)s->start + s->len;
+    else
+        end = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u + s->len;
+    if (end > 64)
+        return 0;
+    return (end + 7u) / 8u;
+}
+
+int bl_sig_raw_get(const bl_signal_t *s, const uint8_t *data, size_t len, uint64_t *raw)
+{
+    unsigned need = sig_bytes_needed(s);
+    uint64_t w = 0;
+
+    if (need == 0 || need > len)
+        return BL_ERANGE;
+    if (s->order == BL_LE) {
+        for (unsigned i = 0; i < need; i++)
+            w |= (uint64_t)data[i] << (8u * i);
+        *raw = (w >> s->start) & len_mask(s->len);
+    } else {
+        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
+        for (unsigned i = 0; i < need; i++)
+            w |= (uint64_t)data[i] << (56u - 8u * i);
+        *raw = (w >> (64u - msb - s->len)) & len_mask(s->len);
+    }
+    return 0;
+}
+
+int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw)
+{
+    unsigned need = sig_bytes_needed(s);
+    uint64_t w = 0, m = len_mask(s->len);
+    unsigned shift;
+
+    if (need == 0 || need > len)
+        return BL_ERANGE;
+    raw &= m;
+    if (s->order == BL_LE) {
+        for (unsigned i = 0; i < need; i++)
+            w |= (uint64_t)data[i] << (8u * i);
+        shift = s->start;
+        w = (w & ~(m << shift)) | (raw << shift);
+        for (unsigned i = 0; i < need; i++)
+            data[i] = (uint8_t)(w >> (8u * i));
+    } else {
+        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
+        for (unsigned i = 0; i < need; i++)
+            w |= (uint64_t)data[i] << (56u - 8u * i);
+        shift = 64u - msb - s->len;
+        w = (w & ~(m << shift)) | (raw << shift);
+        for (unsigned i = 0; i < need; i++)
+            data[i] = (uint8_t)(w >> (56u - 8u * i));
+    }
+    return 0;
+}
+
+int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw)
+{
+    if ((s->flags & BL_SF_SIGNED) && s->len < 64 && (raw >> (s->len - 1u)) & 1u)
+        return (int64_t)(raw | ~len_mask(s->len));
+    return (int64_t)raw;
+}
+
+/* a / b rounded half away from zero; b > 0 */
+static int64_t div_round(int64_t a, int64_t b)
+{
+    if (a >= 0)
+        return (a + b / 2) / b;
+    return -((-a + b / 2) / b);
+}
+
+static int32_t sig_div(const bl_signal_t *s)
+{
+    return s->div > 0 ? s->div : 1;
+}
+
+int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval)
+{
+    int64_t v = div_round(rawval * (int64_t)s->mul, sig_div(s)) + s->offset;
+    if ((s->flags & BL_SF_ABS) && v < 0)
+        v = -v;
+    return v;
+}
+
+int bl_sig_from_milli(const bl_signal_t *s, int64_t milli, int64_t *raw)
+{
+    int64_t lo, hi, r;
+    int64_t num = (milli - s->offset) * sig_div(s);
+
+    if (s->mul == 0) {
+        *raw = s->def;
+        return 0;
+    }
+    r = s->mul > 0 ? div_round(num, s->mul) : div_round(-num, -(int64_t)s->mul);
+    if (s->flags & BL_SF_SIGNED) {
+        lo = s->len >= 64 ? INT64_MIN : -(int64_t)(UINT64_C(1) << (s->len - 1u));
+        hi = s->len >= 64 ? INT64_MAX : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
+    } else {
+        lo = 0;
+        hi = s->len >= 63 ? INT64_MAX : (int64_t)len_mask(s->len);
+    }
+    if (r < lo) {
+        *raw = lo;
+        return BL_ERANGE;
+    }
+    if (r > hi) {
+        *raw = hi;
+        return BL_ERANGE;
+    }
+    *raw = r;
+    return 0;
+}
+
+uint64_t bl_sig_invalid_marker(const bl_signal_t *s)
+{
+    if (s->flags & BL_SF_SIGNED)
+        return UINT64_C(1) << (s->len - 1u);
+    return len_mask(s->len);
+}
+
+bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw)
+{
+    return (s->flags & BL_SF_INVALID) && raw == bl_sig_invalid_marker(s);
+}
+
+static uint8_t decimals_of(int64_t v)
+{
+    if (v < 0)
+        v = -v;
+    if (v % 1000 == 0)
+        return 0;
+    if (v % 100 == 0)
+        return 1;
+    if (v % 10 == 0)
+        return 2;
+    return 3;
+}
+
+uint8_t bl_sig_decimals(const bl_signal_t *s)
+{
+    int32_t d = sig_div(s);
+    uint8_t a, b;
+    if (s->kind != BL_SK_NUM)
+        return 0;
+    a = (s->mul % d == 0) ? decimals_of(s->mul / d) : 3;
+    b = decimals_of(s->offset);
+    return a > b ? a : b;
+}
+
+void bl_sig_variant(const bl_signal_t *in, unsigned vflags, bl_signal_t *out)
+{
+    *out = *in;
+    /* only whole-byte fields have a byte order to swap */
+    if ((vflags & BL_VAR_BE) && in->order == BL_LE && in->len > 8 && in->len % 8 == 0 &&
+        in->start % 8 == 0) {
+        out->start = (uint8_t)(in->start + 7u); /* MSB of the first byte */
+        out->order = BL_BE;
+    }
+    if ((vflags & BL_VAR_NO_OFFSET) && (in->flags & BL_SF_VAR_OFFSET)) {
+        out->offset = 0;
+        out->flags = (uint16_t)(out->flags | BL_SF_SIGNED);
+    }
+}

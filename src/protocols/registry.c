@@ -1,0 +1,26 @@
+/* Every built-in protocol, in listing order. Add a family here and in its own file. */
+#include "bmslink/protocol.h"
+
+#include <string.h>
+
+extern const bl_protocol_t bl_proto_pylon_lv, bl_proto_pylon_lv_v13, bl_proto_pylon_lv_solark;
+
+static const bl_protocol_t *const all[] = {
+    &bl_proto_pylon_lv,
+    &bl_proto_pylon_lv_v13,
+    &bl_proto_pylon_lv_solark,
+};
+
+const bl_protocol_t *const *bl_protocols(size_t *n)
+{
+    *n = BL_ARRAY_LEN(all);
+    return all;
+}
+
+const bl_protocol_t *bl_protocol_find(const char *name)
+{
+    for (size_t i = 0; i < BL_ARRAY_LEN(all); i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i];
+    return NULL;
+}
