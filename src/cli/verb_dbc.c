@@ -75,6 +75,24 @@ static void print_signal(bl_out_t *o, const bl_signal_t *s, const char *rx)
                s->kind == BL_SK_NUM ? s->unit : "", rx);
 }
 
+/* DBC length: what the encoder sends, or more when optional trailing signals need it */
+static unsigned dbc_size(const bl_can_codec_t *c, const bl_message_t *m)
+{
+    unsigned size = m->dlc;
+    for (unsigned i = 0; i < m->nsigs; i++) {
+        bl_signal_t s;
+        unsigned end;
+        bl_can_sig(c, m, i, &s);
+        if (s.order == BL_LE)
+            end = ((unsigned)s.start + s.len + 7u) / 8u;
+        else
+            end = ((unsigned)s.start / 8u * 8u + 7u - (unsigned)s.start % 8u + s.len + 7u) / 8u;
+        if (end > size)
+            size = end;
+    }
+    return size > 8 ? 8 : size;
+}
+
 static uint32_t dbc_id(const bl_message_t *m)
 {
     return m->ext ? (m->id | 0x80000000u) : m->id;
@@ -109,7 +127,7 @@ int verb_dbc(int argc, char **argv)
     for (unsigned j = 0; j < c.n; j++) {
         const bl_message_t *m = c.msg[j];
         bool b2i = m->dir == BL_DIR_B2I;
-        out_printf(o, "BO_ %u %s: %u %s\n", (unsigned)dbc_id(m), m->name, m->dlc, b2i ? "BATTERY" : "INVERTER");
+        out_printf(o, "BO_ %u %s: %u %s\n", (unsigned)dbc_id(m), m->name, dbc_size(&c, m), b2i ? "BATTERY" : "INVERTER");
         for (unsigned i = 0; i < m->nsigs; i++) {
             bl_signal_t s;
             bl_can_sig(&c, m, i, &s);

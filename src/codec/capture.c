@@ -188,6 +188,7 @@ static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc)
     uint32_t id = 0;
     unsigned n = 0;
     int v;
+    const char *at = c->p;
 
     while (c->p < c->end && (v = hexval(*c->p)) >= 0 && n < 9) {
         id = (id << 4) | (uint32_t)v;
@@ -221,6 +222,7 @@ static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc)
             f->flags |= BL_CAN_EXT;
         id &= BL_CAN_EFF_MASK;
     } else {
+        c->p = at;
         return fail(err, c, BL_REJ_SYNTAX, "CAN id must be 3 (11-bit) or 8 (29-bit) hex digits");
     }
     f->id = id;
