@@ -44,5 +44,7 @@ bool cli_stderr_tty(void);
 int verb_protocols(int argc, char **argv);
 int verb_decode(int argc, char **argv);
 int verb_dbc(int argc, char **argv);
+int verb_emulate(int argc, char **argv);
+/* ---- more verbs: declare yours on its own line below ---- */
 
 #endif

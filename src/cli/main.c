@@ -8,6 +8,8 @@ static const bl_verb_t verbs[] = {
     { "protocols", verb_protocols, "list protocols; with NAME, its messages and signals" },
     { "decode", verb_decode, "decode a capture into messages and canonical fields" },
     { "dbc", verb_dbc, "print a CAN protocol as a DBC file" },
+    { "emulate", verb_emulate, "be a battery or an inverter on a bus" },
+    /* ---- more verbs: add yours on its own line below ---- */
 };
 
 static int usage(FILE *fp, int rc)
