@@ -1,0 +1,17 @@
+#!/bin/sh
+# transport.sh virtual|slcan|socketcan BMSLINK CONFORM: run-all.sh over one transport through
+# ../shared/tools/can-transport.sh, or exit 77 (skipped) naming what is missing.
+set -u
+t=$1 B=$2 C=$3
+here=$(cd "$(dirname "$0")" && pwd)
+SHARED=${BMSLINK_SHARED:-$(cd "$here/../../../shared" && pwd)}
+need() { command -v "$1" >/dev/null 2>&1 || { echo "skip: $t needs $1 ($2)"; exit 77; }; }
+/usr/bin/python3 -c 'import can' 2>/dev/null || { echo "skip: python3-can is not installed (tools/install-peers.sh)"; exit 77; }
+case $t in
+  slcan) need socat "tools/install-peers.sh" ;;
+  socketcan)
+    need qemu-system-x86_64 "tools/install-peers.sh --vm"
+    need candump "can-utils"
+    [ -x /bin/busybox ] || { echo "skip: socketcan needs busybox-static (tools/install-peers.sh --vm)"; exit 77; } ;;
+esac
+exec "$SHARED/tools/can-transport.sh" "$t" -- sh "$here/run-all.sh" "$B" "$C"
