@@ -88,6 +88,8 @@ int live_open(bl_transport_t *t, const char *uri, unsigned fmt, bl_recorder_t *r
         cli_err("%s: cannot open: %s", uri, err);
         return rc == BL_EINVAL ? BL_EXIT_USAGE : BL_EXIT_IO;
     }
+    if (t->err[0] != '\0') /* noted while opening, before anyone listened */
+        live_note_stderr(NULL, t, t->err);
     t->notify = live_note_stderr;
     bl_transport_set_recorder(t, rec);
     return BL_EXIT_OK;

@@ -30,6 +30,7 @@ static const char usage[] =
     "      --probe D        slcan: listen this long at each bitrate (default 2s)\n"
     "      --all-bitrates   slcan: try every bitrate, not only until the first clean one\n"
     "      --record FILE    live: also log every frame to FILE as candump -L\n"
+    "  exit: 0 a protocol was named, 1 frames but no known protocol, 3 no frames\n"
     "examples:\n"
     "  bmslink detect capture.log\n"
     "  bmslink detect --json slcan:/dev/ttyACM0\n";
@@ -612,6 +613,8 @@ int verb_detect(int argc, char **argv)
     if (d->n == 0 && d->err_frames == 0) {
         cli_err("%s: no CAN frames%s", d->uri, d->live ? " arrived (bus idle, wrong bitrate or not connected?)" : "");
         rc = BL_EXIT_IO;
+    } else if (r->nsc == 0) {
+        rc = BL_EXIT_FAIL; /* frames, but no protocol: scripts can tell */
     }
 out:
     free(d->frames);

@@ -36,6 +36,7 @@
 #define PEND_MAX 32
 #define PEND_EXPIRE_MS 1000  /* a reply later than this is not coming */
 #define TS_RESYNC_US 500000u /* adapter time further than this from the host's: re-anchor */
+#define EARLY_MAX 64         /* frames kept while the open sequence still waits for answers */
 
 typedef struct {
     char kind;  /* 'f' frame, 'F' status, 'V' version, 'c' other command */
@@ -63,6 +64,9 @@ typedef struct {
     uint64_t ts_anchor_us;   /* host time at ts_anchor_ext */
     uint64_t ts_anchor_ext;
     char version[16];
+    bool opening;            /* O (or L) was sent: frames from now on are traffic, even mid-command */
+    unsigned nearly;         /* frames that arrived while a command waited for its answer */
+    bl_cap_frame_t early[EARLY_MAX];
     uint8_t buf[4096];
 } sl_t;
 
@@ -346,6 +350,12 @@ static int sl_read(void *ctx, bl_cap_frame_t *f, int timeout_ms, bl_line_err_t *
     sl_t *s = ctx;
     uint64_t deadline = timeout_ms > 0 ? bl_clock_mono_ms() + (uint64_t)timeout_ms : 0;
 
+    if (s->nearly > 0) { /* traffic that arrived while the channel was being opened */
+        *f = s->early[0];
+        memmove(s->early, s->early + 1, sizeof s->early[0] * --s->nearly);
+        return 1;
+    }
+
     for (;;) {
         while (s->pos < s->len) {
             bl_slcan_event_t ev;
@@ -418,7 +428,15 @@ static int command(sl_t *s, const char *cmd)
                 snprintf(s->version, sizeof s->version, "%s", ev.text);
                 return 1;
             }
-            /* frames from before the channel opened, acks of old frames: not ours */
+            if (ev.kind == BL_SLCAN_FRAME && s->opening) {
+                bl_cap_frame_t f;
+                bl_line_err_t e;
+                if (s->nearly < EARLY_MAX && handle(s, &ev, &f, &e) == 1)
+                    s->early[s->nearly++] = f;
+                else
+                    s->t->stats.rx_drop++;
+            }
+            /* before O: frames of an earlier session, acks of old frames: not ours */
         }
         uint64_t now = bl_clock_mono_ms();
         if (now >= deadline)
@@ -543,6 +561,7 @@ int bl_slcan_open(bl_transport_t *t, const char *spec, char *errbuf, size_t errl
                          (unsigned)s->cfg.bitrate);
     }
     silent = silent && rc == 0;
+    s->opening = true;
     rc = command(s, s->cfg.listen_only ? "L" : "O");
     if (rc == BL_EIO)
         goto gone;
