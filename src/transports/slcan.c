@@ -36,7 +36,7 @@
 #define PEND_MAX 32
 #define PEND_EXPIRE_MS 1000  /* a reply later than this is not coming */
 #define TS_RESYNC_US 500000u /* adapter time further than this from the host's: re-anchor */
-#define EARLY_MAX 64         /* frames kept while the open sequence still waits for answers */
+#define EARLY_MAX 256        /* frames kept while the open sequence still waits for answers */
 
 typedef struct {
     char kind;  /* 'f' frame, 'F' status, 'V' version, 'c' other command */
@@ -561,6 +561,9 @@ int bl_slcan_open(bl_transport_t *t, const char *spec, char *errbuf, size_t errl
                          (unsigned)s->cfg.bitrate);
     }
     silent = silent && rc == 0;
+    /* the version while the channel is still closed: no traffic waits behind the answer */
+    if (!silent && command(s, "V") == 1 && s->version[0] != '\0')
+        snprintf(t->info, sizeof t->info, "adapter version %s", s->version);
     s->opening = true;
     rc = command(s, s->cfg.listen_only ? "L" : "O");
     if (rc == BL_EIO)
@@ -575,8 +578,6 @@ int bl_slcan_open(bl_transport_t *t, const char *spec, char *errbuf, size_t errl
         s->status_off = true;
         bl_transport_note(t, "%s: no answer to C, %s, O: not a Lawicel adapter, or another host; listening anyway",
                           s->cfg.dev, cmd);
-    } else if (command(s, "V") == 1 && s->version[0] != '\0') {
-        snprintf(t->info, sizeof t->info, "adapter version %s", s->version);
     }
     return 0;
 gone:
