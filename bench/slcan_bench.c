@@ -1,5 +1,5 @@
 /*
- * slcan_bench [FRAMES]: frames/s through the slcan path — a pseudo-terminal pair, the
+ * slcan_bench [FRAMES [LATENCY_FRAMES]]: frames/s through the slcan path — a pseudo-terminal pair, the
  * adapter's side played by a thread that answers the open sequence and then writes
  * Lawicel lines as fast as the pty takes them, bmslink's slcan transport reading,
  * parsing and the Pylon LV table decoding into the canonical record — and the time from
@@ -139,6 +139,8 @@ int main(int argc, char **argv)
     run("slcan pty");
     paced = 1;
     frames = 2000;
+    if (argc > 2 && strtoull(argv[2], NULL, 10) > 0 && strtoull(argv[2], NULL, 10) <= 2000)
+        frames = strtoull(argv[2], NULL, 10);
     run("slcan pty latency");
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * vbus_bench [FRAMES]: frames/s through virtual:NAME, written by one thread and read and
+ * vbus_bench [FRAMES [LATENCY_FRAMES]]: frames/s through virtual:NAME, written by one thread and read and
  * decoded (Pylon LV into the canonical record) by another, and the time from a write to
  * the frame being decoded, at 1 frame per ms.
  */
@@ -9,6 +9,7 @@
 #include <time.h>
 
 static uint64_t frames = 1000000;
+static uint64_t lat_frames = 2000; /* argv[2] */
 static volatile uint64_t consumed;
 
 static void *writer(void *arg)
@@ -71,7 +72,7 @@ static void *pacer(void *arg)
 {
     bl_transport_t *t = arg;
     struct timespec ms = { 0, 1000000 };
-    for (uint64_t i = 0; i < 2000; i++) {
+    for (uint64_t i = 0; i < lat_frames; i++) {
         bl_cap_frame_t cf;
         memset(&cf, 0, sizeof cf);
         cf.f = bench_frame(i);
@@ -98,7 +99,7 @@ static void latency(void)
     bl_can_codec_init(&c, bl_protocol_find("pylon-lv"));
     bl_record_init(&rec);
     pthread_create(&th, NULL, pacer, &w);
-    while (n < 2000) {
+    while (n < lat_frames) {
         bl_cap_frame_t f;
         if (bl_transport_read(&r, &f, 2000, NULL) != 1)
             break;
@@ -116,6 +117,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         frames = strtoull(argv[1], NULL, 10);
+    if (argc > 2 && strtoull(argv[2], NULL, 10) > 0 && strtoull(argv[2], NULL, 10) <= 2000)
+        lat_frames = strtoull(argv[2], NULL, 10);
     throughput();
     latency();
     return 0;
