@@ -22,8 +22,8 @@ void bl_fault(void)
 
 void bl_reset(void)
 {
-    memcpy(&_sdata, &_sidata, (size_t)((char *)&_edata - (char *)&_sdata));
-    memset(&_sbss, 0, (size_t)((char *)&_ebss - (char *)&_sbss));
+    memcpy(&_sdata, &_sidata, (size_t)((uintptr_t)&_edata - (uintptr_t)&_sdata));
+    memset(&_sbss, 0, (size_t)((uintptr_t)&_ebss - (uintptr_t)&_sbss));
     bl_semi_exit(main());
 }
 
