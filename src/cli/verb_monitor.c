@@ -444,13 +444,15 @@ static void draw_text(mon_t *m)
     {
         char rs[200] = "";
         size_t o = 0;
-        for (unsigned r = 1; r < BL_REJ_COUNT; r++)
-            if (m->reasons[r] + m->t.stats.bad[r])
-                o += (size_t)snprintf(rs + o, sizeof rs - o, "%s%s %llu", o ? ", " : "", bl_reject_str((bl_reject_t)r),
-                                      (unsigned long long)(m->reasons[r] + m->t.stats.bad[r]));
+        for (unsigned r = 1; r < BL_REJ_COUNT; r++) {
+            unsigned long long k = (unsigned long long)m->reasons[r] + m->t.stats.bad[r];
+            if (k)
+                o += (size_t)snprintf(rs + o, sizeof rs - o, "%s%s %llu", o ? ", " : "", bl_reject_str((bl_reject_t)r), k);
+        }
+        unsigned long long rejected = (unsigned long long)m->errors + m->t.stats.rx_bad;
         line(&sc, "frames %llu   %.1f/s   decoded %llu   rejected %llu%s%s%s", (unsigned long long)m->frames,
-             rate_get(&m->all, m->now_ms, m->first_ms), (unsigned long long)m->decoded,
-             (unsigned long long)(m->errors + m->t.stats.rx_bad), o ? " (" : "", rs, o ? ")" : "");
+             rate_get(&m->all, m->now_ms, m->first_ms), (unsigned long long)m->decoded, rejected, o ? " (" : "", rs,
+             o ? ")" : "");
     }
     line(&sc, "error frames %llu   lost %llu   not sent %llu   bus-off %llu", (unsigned long long)m->t.stats.rx_err_frames,
          (unsigned long long)m->t.stats.rx_drop, (unsigned long long)m->t.stats.tx_fail,
@@ -628,8 +630,8 @@ static int run_live(mon_t *m)
             next_draw = now + m->interval_ms;
         }
         if (m->t.ops == NULL || m->t.down) {
-            char err[256];
             if (now >= next_reopen) {
+                char err[256];
                 next_reopen = now + REOPEN_EVERY_MS;
                 if (bl_transport_reopen(&m->t, err, sizeof err) == 0) {
                     m->reopen_err[0] = '\0';

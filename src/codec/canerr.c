@@ -33,12 +33,11 @@ static uint8_t state_from_counters(uint8_t tx, uint8_t rx)
 int bl_canerr_parse(const bl_can_frame_t *f, bl_canerr_t *e)
 {
     uint8_t d[8] = { 0 };
-    uint8_t n = f->len < 8u ? f->len : 8u;
 
     *e = (bl_canerr_t){ 0 };
     if (!(f->flags & BL_CAN_ERR))
         return BL_EINVAL;
-    for (uint8_t i = 0; i < n; i++)
+    for (unsigned i = 0; i < sizeof d && i < f->len; i++) /* bytes past len read as 0 */
         d[i] = f->data[i];
     e->classes = f->id & ((1u << BL_CANERR_NCLASSES) - 1u);
     if (e->classes & BL_CANERR_CRTL) {
@@ -63,10 +62,8 @@ int bl_canerr_parse(const bl_can_frame_t *f, bl_canerr_t *e)
         e->state = BL_CANST_PASSIVE;
     else if ((e->classes & BL_CANERR_CRTL) && (d[1] & (BL_CANERR_CRTL_RX_WARNING | BL_CANERR_CRTL_TX_WARNING)))
         e->state = BL_CANST_WARNING;
-    else if ((e->classes & BL_CANERR_CRTL) && (d[1] & BL_CANERR_CRTL_ACTIVE))
-        e->state = BL_CANST_ACTIVE;
-    else if (e->classes & BL_CANERR_RESTARTED)
-        e->state = BL_CANST_ACTIVE;
+    else if (((e->classes & BL_CANERR_CRTL) && (d[1] & BL_CANERR_CRTL_ACTIVE)) || (e->classes & BL_CANERR_RESTARTED))
+        e->state = BL_CANST_ACTIVE; /* recovered, or the controller restarted after bus-off */
     else if (e->have_counters)
         e->state = state_from_counters(e->tx_errors, e->rx_errors);
     return 0;

@@ -134,9 +134,10 @@ int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval)
     /* A raw value above 2^31 (a 64-bit field) times the scale can overflow int64:
      * saturate instead, and let the range check reject it. No compiler builtin:
      * 32-bit targets would need a runtime library call for it. */
-    if ((rawval > INT32_MAX || rawval < -INT32_MAX) && m != 0) {
-        int64_t am = m < 0 ? -m : m;
-        if (rawval > MILLI_LIMIT / am || rawval < -(MILLI_LIMIT / am)) {
+    int64_t am = m < 0 ? -m : m;
+    if ((rawval > INT32_MAX || rawval < -INT32_MAX) && am > 0) {
+        int64_t lim = MILLI_LIMIT / am;
+        if (rawval > lim || rawval < -lim) {
             v = (rawval < 0) != (m < 0) ? -MILLI_LIMIT : MILLI_LIMIT;
             return (s->flags & BL_SF_ABS) && v < 0 ? -v : v;
         }

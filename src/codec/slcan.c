@@ -60,7 +60,7 @@ static void bad(bl_slcan_rx_t *p, bl_slcan_event_t *ev, bl_reject_t why, const c
     ev->kind = BL_SLCAN_BAD;
     ev->why = why;
     ev->what = what;
-    ev->col = (uint16_t)(col > 0xFFFFu ? 0xFFFFu : col);
+    ev->col = (uint16_t)col; /* a line is at most BL_SLCAN_LINE_MAX long */
     p->rejected[why]++;
 }
 
@@ -146,14 +146,6 @@ static bool all_hex(const char *s, size_t n)
     return n > 0;
 }
 
-static bool printable(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7E)
-            return false;
-    return true;
-}
-
 static void copy_text(bl_slcan_event_t *ev, const char *s, size_t n)
 {
     size_t k = n < sizeof ev->text - 1 ? n : sizeof ev->text - 1;
@@ -209,7 +201,7 @@ static void classify(bl_slcan_rx_t *p, const char *s, size_t n, bl_slcan_event_t
         }
         break;
     case 'S': case 's': case 'M': case 'm': case 'W': case 'X': case 'U': case 'Q':
-        if (printable(s, n) && n <= 9 && all_hex(s + 1, n - 1)) {
+        if (n <= 9 && all_hex(s + 1, n - 1)) {
             ev->kind = BL_SLCAN_HOST_CMD;
             copy_text(ev, s, n);
             return;

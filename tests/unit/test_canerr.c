@@ -89,6 +89,9 @@ static void test_counters_alone_follow_fault_confinement(void **state)
     f = errf(0x200, 0, 128, 0);
     bl_canerr_parse(&f, &e);
     assert_int_equal(e.state, BL_CANST_PASSIVE);
+    f = errf(0x200, 0, 0, 128); /* the receive counter alone */
+    bl_canerr_parse(&f, &e);
+    assert_int_equal(e.state, BL_CANST_PASSIVE);
     f = errf(0x200, 0, 0, 127);
     bl_canerr_parse(&f, &e);
     assert_int_equal(e.state, BL_CANST_WARNING);
@@ -124,6 +127,18 @@ static void test_short_error_frame_is_safe(void **state)
     bl_canerr_parse(&f, &e);
     assert_int_equal(e.crtl, 0x20);
     assert_int_equal(e.tx_errors, 0);
+}
+
+/* 0x010 transceiver: data[4] says which wire (0x04 CAN-H no wire, 0x40 CAN-L no wire) */
+static void test_transceiver_status(void **state)
+{
+    bl_can_frame_t f = errf(0x010, 0, 0, 0);
+    bl_canerr_t e;
+    (void)state;
+    f.data[4] = 0x04;
+    bl_canerr_parse(&f, &e);
+    assert_int_equal(e.trx, 0x04);
+    assert_int_equal(e.state, BL_CANST_UNKNOWN);
 }
 
 static void test_data_frame_is_not_an_error_frame(void **state)
@@ -164,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_counters_alone_follow_fault_confinement),
         cmocka_unit_test(test_ack_and_protocol_errors_keep_the_state),
         cmocka_unit_test(test_short_error_frame_is_safe),
+        cmocka_unit_test(test_transceiver_status),
         cmocka_unit_test(test_data_frame_is_not_an_error_frame),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_slcan_status_flags),

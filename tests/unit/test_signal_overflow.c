@@ -31,6 +31,12 @@ static void test_huge_raw_saturates_with_its_sign(void **state)
     assert_int_equal(bl_sig_to_milli(&s, 12345), 12345000);
     s.mul = -1000; /* a negative scale flips the sign, still without wrapping */
     assert_true(bl_sig_to_milli(&s, INT64_MAX) < 0);
+    assert_true(bl_sig_to_milli(&s, INT64_MIN + 1) > 0);
+    s.flags = BL_SF_ABS; /* a magnitude stays a magnitude */
+    assert_true(bl_sig_to_milli(&s, INT64_MAX) > 0);
+    s.flags = 0;
+    s.mul = 0; /* a constant row: no scale, no division */
+    assert_int_equal(bl_sig_to_milli(&s, INT64_MAX), 0);
 }
 
 static void test_pylon_keepalive_with_any_bytes_decodes_safely(void **state)

@@ -315,6 +315,79 @@ static void test_bitrate_commands_s0_to_s8(void **state)
     assert_int_equal(all[3], 100000);
 }
 
+/* CANable 2's slcan-fd dialect: d/D data, b/B with bit-rate switch, DLC code 0..F. */
+static void test_fd_lines(void **state)
+{
+    bl_slcan_rx_t p;
+    bl_slcan_event_t ev;
+    char line[200] = "D1234ABCDF";
+    (void)state;
+    for (int i = 0; i < 64; i++)
+        strcat(line, "5a"); /* lower-case hex is hex too */
+    strcat(line, "\r");
+    bl_slcan_rx_init(&p);
+    push(&p, line, &ev);
+    assert_int_equal(ev.kind, BL_SLCAN_FRAME);
+    assert_int_equal(ev.frame.id, 0x1234ABCD);
+    assert_int_equal(ev.frame.flags, BL_CAN_EXT | BL_CAN_FD);
+    assert_int_equal(ev.frame.len, 64);
+    assert_int_equal(ev.frame.data[63], 0x5A);
+    push(&p, "b1239000000000000000000000000\r", &ev);
+    assert_int_equal(ev.kind, BL_SLCAN_FRAME);
+    assert_int_equal(ev.frame.flags, BL_CAN_FD);
+    assert_int_equal(ev.frame.len, 12);
+    push(&p, "d123G\r", &ev); /* G is no DLC code */
+    assert_int_equal(ev.kind, BL_SLCAN_BAD);
+    assert_int_equal(ev.col, 5);
+    push(&p, "T1234\r", &ev); /* a 29-bit id needs 8 digits */
+    assert_int_equal(ev.kind, BL_SLCAN_BAD);
+    assert_non_null(strstr(ev.what, "8 id digits"));
+}
+
+/* Lines that look like answers or commands but are not. */
+static void test_near_misses_are_garbage(void **state)
+{
+    static const char *const lines[] = { "F0G\r", "F123\r", "Z2\r", "zz\r", "OX\r", "S6X\r", "s0123456789\r",
+                                          "t1230ZZZZ\r", "t12\x7f" "0\r" };
+    bl_slcan_rx_t p;
+    bl_slcan_event_t ev;
+    (void)state;
+    for (size_t i = 0; i < BL_ARRAY_LEN(lines); i++) {
+        bl_slcan_rx_init(&p);
+        push(&p, lines[i], &ev);
+        if (ev.kind != BL_SLCAN_BAD)
+            fail_msg("'%s' gave event %d, expected BAD", lines[i], ev.kind);
+        assert_int_equal(ev.why, BL_REJ_SYNTAX);
+    }
+}
+
+/* A BEL inside endless garbage still counts as the adapter's answer. */
+static void test_bel_ends_garbage(void **state)
+{
+    bl_slcan_rx_t p;
+    bl_slcan_event_t ev;
+    uint8_t junk[BL_SLCAN_LINE_MAX + 10];
+    size_t used;
+    (void)state;
+    memset(junk, 'q', sizeof junk);
+    junk[sizeof junk - 1] = '\a';
+    bl_slcan_rx_init(&p);
+    used = bl_slcan_push(&p, junk, sizeof junk, &ev);
+    assert_int_equal(ev.why, BL_REJ_TOO_LONG);
+    used += bl_slcan_push(&p, junk + used, sizeof junk - used, &ev);
+    assert_int_equal(ev.kind, BL_SLCAN_BEL);
+    assert_int_equal(used, sizeof junk);
+}
+
+static void test_format_fd_extended(void **state)
+{
+    char b[BL_SLCAN_LINE_MAX];
+    bl_can_frame_t f = { .id = 0x18FF50E5, .len = 0, .flags = BL_CAN_FD | BL_CAN_EXT };
+    (void)state;
+    assert_int_equal(bl_slcan_format(&f, b, sizeof b), 11);
+    assert_memory_equal(b, "D18FF50E50\r", 11);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +406,10 @@ int main(void)
         cmocka_unit_test(test_format_fd_uses_the_dlc_code),
         cmocka_unit_test(test_format_refuses_what_slcan_cannot_carry),
         cmocka_unit_test(test_bitrate_commands_s0_to_s8),
+        cmocka_unit_test(test_fd_lines),
+        cmocka_unit_test(test_near_misses_are_garbage),
+        cmocka_unit_test(test_bel_ends_garbage),
+        cmocka_unit_test(test_format_fd_extended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
