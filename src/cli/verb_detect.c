@@ -30,6 +30,7 @@ static const char usage[] =
     "      --probe D        slcan: listen this long at each bitrate (default 2s)\n"
     "      --all-bitrates   slcan: try every bitrate, not only until the first clean one\n"
     "      --record FILE    live: also log every frame to FILE as candump -L\n"
+    "      --format F       force the capture format: candump, log, asc\n"
     "  exit: 0 a protocol was named, 1 frames but no known protocol, 3 no frames\n"
     "examples:\n"
     "  bmslink detect capture.log\n"
@@ -59,6 +60,8 @@ typedef struct {
 typedef struct {
     /* options */
     bool json, all_bitrates;
+    unsigned fmt;
+    unsigned shown; /* malformed items listed on stderr */
     uint64_t duration_ms, probe_ms, count;
     const char *uri, *record_path;
     /* traffic */
@@ -121,6 +124,13 @@ static int collect(det_t *d, bl_transport_t *t, uint64_t window_ms, probe_t *pr)
             d->bad++;
             if (pr)
                 pr->bad++;
+            if (d->shown++ < 5) { /* the first few, with their place; all are counted */
+                if (t->line > 0)
+                    fprintf(stderr, "bmslink: %s:%llu: %s (column %u)\n", t->uri, (unsigned long long)t->line, le.what,
+                            le.col);
+                else
+                    fprintf(stderr, "bmslink: %s: %s (column %u)\n", t->uri, le.what, le.col);
+            }
             continue;
         }
         if (rc < 0) {
@@ -495,7 +505,7 @@ static void print_json(det_t *d, const result_t *r)
 
 /* ---- the verb ---- */
 
-enum { OPT_JSON = 256, OPT_DURATION, OPT_PROBE, OPT_ALL, OPT_RECORD };
+enum { OPT_JSON = 256, OPT_DURATION, OPT_PROBE, OPT_ALL, OPT_RECORD, OPT_FORMAT };
 
 static int parse_args(det_t *d, int argc, char **argv)
 {
@@ -503,6 +513,7 @@ static int parse_args(det_t *d, int argc, char **argv)
         { "json", no_argument, 0, OPT_JSON }, { "duration", required_argument, 0, OPT_DURATION },
         { "count", required_argument, 0, 'n' }, { "probe", required_argument, 0, OPT_PROBE },
         { "all-bitrates", no_argument, 0, OPT_ALL }, { "record", required_argument, 0, OPT_RECORD },
+        { "format", required_argument, 0, OPT_FORMAT },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     int ch;
 
@@ -513,6 +524,13 @@ static int parse_args(det_t *d, int argc, char **argv)
         case OPT_JSON: d->json = true; break;
         case OPT_ALL: d->all_bitrates = true; break;
         case OPT_RECORD: d->record_path = optarg; break;
+        case OPT_FORMAT:
+            d->fmt = bl_capfmt_by_name(optarg);
+            if (d->fmt == BL_FMT_HEX485) /* the RS485 framers are issue 5's; wire them here when they land */
+                return cli_usage_err(usage, "detect", "RS485 byte captures cannot be detected by this build yet");
+            if (d->fmt == BL_FMT_COUNT)
+                return cli_usage_err(usage, "detect", "unknown --format '%s' (candump, log, asc)", optarg);
+            break;
         case OPT_DURATION:
             if (!cli_parse_duration(optarg, &d->duration_ms) || d->duration_ms == 0)
                 return cli_usage_err(usage, "detect", "bad --duration '%s' (e.g. 500ms, 5s, 1m)", optarg);
@@ -550,7 +568,7 @@ static int run(det_t *d)
         live_signals();
         return probe_slcan(d, &scfg);
     }
-    if ((rc = live_open(&t, d->uri, BL_FMT_AUTO, d->rec)) != 0)
+    if ((rc = live_open(&t, d->uri, d->fmt, d->rec)) != 0)
         return rc;
     d->live = t.live;
     if (t.live) {
@@ -611,7 +629,10 @@ int verb_detect(int argc, char **argv)
     else
         print_text(d, r);
     if (d->n == 0 && d->err_frames == 0) {
-        cli_err("%s: no CAN frames%s", d->uri, d->live ? " arrived (bus idle, wrong bitrate or not connected?)" : "");
+        cli_err("%s: no CAN frames%s", d->uri,
+                d->live ? " arrived (bus idle, wrong bitrate or not connected?)"
+                : d->bad ? ": no line is a candump, candump -L or ASC frame (RS485 byte captures: not in this build yet)"
+                         : " (empty capture?)");
         rc = BL_EXIT_IO;
     } else if (r->nsc == 0) {
         rc = BL_EXIT_FAIL; /* frames, but no protocol: scripts can tell */
