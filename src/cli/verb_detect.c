@@ -218,7 +218,8 @@ typedef struct {
     bl_detect_score_t sc[8];
     size_t nsc;
     const char *confidence;
-    char variants[200];   /* variants of the winner's family that fit as well */
+    bool tie[8];          /* sc[i] decodes exactly as well as sc[0] */
+    bool any_variant_tie, any_family_tie;
     idinfo_t ids[MAX_IDS];
     unsigned nids;
     uint64_t bat_frames, inv_frames, unknown_frames;
@@ -278,12 +279,15 @@ static void analyse(det_t *d, result_t *r)
     if (r->nsc == 0)
         return;
     r->confidence = confidence(r);
-    {
-        size_t o = 0;
-        for (size_t i = 1; i < r->nsc; i++)
-            if (bl_proto_root(r->sc[i].p) == bl_proto_root(r->sc[0].p) && r->sc[i].decoded == r->sc[0].decoded &&
-                r->sc[i].rejected == r->sc[0].rejected && o < sizeof r->variants - 40)
-                o += (size_t)snprintf(r->variants + o, sizeof r->variants - o, "%s%s", o ? ", " : "", r->sc[i].p->name);
+    /* Equal scores are reported, never settled silently: a variant the traffic
+     * cannot tell apart, or another family with the same frame layout (the 0x35x
+     * family: Pylon LV, SMA SI, Victron share most ids). */
+    for (size_t i = 1; i < r->nsc; i++) {
+        r->tie[i] = r->sc[i].decoded == r->sc[0].decoded && r->sc[i].rejected == r->sc[0].rejected;
+        if (r->tie[i] && bl_proto_root(r->sc[i].p) == bl_proto_root(r->sc[0].p))
+            r->any_variant_tie = true;
+        else if (r->tie[i])
+            r->any_family_tie = true;
     }
     if (bl_can_codec_init(&c, r->sc[0].p) < 0)
         return;
@@ -376,11 +380,22 @@ static void print_text(det_t *d, const result_t *r)
         const bl_detect_score_t *b = &r->sc[0];
         printf("protocol    %s (confidence %s): %u of %u frames decode, %u of its %u message ids seen\n",
                b->p->name, r->confidence, b->decoded, b->frames, b->ids, r->ids_total);
-        if (r->variants[0])
-            printf("            variant not determined: %s fit%s the traffic as well\n", r->variants,
-                   strchr(r->variants, ',') ? "" : "s");
+        if (r->any_variant_tie) {
+            printf("            variant not determined:");
+            for (size_t i = 1; i < r->nsc; i++)
+                if (r->tie[i] && bl_proto_root(r->sc[i].p) == bl_proto_root(b->p))
+                    printf(" %s", r->sc[i].p->name);
+            printf(" fit the traffic as well\n");
+        }
+        if (r->any_family_tie) {
+            printf("            ambiguous:");
+            for (size_t i = 1; i < r->nsc; i++)
+                if (r->tie[i] && bl_proto_root(r->sc[i].p) != bl_proto_root(b->p))
+                    printf(" %s", r->sc[i].p->name);
+            printf(" decode this traffic exactly as well (same frame layout)\n");
+        }
         for (size_t i = 1; i < r->nsc && i < 5; i++)
-            if (bl_proto_root(r->sc[i].p) != bl_proto_root(b->p))
+            if (!r->tie[i] && bl_proto_root(r->sc[i].p) != bl_proto_root(b->p))
                 printf("  also      %s: %u of %u frames decode\n", r->sc[i].p->name, r->sc[i].decoded, r->sc[i].frames);
     }
     printf("talking     %s\n", talking_text(r));
@@ -464,15 +479,17 @@ static void print_json(det_t *d, const result_t *r)
     j_end_obj(o);
     j_kstr(o, "protocol", r->nsc ? r->sc[0].p->name : NULL);
     j_kstr(o, "confidence", r->nsc ? r->confidence : NULL);
-    j_key(o, "variant_undetermined");
+    j_key(o, "variant_undetermined"); /* the winner and its variants that fit as well */
     j_arr(o);
-    if (r->nsc && r->variants[0]) {
-        j_str_el(o, r->sc[0].p->name);
-        char v[200];
-        snprintf(v, sizeof v, "%s", r->variants);
-        for (char *tok = strtok(v, ", "); tok != NULL; tok = strtok(NULL, ", "))
-            j_str_el(o, tok);
-    }
+    for (size_t i = 0; r->any_variant_tie && i < r->nsc; i++)
+        if (i == 0 || (r->tie[i] && bl_proto_root(r->sc[i].p) == bl_proto_root(r->sc[0].p)))
+            j_str_el(o, r->sc[i].p->name);
+    j_end_arr(o);
+    j_key(o, "equally_fit"); /* every protocol that decodes the traffic exactly as well as the winner */
+    j_arr(o);
+    for (size_t i = 0; (r->any_variant_tie || r->any_family_tie) && i < r->nsc; i++)
+        if (i == 0 || r->tie[i])
+            j_str_el(o, r->sc[i].p->name);
     j_end_arr(o);
     j_key(o, "protocols");
     j_arr(o);
