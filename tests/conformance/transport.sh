@@ -5,6 +5,7 @@ set -u
 t=$1 B=$2 C=$3
 here=$(cd "$(dirname "$0")" && pwd)
 SHARED=${BMSLINK_SHARED:-$(cd "$here/../../../shared" && pwd)}
+[ -x "$SHARED/tools/can-transport.sh" ] || { echo "skip: $SHARED/tools/can-transport.sh not found (set BMSLINK_SHARED_DIR)"; exit 77; }
 need() { command -v "$1" >/dev/null 2>&1 || { echo "skip: $t needs $1 ($2)"; exit 77; }; }
 /usr/bin/python3 -c 'import can' 2>/dev/null || { echo "skip: python3-can is not installed (tools/install-peers.sh)"; exit 77; }
 case $t in

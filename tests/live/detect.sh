@@ -55,7 +55,7 @@ grep -q 'inverter  20 frames, ids 0x305, every 1000 ms' "$T/d.txt" || { bad "det
 grep -q 'bitrate     unknown: a capture does not carry it; pylon-lv expects 500000 bit/s' "$T/d.txt" || bad "detect text: bitrate line"
 
 # 3. slcan bitrate probing
-if command -v socat >/dev/null && $PY -c 'import serial' 2>/dev/null; then
+if command -v socat >/dev/null && $PY -c 'import serial' 2>/dev/null && [ -x "$SHARED/tools/pty-pair.sh" ]; then
   "$SHARED/tools/pty-pair.sh" -- sh -c '
     '"$PY"' "'"$here"'/fake_adapter.py" "$PTY_A" --bitrate 250000 --send "'"$T"'/both.log" --ready "'"$T"'/ready" & p=$!
     while [ ! -e "'"$T"'/ready" ]; do sleep 0.05; done

@@ -39,7 +39,8 @@ expect detect-missing 3 "cannot open: /dev/ttyNOPE9" "$B" detect slcan:/dev/ttyN
 expect record-unwritable 3 "record /nonexistent/x.log: cannot open: No such file" \
   "$B" decode -p pylon-lv --record /nonexistent/x.log slcan:/dev/ttyNOPE9
 
-command -v socat >/dev/null && $PY -c 'import serial' 2>/dev/null || { echo "skip: pty cases need socat and python3-serial"; exit $((fails > 0)); }
+command -v socat >/dev/null && $PY -c 'import serial' 2>/dev/null && [ -x "$PAIR" ] ||
+  { echo "skip: pty cases need socat, python3-serial and $PAIR"; exit $((fails > 0)); }
 export B T PY here
 
 # busy: another program holds the adapter (flock, as pyserial's exclusive=True does)

@@ -12,6 +12,7 @@ SHARED=${BMSLINK_SHARED:?run through ctest}
 command -v tmux >/dev/null || { echo "skip: tmux not installed (scripts/deps.sh --test)"; exit 77; }
 command -v socat >/dev/null || { echo "skip: socat not installed"; exit 77; }
 /usr/bin/python3 -c 'import can' 2>/dev/null || { echo "skip: python3-can not installed"; exit 77; }
+[ -x "$SHARED/tools/slcan-pty.sh" ] || { echo "skip: $SHARED/tools/slcan-pty.sh not found"; exit 77; }
 T=$(mktemp -d)
 SOCK="blmon-$$"
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$T"' EXIT
