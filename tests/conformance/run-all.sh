@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-all.sh BMSLINK CONFORM: every conformance case, over the transport that
+# run-all.sh BMSLINK CONFORM [SHARED]: every conformance case, over the transport that
 # ../shared/tools/can-transport.sh chose (it sets BMSLINK_CAN, CAN_PEER,
 # CAN_PEER_OPTS, CAN_TRANSPORT, TIME_SCALE). The peer is always can-peer.py
 # (python-can); on socketcan can-utils (candump, cangen, canplayer, cansend)
@@ -17,11 +17,10 @@
 #                  ends decode with exit 3 and monitor reconnects, bus-off from
 #                  error frames reaches the monitor
 set -u
-B=${1:?usage: run-all.sh BMSLINK CONFORM}
-C=${2:?usage: run-all.sh BMSLINK CONFORM}
+B=${1:?usage: run-all.sh BMSLINK CONFORM [SHARED]}
+C=${2:?usage: run-all.sh BMSLINK CONFORM [SHARED]}
 here=$(cd "$(dirname "$0")" && pwd)
-SHARED=$(cd "$here/../../../shared" 2>/dev/null && pwd || echo /work/shared)
-[ -n "${BMSLINK_SHARED:-}" ] && SHARED=$BMSLINK_SHARED
+SHARED=${3:-${BMSLINK_SHARED:-$(cd "$here/../../../shared" 2>/dev/null && pwd)}}
 PY=/usr/bin/python3
 DATA=$here/data/pylon-lv-30.log
 T=$(mktemp -d "${TMPDIR:-/tmp}/conform.XXXXXX")

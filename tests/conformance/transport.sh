@@ -15,4 +15,14 @@ case $t in
     need candump "can-utils"
     [ -x /bin/busybox ] || { echo "skip: socketcan needs busybox-static (tools/install-peers.sh --vm)"; exit 77; } ;;
 esac
-exec "$SHARED/tools/can-transport.sh" "$t" -- sh "$here/run-all.sh" "$B" "$C"
+if [ "$t" = socketcan ]; then
+  # The VM sees the host's / read-only but with an empty /tmp, and the work directory
+  # read-write: stage what the suite runs into the work directory so it is there
+  # wherever the checkout and the build live.
+  stage=$PWD/conformance-stage
+  rm -rf "$stage"; mkdir -p "$stage/data"
+  cp "$B" "$stage/bmslink"; cp "$C" "$stage/bl_conform"
+  cp "$here"/run-all.sh "$here"/same_frames.py "$here"/same_decode.py "$stage/"; cp "$here"/data/* "$stage/data/"
+  here=$stage B=$stage/bmslink C=$stage/bl_conform
+fi
+exec "$SHARED/tools/can-transport.sh" "$t" -- sh "$here/run-all.sh" "$B" "$C" "$SHARED"
