@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +391,94 @@ static void test_pipe_is_read_live(void **state)
     close(p[0]);
 }
 
+/* ---- slcan on a pty, the adapter played by a thread ---- */
+
+static int master = -1;
+
+static void *answer_open(void *arg)
+{
+    char c, line[16];
+    size_t n = 0;
+    (void)arg;
+    for (;;) { /* CR to every command, a version to V, until O */
+        if (read(master, &c, 1) != 1)
+            return NULL;
+        if (c != '\r') {
+            if (n < sizeof line - 1)
+                line[n++] = c;
+            continue;
+        }
+        if (n == 1 && line[0] == 'V')
+            assert_int_equal(write(master, "V1013\r", 6), 6);
+        else if (n > 0)
+            assert_int_equal(write(master, "\r", 1), 1);
+        if (n == 1 && line[0] == 'O')
+            return NULL;
+        n = 0;
+    }
+}
+
+static void open_slcan_pty(bl_transport_t *t)
+{
+    char uri[128];
+    struct termios tio;
+    pthread_t th;
+    master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    tcgetattr(master, &tio);
+    cfmakeraw(&tio);
+    tcsetattr(master, TCSANOW, &tio);
+    pthread_create(&th, NULL, answer_open, NULL);
+    snprintf(uri, sizeof uri, "slcan:%s@250000", ptsname(master));
+    open_ok(t, uri);
+    pthread_join(th, NULL);
+    assert_string_equal(t->info, "adapter version V1013");
+    assert_int_equal(t->bitrate, 250000);
+}
+
+/* Z1 timestamps count milliseconds 0..59999 and wrap: EA5A (59994) then 0005 (5) is 11 ms later. */
+static void test_slcan_adapter_timestamps_unwrap(void **state)
+{
+    bl_transport_t t;
+    bl_cap_frame_t a, b;
+    struct timespec ms20 = { 0, 20000000 };
+    (void)state;
+    open_slcan_pty(&t);
+    assert_int_equal(write(master, "t1230EA5A\r", 10), 10);
+    assert_int_equal(bl_transport_read(&t, &a, 1000, NULL), 1);
+    nanosleep(&ms20, NULL);
+    assert_int_equal(write(master, "t12300005\r", 10), 10);
+    assert_int_equal(bl_transport_read(&t, &b, 1000, NULL), 1);
+    assert_string_equal(t.ts_source, "adapter");
+    assert_true(b.ts_us - a.ts_us == 11000);
+    bl_transport_close(&t);
+    close(master);
+}
+
+/* The adapter refuses a frame (BEL): the write already returned, so the refusal is
+ * counted and noted when the answer arrives. */
+static void test_slcan_bel_to_a_frame_is_counted(void **state)
+{
+    bl_transport_t t;
+    bl_cap_frame_t f = frame(0x351, 0, 2, 1);
+    char buf[64];
+    (void)state;
+    open_slcan_pty(&t);
+    t.notify = note;
+    notes = 0;
+    assert_int_equal(bl_transport_write(&t, &f), 0);
+    assert_true(read(master, buf, sizeof buf) > 0); /* "t35120102\r" reached the adapter */
+    assert_int_equal(write(master, "\a", 1), 1);
+    assert_int_equal(bl_transport_read(&t, &f, 200, NULL), 0);
+    assert_int_equal(t.stats.nak, 1);
+    assert_int_equal(t.stats.tx_fail, 1);
+    assert_non_null(strstr(last_note, "refused frame t35120102 (BEL)"));
+    bl_transport_close(&t);
+    close(master);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +495,8 @@ int main(void)
         cmocka_unit_test(test_recorder_writes_candump_log_lines_both_ways),
         cmocka_unit_test(test_recorder_reports_a_failed_write),
         cmocka_unit_test(test_pipe_is_read_live),
+        cmocka_unit_test(test_slcan_adapter_timestamps_unwrap),
+        cmocka_unit_test(test_slcan_bel_to_a_frame_is_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
