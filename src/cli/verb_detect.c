@@ -595,9 +595,9 @@ static int run(det_t *d)
     } else {
         t.notify = NULL;
     }
-    if (t.bitrate) {
+    if (t.bitrate) { /* what the URI set (slcan) or the controller runs at (socketcan) */
         d->bitrate = t.bitrate;
-        d->bitrate_source = "uri";
+        d->bitrate_source = strcmp(t.kind, "socketcan") == 0 ? "interface" : "uri";
     }
     rc = collect(d, &t, d->duration_ms, NULL);
     bl_transport_close(&t);

@@ -409,8 +409,9 @@ static void draw_text(mon_t *m)
         out_str(&m->out, "\033[H");
     line(&sc, "bmslink monitor  %s  %s%s   %s", m->uri, m->p ? m->p->name : "(detecting protocol)",
          m->p && m->detected ? " (detected)" : "", tbuf);
-    line(&sc, "bus %s   link %s   timestamps %s%s%s", bl_bus_state_str(m->t.bus_state), link_text(m),
-         m->t.ts_source ? m->t.ts_source : "-", m->t.info[0] ? "   " : "", m->t.info);
+    snprintf(v, sizeof v, "%u bit/s", (unsigned)m->t.bitrate);
+    line(&sc, "bus %s   link %s   bitrate %s   timestamps %s%s%s", bl_bus_state_str(m->t.bus_state), link_text(m),
+         m->t.bitrate ? v : "-", m->t.ts_source ? m->t.ts_source : "-", m->t.info[0] ? "   " : "", m->t.info);
     line(&sc, "%s", "");
     line(&sc, "%-27s %-16s %s", "FIELD", "VALUE", "AGE");
     for (unsigned i = 0; i < BL_F_BATTERY_COUNT; i++) {
@@ -522,6 +523,10 @@ static void draw_json(mon_t *m)
     j_kbool(o, "detected", m->detected);
     j_kstr(o, "link", m->t.down ? "down" : "up");
     j_kstr(o, "bus_state", bl_bus_state_str(m->t.bus_state));
+    if (m->t.bitrate)
+        j_kint(o, "bitrate", m->t.bitrate);
+    else
+        j_knull(o, "bitrate");
     cli_json_fields(o, "record", &m->r, UINT32_MAX);
     j_key(o, "age_s");
     j_obj(o);

@@ -6,6 +6,9 @@
  * else the kernel's receive stamp, else the time of the read. Frames the
  * kernel dropped for a full socket queue are counted (SO_RXQ_OVFL).
  *
+ * At open, the interface's bitrate and controller state are read over rtnetlink
+ * (what ip -details link show prints); vcan has neither.
+ *
  * An interface that goes down (ip link set can0 down) or disappears makes
  * read and write return BL_EIO with t->down set; the socket stays, so
  * bl_transport_reopen() succeeds once the interface is back.
@@ -14,7 +17,9 @@
 
 #include <errno.h>
 #include <linux/can.h>
+#include <linux/can/netlink.h>
 #include <linux/can/raw.h>
+#include <linux/rtnetlink.h>
 #include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -238,6 +243,86 @@ static void sc_close(void *ctx)
 
 static const bl_transport_ops_t sc_ops = { sc_read, sc_write, sc_close };
 
+/* The attribute of a type among [at, at + len), or NULL. */
+static const struct rtattr *rta_find(const struct rtattr *at, size_t len, unsigned short type)
+{
+    for (; len >= sizeof *at && at->rta_len >= sizeof *at && at->rta_len <= len;
+         len -= RTA_ALIGN(at->rta_len), at = (const struct rtattr *)((const char *)at + RTA_ALIGN(at->rta_len)))
+        if ((at->rta_type & ~NLA_F_NESTED) == type)
+            return at;
+    return NULL;
+}
+
+/*
+ * The controller's bitrate and state (IFLA_LINKINFO > IFLA_INFO_DATA > IFLA_CAN_*).
+ * *bitrate = 0 and *state = -1 when the interface has none (vcan) or netlink fails:
+ * it is information for the user, never a reason not to open.
+ */
+static void link_info(int ifindex, uint32_t *bitrate, int *state)
+{
+    struct {
+        struct nlmsghdr nh;
+        struct ifinfomsg ifi;
+    } req;
+    union {
+        struct nlmsghdr nh;
+        char b[16384];
+    } resp;
+    struct timeval tv = { 0, 200000 };
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    ssize_t n;
+
+    *bitrate = 0;
+    *state = -1;
+    if (fd < 0)
+        return;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    memset(&req, 0, sizeof req);
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.ifi);
+    req.nh.nlmsg_type = RTM_GETLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = ifindex;
+    if (send(fd, &req, req.nh.nlmsg_len, 0) < 0 || (n = recv(fd, &resp, sizeof resp, 0)) < 0) {
+        close(fd);
+        return;
+    }
+    close(fd);
+    if (!NLMSG_OK(&resp.nh, (unsigned)n) || resp.nh.nlmsg_type != RTM_NEWLINK)
+        return;
+    const struct ifinfomsg *ifi = NLMSG_DATA(&resp.nh);
+    const struct rtattr *info = rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(&resp.nh), IFLA_LINKINFO);
+    if (info == NULL)
+        return;
+    const struct rtattr *data = rta_find(RTA_DATA(info), RTA_PAYLOAD(info), IFLA_INFO_DATA);
+    if (data == NULL)
+        return;
+    const struct rtattr *bt = rta_find(RTA_DATA(data), RTA_PAYLOAD(data), IFLA_CAN_BITTIMING);
+    const struct rtattr *st = rta_find(RTA_DATA(data), RTA_PAYLOAD(data), IFLA_CAN_STATE);
+    if (bt != NULL && RTA_PAYLOAD(bt) >= sizeof(struct can_bittiming)) {
+        struct can_bittiming b;
+        memcpy(&b, RTA_DATA(bt), sizeof b);
+        *bitrate = b.bitrate;
+    }
+    if (st != NULL && RTA_PAYLOAD(st) >= sizeof(uint32_t)) {
+        uint32_t v;
+        memcpy(&v, RTA_DATA(st), sizeof v);
+        *state = (int)v;
+    }
+}
+
+/* linux/can/netlink.h enum can_state -> our bus state */
+static bl_bus_state_t from_can_state(int st)
+{
+    switch (st) {
+    case CAN_STATE_ERROR_ACTIVE: return BL_CANST_ACTIVE;
+    case CAN_STATE_ERROR_WARNING: return BL_CANST_WARNING;
+    case CAN_STATE_ERROR_PASSIVE: return BL_CANST_PASSIVE;
+    case CAN_STATE_BUS_OFF: return BL_CANST_BUS_OFF;
+    default: return BL_CANST_UNKNOWN; /* stopped, sleeping, or no controller (vcan) */
+    }
+}
+
 static int fail(sc_t *s, int rc, char *errbuf, size_t errlen, const char *fmt, const char *a)
 {
     snprintf(errbuf, errlen, fmt, a, strerror(errno));
@@ -307,5 +392,13 @@ int bl_socketcan_open(bl_transport_t *t, const char *iface, char *errbuf, size_t
     t->fd = s->fd;
     t->ts_source = "kernel";
     snprintf(t->bus, sizeof t->bus, "%s", iface);
+    {
+        int st;
+        link_info(addr.can_ifindex, &t->bitrate, &st);
+        bl_transport_set_bus_state(t, from_can_state(st));
+        if (st == CAN_STATE_BUS_OFF)
+            snprintf(t->err, sizeof t->err, "%s is bus-off: it sends and receives nothing until restarted "
+                     "(ip link set %s type can restart-ms 100)", iface, iface);
+    }
     return 0;
 }

@@ -12,7 +12,9 @@
 #   decode-live    python-can plays a capture; bmslink decode --record on the live
 #                  bus decodes exactly what it decodes from the file, and the
 #                  recording holds exactly the frames that were played
-#   socketcan only: candump sees what bmslink records (same kernel timestamps),
+#   socketcan only: the kernel's slcan driver (slcand) on a pty against bmslink's slcan
+#                  transport, with the conform suite and netlink's bitrate;
+#                  candump sees what bmslink records (same kernel timestamps),
 #                  canplayer replays bmslink's recording, an interface going down
 #                  ends decode with exit 3 and monitor reconnects, bus-off from
 #                  error frames reaches the monitor
@@ -155,11 +157,44 @@ EOF
   else bad "monitor on a link going down"; tail -3 "$T/mon.json" | cut -c1-300; cat "$T/mon.err"; fi
 }
 
+# The kernel's slcan driver as a peer we did not write: slcand puts slcan0 on one end of a pty,
+# bmslink's slcan transport is on the other, python-can echoes on slcan0 through SocketCAN.
+# The conform suite runs over that path, and bmslink reads slcan0's bitrate from netlink.
+case_kernel_slcan() {
+  command -v slcand >/dev/null || { skip "kernel slcan: slcand (can-utils) not installed"; return; }
+  cat > "$T/kslcan.sh" <<'KS'
+set -u
+dev=$(readlink -f "$PTY_A" | sed s,^/dev/,,)
+slcand -o -c "$dev" slcan0 || exit 10
+i=0; while ! ip link show slcan0 >/dev/null 2>&1; do i=$((i + 1)); [ $i -le 100 ] || exit 11; sleep 0.05; done
+ip link set slcan0 type can bitrate 250000 && ip link set slcan0 txqueuelen 1000 && ip link set slcan0 up || exit 12
+"$B" detect --json --duration 1s socketcan:slcan0 > "$T/kdet.json" 2> "$T/kdet.err" & d=$!
+sleep 0.3; cansend slcan0 35E#50594C4F4E202020; cansend slcan0 351#1402E803B004D601; cansend slcan0 355#4C006300
+wait $d
+CAN_PEER=socketcan:slcan0
+rm -f "$T/kready"
+$PY "$SHARED/tools/can-peer.py" socketcan:slcan0 --echo 1 --dump "$T/kpeer.log" --ready-file "$T/kready" 2>"$T/kpeer.err" & p=$!
+while [ ! -e "$T/kready" ]; do kill -0 $p 2>/dev/null || exit 13; sleep 0.05; done
+BMSLINK_CAN="slcan:$PTY_B@250000" CAN_PEER=socketcan:slcan0 CONFORM_SENT="$T/ksent.log" "$C" > "$T/kconform.out" 2>&1; rc=$?
+kill $p; wait $p
+exit $rc
+KS
+  B=$B C=$C T=$T PY=$PY SHARED=$SHARED "$SHARED/tools/pty-pair.sh" -- sh "$T/kslcan.sh"; rc=$?
+  if [ $rc != 0 ]; then bad "kernel slcan: exit $rc"; cat "$T/kconform.out" "$T/kpeer.err" "$T/kdet.err" 2>/dev/null | tail -20; return; fi
+  if ! grep -q '"bitrate":250000,"bitrate_source":"interface"' "$T/kdet.json"; then
+    bad "kernel slcan: detect did not read the bitrate from netlink: $(cut -c1-300 "$T/kdet.json")"; return
+  fi
+  if same_frames "$T/ksent.log" "$T/kpeer.log" > "$T/cmp.out"; then
+    ok "kernel slcan driver <-> bmslink slcan: conform passes, the kernel delivered what bmslink sent ($(cat "$T/cmp.out")); netlink bitrate 250000"
+  else bad "kernel slcan: what reached slcan0 differs from what bmslink sent"; cat "$T/cmp.out"; fi
+}
+
 case_conform
 case_decode_live
 if [ "$CAN_TRANSPORT" = socketcan ]; then
   case_candump
   case_link_down
+  case_kernel_slcan
 fi
 echo "$CAN_TRANSPORT: $passed passed, $fails failed"
 [ $fails = 0 ]
