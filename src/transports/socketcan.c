@@ -283,7 +283,7 @@ static void link_info(int ifindex, uint32_t *bitrate, int *state)
     req.nh.nlmsg_flags = NLM_F_REQUEST;
     req.ifi.ifi_family = AF_UNSPEC;
     req.ifi.ifi_index = ifindex;
-    if (send(fd, &req, req.nh.nlmsg_len, 0) < 0 || (n = recv(fd, &resp, sizeof resp, 0)) < 0) {
+    if (send(fd, &req, req.nh.nlmsg_len, 0) < 0 || (n = recv(fd, resp.b, sizeof resp.b, 0)) < 0) {
         close(fd);
         return;
     }
