@@ -106,6 +106,8 @@ static void json_summary(bl_out_t *o, const bl_protocol_t *p)
     j_kstr(o, "who_speaks_first", first_str(r->first));
     j_kstr(o, "confidence", bl_conf_str(p->confidence));
     j_kint(o, "timeout_ms", bl_proto_timeout_ms(p));
+    if (r->addr_shift)
+        j_kint(o, "address_shift", r->addr_shift);
     if (p->base != NULL)
         j_kstr(o, "variant_of", p->base->name);
     json_sources(o, p->sources);
@@ -166,6 +168,11 @@ static void json_messages(bl_out_t *o, const bl_can_codec_t *c)
         j_kstr(o, "id", id);
         j_kstr(o, "name", m->name);
         j_kbool(o, "extended", m->ext != 0);
+        if (m->id_mask) {
+            char mk[16];
+            snprintf(mk, sizeof mk, "0x%08X", (unsigned)m->id_mask);
+            j_kstr(o, "id_mask", mk);
+        }
         j_kstr(o, "direction", m->dir == BL_DIR_B2I ? "battery_to_inverter" : "inverter_to_battery");
         j_kint(o, "dlc", m->dlc);
         j_kint(o, "dlc_min", m->dlc_min);

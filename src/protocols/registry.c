@@ -4,11 +4,21 @@
 #include <string.h>
 
 extern const bl_protocol_t bl_proto_pylon_lv, bl_proto_pylon_lv_v13, bl_proto_pylon_lv_solark;
+/* ---- CAN families (issue 4) ---- */
+extern const bl_protocol_t bl_proto_sma_si, bl_proto_victron;
+extern const bl_protocol_t bl_proto_pylon_hv, bl_proto_pylon_hv_le_offset, bl_proto_pylon_hv_le, bl_proto_pylon_hv_be;
 
 static const bl_protocol_t *const all[] = {
     &bl_proto_pylon_lv,
     &bl_proto_pylon_lv_v13,
     &bl_proto_pylon_lv_solark,
+    /* ---- CAN families (issue 4) ---- */
+    &bl_proto_sma_si,
+    &bl_proto_victron,
+    &bl_proto_pylon_hv,
+    &bl_proto_pylon_hv_le_offset,
+    &bl_proto_pylon_hv_le,
+    &bl_proto_pylon_hv_be,
 };
 
 const bl_protocol_t *const *bl_protocols(size_t *n)
