@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import blvec  # noqa: E402
 
 # every CAN family: a vector row of one of these that bmslink lacks fails the test
-REQUIRED = {"pylon-lv", "sma-si", "victron", "pylon-hv", "pylon-hv:le", "pylon-hv:be"}
+REQUIRED = {"pylon-lv", "sma-si", "victron", "pylon-hv", "pylon-hv:le", "pylon-hv:be", "byd-hvs", "sma-hv"}
 
 
 def close(a, b, tol):
