@@ -8,6 +8,7 @@ extern const bl_protocol_t bl_proto_pylon_lv, bl_proto_pylon_lv_v13, bl_proto_py
 extern const bl_protocol_t bl_proto_sma_si, bl_proto_victron;
 extern const bl_protocol_t bl_proto_pylon_hv, bl_proto_pylon_hv_le_offset, bl_proto_pylon_hv_le, bl_proto_pylon_hv_be;
 extern const bl_protocol_t bl_proto_byd_hvs, bl_proto_sma_hv;
+extern const bl_protocol_t bl_proto_growatt_lv, bl_proto_growatt_hv, bl_proto_growatt_wit;
 
 static const bl_protocol_t *const all[] = {
     &bl_proto_pylon_lv,
@@ -22,6 +23,9 @@ static const bl_protocol_t *const all[] = {
     &bl_proto_pylon_hv_be,
     &bl_proto_byd_hvs,
     &bl_proto_sma_hv,
+    &bl_proto_growatt_lv,
+    &bl_proto_growatt_hv,
+    &bl_proto_growatt_wit,
 };
 
 const bl_protocol_t *const *bl_protocols(size_t *n)

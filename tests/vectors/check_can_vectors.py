@@ -10,7 +10,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import blvec  # noqa: E402
 
 # every CAN family: a vector row of one of these that bmslink lacks fails the test
-REQUIRED = {"pylon-lv", "sma-si", "victron", "pylon-hv", "pylon-hv:le", "pylon-hv:be", "byd-hvs", "sma-hv"}
+REQUIRED = {"pylon-lv", "sma-si", "victron", "pylon-hv", "pylon-hv:le", "pylon-hv:be", "byd-hvs", "sma-hv",
+            "growatt-lv", "growatt-hv", "growatt-wit"}
 
 
 def close(a, b, tol):
