@@ -51,7 +51,8 @@ FIELDS = {
     "force_charge_1": "force_charge", "forced_charge_request": "force_charge",
     # inverter -> battery frames: the inverter record (checked through the message's signals)
     "inverter_voltage": "inv_voltage_V", "inverter_temperature": "inv_temperature_C",
-    "inverter_soc": "inv_soc_pct",
+    "inverter_soc": "inv_soc_pct", "operating_state": "inv_state", "error_number": "inv_error",
+    "firmware": "firmware_version", "sw_version": "firmware_version",
 }
 
 # rows whose unit says the field is not the canonical one of the same name (BYD 0x250 capacity in kWh)

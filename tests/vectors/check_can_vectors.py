@@ -11,7 +11,8 @@ import blvec  # noqa: E402
 
 # every CAN family: a vector row of one of these that bmslink lacks fails the test
 REQUIRED = {"pylon-lv", "sma-si", "victron", "pylon-hv", "pylon-hv:le", "pylon-hv:be", "byd-hvs", "sma-hv",
-            "growatt-lv", "growatt-hv", "growatt-wit"}
+            "growatt-lv", "growatt-hv", "growatt-wit", "solax", "foxess", "sofar", "afore", "sungrow",
+            "schneider", "goodwe-lv"}
 
 
 def close(a, b, tol):
