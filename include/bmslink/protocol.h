@@ -189,6 +189,9 @@ typedef struct {
     uint64_t peer_seen_ms; /* last inverter frame (BL_NEVER: none yet) */
     uint32_t reactions;    /* trigger rows matched, only ever incremented */
     uint32_t links_lost;   /* times the inverter went silent, only ever incremented */
+    /* what each message last said was raised: an alarm two messages carry (Pylon HV 0x4250
+     * error byte and 0x4290 faults) stays raised while either still reports it */
+    bl_alarm_mask_t msg_active[BL_CAN_MAX_MSGS][BL_AC_COUNT];
 } bl_can_codec_t;
 
 /* @retval 0 ready  @retval BL_EINVAL not a CAN protocol  @retval BL_ENOMEM too many messages */

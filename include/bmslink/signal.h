@@ -108,6 +108,11 @@ static inline bool bl_sig_has_range(const bl_signal_t *s)
     return s->min != s->max;
 }
 
+/* Physical range (milli-units) a numeric row can carry: its raw range through the scale
+ * ("not available" marker and "0 = absent" excluded, a magnitude folded to >= 0),
+ * narrowed to its plausibility range when it has one. */
+void bl_sig_range(const bl_signal_t *s, int64_t *lo, int64_t *hi);
+
 /* Effective row after applying protocol variant flags (byte order swap, offsets dropped). */
 #define BL_VAR_BE 0x01u        /* every multi-byte signal big endian */
 #define BL_VAR_NO_OFFSET 0x02u /* BL_SF_VAR_OFFSET signals: plain signed, no offset */

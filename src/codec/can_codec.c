@@ -329,9 +329,20 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
         }
     }
     for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        bl_alarm_mask_t others = 0;
+        unsigned me = BL_CAN_MAX_MSGS;
         if (d->known[k] == 0)
             continue;
-        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~d->known[k]) | d->active[k]);
+        for (unsigned j = 0; j < c->n; j++) {
+            if (c->msg[j] == m)
+                me = j;
+            else
+                others |= c->msg_active[j][k];
+        }
+        if (me < BL_CAN_MAX_MSGS)
+            c->msg_active[me][k] = (bl_alarm_mask_t)((c->msg_active[me][k] & ~d->known[k]) | d->active[k]);
+        /* "not raised" here clears an alarm only when no other message still raises it */
+        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
         rec->known[k] |= d->known[k];
         rec->alarm_seen_ms[k] = now_ms;
     }

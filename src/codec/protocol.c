@@ -144,38 +144,6 @@ static int64_t i64max(int64_t a, int64_t b)
     return a > b ? a : b;
 }
 
-/* Physical range a numeric row can carry: its raw range through the scale,
- * narrowed to its plausibility range. */
-static void num_range(const bl_signal_t *s, int64_t *lo, int64_t *hi)
-{
-    int64_t rlo, rhi, a, b;
-    if (s->flags & BL_SF_SIGNED) {
-        rlo = -(int64_t)(UINT64_C(1) << (s->len - 1u));
-        rhi = (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
-    } else {
-        rlo = 0;
-        rhi = s->len >= 63 ? INT64_MAX / 1024 : (int64_t)((UINT64_C(1) << s->len) - 1u);
-    }
-    if ((s->flags & BL_SF_INVALID) && (s->flags & BL_SF_SIGNED)) /* the marker is not a value */
-        rlo++;
-    else if (s->flags & BL_SF_INVALID)
-        rhi--;
-    if (s->flags & BL_SF_ZERO_ABSENT && rlo == 0)
-        rlo = 1;
-    a = bl_sig_to_milli(s, rlo);
-    b = bl_sig_to_milli(s, rhi);
-    *lo = i64min(a, b);
-    *hi = i64max(a, b);
-    if ((s->flags & BL_SF_ABS) && *lo < 0) { /* a magnitude */
-        *hi = i64max(*hi, -*lo);
-        *lo = 0;
-    }
-    if (bl_sig_has_range(s)) {
-        *lo = i64max(*lo, s->min);
-        *hi = i64min(*hi, s->max);
-    }
-}
-
 static int32_t clamp32(int64_t v)
 {
     return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
@@ -214,7 +182,7 @@ static void caps_row(const bl_signal_t *s, bl_caps_t *caps, bool *seen_verified)
         int32_t d = s->div > 0 ? s->div : 1;
         int32_t step = s->mul < 0 ? -s->mul : s->mul;
         step = step / d > 0 ? step / d : 1;
-        num_range(s, &lo, &hi);
+        bl_sig_range(s, &lo, &hi);
         if (!(caps->fields & BL_BIT(f)) || step < caps->step[f]) {
             caps->step[f] = step;
             caps->origin[f] = s->offset;
