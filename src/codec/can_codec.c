@@ -468,6 +468,8 @@ static uint64_t encode_alarm(const bl_can_codec_t *c, const bl_signal_t *s, cons
 
     if (s->flags & BL_SF_DECODE_ONLY) /* another row carries this alarm on the wire */
         return (s->kind == BL_SK_PAIR && (rec->known[s->aclass] & am)) ? 2u : 0u;
+    if (am == 0) /* an item with no canonical alarm: the row's constant code */
+        return (uint64_t)(uint32_t)s->def & (s->kind == BL_SK_PAIR ? 3u : 1u);
 
     /* variants inherit the safe alarms of their base */
     while (safe && !active && p->base != NULL) {

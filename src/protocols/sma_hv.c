@@ -59,6 +59,14 @@ static const bl_signal_t smh_0x458[] = {
  * encoder raises "internal battery hardware fault" (byte 2 pair 4), as the H/SBS
  * variants do while contactors may not close.
  */
+/* a pair that is an overload (canonical) in the fault bytes and "self-diagnosis" (no
+ * canonical alarm, sent 10) in the warning bytes */
+#define SMH_ITEM(nm, cls, al, st)                                                                        \
+    {                                                                                                    \
+        .name = (nm), .unit = "", .text = NULL, .mul = 1000, .div = 1, .offset = 0, .min = 0, .max = 0, \
+        .def = 2, .flags = 0, .also = 0, .kind = BL_SK_PAIR, .field = BL_F_NONE, .alarm = (al),         \
+        .aclass = (cls), .start = (st), .len = 2, .order = BL_LE, .str_off = 0, .mux = -1                \
+    }
 #define SMH_PAIRS(cls, b, pfx, n1, n2, sd)                                                               \
     SIG_PAIRF(pfx "SystemDefect", cls, BL_A_INTERNAL, 0, BIT_AT(b, 0), BL_SF_DECODE_ONLY),               \
     SIG_PAIR(pfx "CellOverVoltage", cls, BL_A_CELL_OV, 0, BIT_AT(b, 2)),                                 \
@@ -67,17 +75,18 @@ static const bl_signal_t smh_0x458[] = {
     SIG_PAIR(pfx "LowTemperature", cls, BL_A_DSG_UT, 0, BIT_AT(b + 1, 0)),                               \
     SIG_PAIR(pfx "HighTemperatureCharge", cls, BL_A_CHG_OT, 0, BIT_AT(b + 1, 2)),                        \
     SIG_PAIR(pfx "LowTemperatureCharge", cls, BL_A_CHG_UT, 0, BIT_AT(b + 1, 4)),                         \
-    SIG_PAIR(pfx n1, cls, (sd) ? BL_A_COUNT : BL_A_DSG_OC, 0, BIT_AT(b + 1, 6)),                         \
-    SIG_PAIR(pfx n2, cls, (sd) ? BL_A_COUNT : BL_A_CHG_OC, 0, BIT_AT(b + 2, 0)),                         \
-    SIG_PAIR(pfx "SwitchPosition", cls, BL_A_COUNT, 0, BIT_AT(b + 2, 2)),                                \
+    SMH_ITEM(pfx n1, cls, (sd) ? BL_A_COUNT : BL_A_DSG_OC, BIT_AT(b + 1, 6)),                           \
+    SMH_ITEM(pfx n2, cls, (sd) ? BL_A_COUNT : BL_A_CHG_OC, BIT_AT(b + 2, 0)),                           \
+    SIG_PAIRC(pfx "SwitchPosition", cls, 2, BIT_AT(b + 2, 2)),                                           \
     SIG_PAIR(pfx "ShortCircuit", cls, BL_A_SHORT, 0, BIT_AT(b + 2, 4)),                                  \
     SIG_PAIR(pfx "InternalHardware", cls, BL_A_INTERNAL, 0, BIT_AT(b + 2, 6)),                           \
     SIG_PAIR(pfx "Imbalance", cls, BL_A_IMBALANCE, 0, BIT_AT(b + 3, 0)),                                 \
-    SIG_PAIR(pfx "ServiceLifeExpiry", cls, BL_A_COUNT, 0, BIT_AT(b + 3, 2)),                             \
+    SIG_PAIRC(pfx "ServiceLifeExpiry", cls, 2, BIT_AT(b + 3, 2)),                                        \
     SIG_PAIRF(pfx "ThermalManagement", cls, BL_A_INTERNAL, 0, BIT_AT(b + 3, 4), BL_SF_DECODE_ONLY),      \
     SIG_PAIRF(pfx "InternalHardware2", cls, BL_A_INTERNAL, 0, BIT_AT(b + 3, 6), BL_SF_DECODE_ONLY)
 
-/* warnings: byte 5 pair 4 and byte 6 pair 1 are "self-diagnosis" instead of the overloads */
+/* warnings: byte 5 pair 4 and byte 6 pair 1 are "self-diagnosis" instead of the overloads.
+ * Items without a canonical alarm are sent "10, not triggered", as the emulator sends them. */
 static const bl_signal_t smh_0x158[] = {
     SMH_PAIRS(BL_AC_ALARM, 0, "Fault", "Overload1", "Overload2", 0),
     SMH_PAIRS(BL_AC_WARNING, 4, "Warning", "SelfDiagnosis1", "SelfDiagnosis2", 1),

@@ -126,6 +126,15 @@
         .str_off = 0, .mux = -1                                                                           \
     }
 
+/* 2-bit pair with no canonical alarm, always sent as code `code` (SMA HV: 2 = not triggered) */
+#define SIG_PAIRC(nm, cls, code, st)                                                                      \
+    {                                                                                                     \
+        .name = (nm), .unit = "", .text = NULL, .mul = 1000, .div = 1, .offset = 0, .min = 0, .max = 0,  \
+        .def = (code), .flags = 0, .also = 0, .kind = BL_SK_PAIR, .field = BL_F_NONE,                    \
+        .alarm = BL_A_COUNT, .aclass = (cls), .start = (st), .len = 2, .order = BL_LE, .str_off = 0,     \
+        .mux = -1                                                                                         \
+    }
+
 /* 0-terminated id list for trigger answers */
 #define IDS(...) ((const uint32_t[]){ __VA_ARGS__, 0 })
 
