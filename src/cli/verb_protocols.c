@@ -57,7 +57,9 @@ static void json_sources(bl_out_t *o, const char *s)
 {
     j_key(o, "sources");
     j_arr(o);
-    while (s != NULL && *s) {
+    if (s == NULL)
+        s = "";
+    while (*s) {
         const char *p = s;
         int depth = 0;
         while (*p && !(*p == ',' && depth == 0)) {

@@ -427,7 +427,7 @@ static void parse_asc_date(bl_capture_t *st, cur_t *c)
     year = read_uint(c, 4, &nd);
     if (nd != 4 || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60)
         return;
-    st->asc_base_us = (uint64_t)bl_epoch_from_civil((int)year, mo + 1, day, h, mi, s) * 1000000u + ms * 1000u;
+    st->asc_base_us = (uint64_t)bl_epoch_from_civil((int)year, mo + 1, day, h, mi, s) * 1000000u + (uint64_t)ms * 1000u;
 }
 
 static bool asc_header(bl_capture_t *st, cur_t *c)

@@ -22,8 +22,8 @@ static uint32_t shortest_period(const bl_protocol_t *p)
 {
     uint32_t best = 0;
     for (; p != NULL; p = p->base) {
-        const bl_message_t *lists[2] = { p->msgs, p->extra };
-        unsigned counts[2] = { p->nmsgs, p->nextra };
+        const bl_message_t *const lists[2] = { p->msgs, p->extra };
+        const unsigned counts[2] = { p->nmsgs, p->nextra };
         for (unsigned l = 0; l < 2; l++)
             for (unsigned i = 0; lists[l] != NULL && i < counts[l]; i++) {
                 const bl_message_t *m = &lists[l][i];
