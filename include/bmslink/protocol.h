@@ -111,13 +111,13 @@ typedef struct bl_protocol {
     const struct bl_rs485_codec *rs485; /* non-CAN codec, NULL for CAN */
     /* both roles as data (variants inherit each of these from their base when unset) */
     const bl_trigger_t *triggers; /* inverter frames -> battery answers */
-    uint8_t ntriggers;
-    uint8_t addr_shift;           /* addressed ids: id = base | (address << addr_shift) */
-    uint8_t nstates;              /* session states of the trigger table (0 or 1: stateless) */
     const char *const *states;    /* their names, state 0 first (the state after power-up / link loss) */
+    const bl_idfact_t *idfacts;   /* identity facts inverters check */
     uint32_t link_timeout_ms;     /* battery role: inverter silent this long = link lost; 0 = not watched */
-    const bl_idfact_t *idfacts;
+    uint8_t ntriggers;
+    uint8_t nstates;              /* session states of the trigger table (0 or 1: stateless) */
     uint8_t nidfacts;
+    uint8_t addr_shift;           /* addressed ids: id = base | (address << addr_shift) */
 } bl_protocol_t;
 
 /* ---- registry ---------------------------------------------------------- */

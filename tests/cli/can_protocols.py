@@ -14,6 +14,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import blvec  # noqa: E402
 
 B = blvec.bmslink()
+# under the valgrind wrapper (BMSLINK_VALGRIND=ON) an invocation costs ~0.8 s: sample the sweeps
+SLOW = "valgrind" in os.path.basename(B)
 bad = []
 
 
@@ -63,16 +65,20 @@ def main():
         for f, fd in d["capabilities"]["field_detail"].items():
             if "step" in fd:
                 expect(fd["step"] > 0 and fd["min"] <= fd["max"], "%s %s: step/range %r" % (p["name"], f, fd))
-        rc, out, _ = run("protocols", p["name"])
-        expect(rc == 0 and "messages:" in out and "carries:" in out, "protocols %s text" % p["name"])
+        if not SLOW or p["name"] in ("solax", "pylon-hv:be", "victron"):
+            rc, out, _ = run("protocols", p["name"])
+            expect(rc == 0 and "messages:" in out and "carries:" in out, "protocols %s text" % p["name"])
     rc, out, _ = run("protocols", "solax")
     expect("contactor_closed" in out and "IE102" in out, "solax detail lacks its state machine / identity facts")
 
     # --map for every pair of CAN protocols: counts add up, statuses known
     names = [p["name"] for p in can]
     pairs = 0
-    for a in names:
-        for b in names:
+    sweep = [(a, b) for a in names for b in names]
+    if SLOW:  # each protocol once as the source and once as the target
+        sweep = [(a, names[(i + 1) % len(names)]) for i, a in enumerate(names)] + [("sma-si", "sma-si")]
+    for a, b in sweep:
+        if True:
             rc, out, err = run("protocols", "--json", "--map", a, b)
             if rc != 0:
                 bad.append("--map %s %s: exit %d %s" % (a, b, rc, err.strip()))

@@ -16,18 +16,19 @@
 static inline bl_can_frame_t vec(uint32_t id, int ext, const char *hex)
 {
     bl_can_frame_t f;
+    size_t n = strlen(hex) / 2;
     memset(&f, 0, sizeof f);
     f.id = id;
     f.flags = ext ? BL_CAN_EXT : 0;
-    for (size_t i = 0; hex[2 * i] && hex[2 * i + 1] && i < 8; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char ch = hex[2 * i + (size_t)k];
-            v = v * 16u + (unsigned)(ch <= '9' ? ch - '0' : ch - 'A' + 10);
-        }
+    if (n > 8)
+        n = 8;
+    for (size_t i = 0; i < n; i++) {
+        char hi = hex[2 * i], lo = hex[2 * i + 1];
+        unsigned v = (unsigned)(hi <= '9' ? hi - '0' : hi - 'A' + 10) * 16u +
+                     (unsigned)(lo <= '9' ? lo - '0' : lo - 'A' + 10);
         f.data[i] = (uint8_t)v;
-        f.len = (uint8_t)(i + 1);
     }
+    f.len = (uint8_t)n;
     return f;
 }
 

@@ -274,11 +274,11 @@ static void test_rows_fit_and_do_not_overlap(void **state)
                 uint8_t ones[8] = { 0 };
                 bl_can_sig(&c, m, i, &s);
                 if (s.kind == BL_SK_ASCII || s.kind == BL_SK_VERSION) {
-                    for (unsigned b = s.start / 8u; b < s.start / 8u + s.len / 8u; b++) {
-                        if (b >= 8)
-                            fail_at(c.p, m, &s, "text beyond 8 bytes", b, 8);
+                    unsigned b0 = s.start / 8u, b1 = s.start / 8u + s.len / 8u;
+                    if (b1 > 8)
+                        fail_at(c.p, m, &s, "text beyond 8 bytes", b1, 8);
+                    for (unsigned b = b0; b < b1 && b < 8; b++)
                         ones[b] = 0xFF;
-                    }
                 } else if (bl_sig_raw_put(&s, ones, 8, UINT64_MAX) != 0) {
                     fail_at(c.p, m, &s, "row does not fit in 8 bytes", s.start, s.len);
                 }

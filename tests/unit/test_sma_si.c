@@ -262,6 +262,7 @@ static void test_vic_gx_keepalive_and_product_name(void **state)
     assert_true(d.msg->flags & BL_MF_KEEPALIVE);
     assert_int_equal(d.fields, 0);
     d = decode_ok(&vic, "5052454D49554D00", 0x382, 0, &r);
+    assert_string_equal(d.msg->name, "product_name");
     assert_false(VALID(r, BL_F_MODEL));
 }
 
