@@ -85,8 +85,8 @@ static const bl_trigger_t afr_triggers[] = {
 };
 
 static const bl_idfact_t afr_ids[] = {
-    { "ids 0x350-0x35A", "clash with Pylon LV / SMA 0x351-0x35F", "a bus with both cannot be decoded by id alone" },
-    { "0x305 bytes 0-4", "inverter brand, ASCII", "the poll; on a Pylon LV bus 0x305 is an all-zero keep-alive" },
+    IDF("ids 0x350-0x35A", "clash with Pylon LV / SMA 0x351-0x35F", "a bus with both cannot be decoded by id alone"),
+    IDF("0x305 bytes 0-4", "inverter brand, ASCII", "the poll; on a Pylon LV bus 0x305 is an all-zero keep-alive"),
 };
 
 const bl_protocol_t bl_proto_afore = {
@@ -102,11 +102,11 @@ const bl_protocol_t bl_proto_afore = {
     .msgs = afr_msgs,
     .nmsgs = BL_ARRAY_LEN(afr_msgs),
     /* fault / warning words have no known layout: safe state = 0 A limits, flags cleared */
-    .handshake = "the inverter sends 0x305 (ASCII brand, status in byte 7) every 1 s; the battery replies with "
-                 "0x350-0x35A each time",
-    .identity = "the inverter's brand string in 0x305; battery identity not documented",
-    .on_timeout = "not documented",
-    .sources = "BE (AFORE-CAN), WIKI (afore)",
+    .handshake = DOC("the inverter sends 0x305 (ASCII brand, status in byte 7) every 1 s; the battery replies with "
+                     "0x350-0x35A each time"),
+    .identity = DOC("the inverter's brand string in 0x305; battery identity not documented"),
+    .on_timeout = DOC("not documented"),
+    .sources = DOC("BE (AFORE-CAN), WIKI (afore)"),
     .triggers = afr_triggers,
     .ntriggers = BL_ARRAY_LEN(afr_triggers),
     .idfacts = afr_ids,

@@ -134,13 +134,17 @@ static const bl_trigger_t byd_triggers[] = {
 };
 
 static const bl_idfact_t byd_ids[] = {
-    { "0x2D0 / 0x3D0", "\"BYD\" / \"Battery-Box Premium HVS\"",
-      "Solis battery model \"BYD-HVS/HVM/HVL\"; BatName-FAIL on old Solis firmware" },
-    { "0x110 current limits", "ignored by Deye",
-      "Deye stops only at SOC 0 / 100 % or the pack voltage limit (an emulator forces SOC to 100 % at CCL 0, 0 % at "
-      "DCL 0)" },
-    { "0x110 MaxChargeVoltage", "Deye's charge target", "keep it away from the design limit to avoid voltage events" },
-    { "GoodWe ARM firmware", "17(449)", "blocks battery use" },
+    IDF(
+        "0x2D0 / 0x3D0",
+        "\"BYD\" / \"Battery-Box Premium HVS\"",
+        "Solis battery model \"BYD-HVS/HVM/HVL\"; BatName-FAIL on old Solis firmware"),
+    IDF(
+        "0x110 current limits",
+        "ignored by Deye",
+        "Deye stops only at SOC 0 / 100 % or the pack voltage limit (an emulator forces SOC to 100 % at CCL 0, 0 % "
+        "at DCL 0)"),
+    IDF("0x110 MaxChargeVoltage", "Deye's charge target", "keep it away from the design limit to avoid voltage events"),
+    IDF("GoodWe ARM firmware", "17(449)", "blocks battery use"),
 };
 
 const bl_protocol_t bl_proto_byd_hvs = {
@@ -156,13 +160,13 @@ const bl_protocol_t bl_proto_byd_hvs = {
     .msgs = byd_msgs,
     .nmsgs = BL_ARRAY_LEN(byd_msgs),
     /* 0x190's alarm bits are not decoded by any source: the safe state is 0 A limits only */
-    .handshake = "the battery is silent until the inverter sends any of 0x091/0x0D1/0x111/0x151/0x191; then 0x110 "
-                 "every 2 s, 0x150/0x1D0/0x210 every 10 s, 0x190 every 60 s; identity frames at start-up and on "
-                 "0x151 byte 0 bit 0",
-    .identity = "\"BYD\" (0x2D0) and the model name (0x3D0); Solis needs battery model BYD-HVS/HVM/HVL",
-    .on_timeout = "inverter-side reaction not documented (gap); the emulator calls the inverter missing after 60 s "
-                  "(180 s for slow Sungrow)",
-    .sources = "BE (BYD-CAN), WIKI",
+    .handshake = DOC("the battery is silent until the inverter sends any of 0x091/0x0D1/0x111/0x151/0x191; then "
+                     "0x110 every 2 s, 0x150/0x1D0/0x210 every 10 s, 0x190 every 60 s; identity frames at start-up "
+                     "and on 0x151 byte 0 bit 0"),
+    .identity = DOC("\"BYD\" (0x2D0) and the model name (0x3D0); Solis needs battery model BYD-HVS/HVM/HVL"),
+    .on_timeout = DOC("inverter-side reaction not documented (gap); the emulator calls the inverter missing after 60 "
+                      "s (180 s for slow Sungrow)"),
+    .sources = DOC("BE (BYD-CAN), WIKI"),
     .triggers = byd_triggers,
     .ntriggers = BL_ARRAY_LEN(byd_triggers),
     .link_timeout_ms = 60000,

@@ -60,8 +60,9 @@ const bl_protocol_t bl_proto_goodwe_lv = {
     .timeout_ms = 0,
     .msgs = gw_msgs,
     .nmsgs = BL_ARRAY_LEN(gw_msgs),
-    .handshake = "the battery broadcasts 0x453-0x458 (period not documented: 1 s here); no inverter frame is known",
-    .identity = "not documented; GoodWe ET 40/50 K accept only GoodWe Lynx C or BYD",
-    .on_timeout = "not documented",
-    .sources = "AR (GoodWe processor), ANCH",
+    .handshake = DOC("the battery broadcasts 0x453-0x458 (period not documented: 1 s here); no inverter frame is "
+                     "known"),
+    .identity = DOC("not documented; GoodWe ET 40/50 K accept only GoodWe Lynx C or BYD"),
+    .on_timeout = DOC("not documented"),
+    .sources = DOC("AR (GoodWe processor), ANCH"),
 };

@@ -155,9 +155,9 @@ static const bl_trigger_t glv_triggers[] = {
 };
 
 static const bl_idfact_t glv_ids[] = {
-    { "0x312 byte 4 (PackCount)", "1-254", "packs in parallel" },
-    { "0x320 bytes 0-1", "2 ASCII capitals", "manufacturer name" },
-    { "battery CAN menu", "\"Growatt\" (V1.04; newer menus V1.08)", "the battery's protocol setting" },
+    IDF("0x312 byte 4 (PackCount)", "1-254", "packs in parallel"),
+    IDF("0x320 bytes 0-1", "2 ASCII capitals", "manufacturer name"),
+    IDF("battery CAN menu", "\"Growatt\" (V1.04; newer menus V1.08)", "the battery's protocol setting"),
 };
 
 const bl_protocol_t bl_proto_growatt_lv = {
@@ -173,11 +173,11 @@ const bl_protocol_t bl_proto_growatt_lv = {
     .msgs = glv_msgs,
     .nmsgs = BL_ARRAY_LEN(glv_msgs),
     .safe = { [BL_AC_ALARM] = AM(BL_A_COMM), [BL_AC_PROTECTION] = AM(BL_A_INTERNAL) },
-    .handshake = "the inverter sends 0x301 (11 22 33 44 55 66 77 88) every 1 s; the BMS answers each with "
-                 "0x311-0x321",
-    .identity = "manufacturer code (0x312) and name (0x320); no check documented",
-    .on_timeout = "Growatt SPF: when the communication fails, the inverter cuts off its output",
-    .sources = "GRW104 (official PDF), BE (GROWATT-LV-CAN), MANUAL, ANCH",
+    .handshake = DOC("the inverter sends 0x301 (11 22 33 44 55 66 77 88) every 1 s; the BMS answers each with "
+                     "0x311-0x321"),
+    .identity = DOC("manufacturer code (0x312) and name (0x320); no check documented"),
+    .on_timeout = DOC("Growatt SPF: when the communication fails, the inverter cuts off its output"),
+    .sources = DOC("GRW104 (official PDF), BE (GROWATT-LV-CAN), MANUAL, ANCH"),
     .triggers = glv_triggers,
     .ntriggers = BL_ARRAY_LEN(glv_triggers),
     .idfacts = glv_ids,
@@ -280,12 +280,12 @@ const bl_protocol_t bl_proto_growatt_hv = {
     .nmsgs = BL_ARRAY_LEN(ghv_msgs),
     /* alarm / protection layouts (0x3120, 0x3160) are not decoded: safe state = 0 A limits
      * and the charge / discharge forbidden bits */
-    .handshake = "the PCS sends 0x3010 heartbeat, 0x3020 control and 0x3030 time every 1 s; the BMS sends its "
-                 "1 s frames only after the PCS is alive. bmslink sends 0x3110 and 0x3130, the frames whose layout "
-                 "is known; the PCS may want more (gap)",
-    .identity = "plays an \"HVC 60050-A1\" BMS in the emulator; Growatt SPH has no battery-protocol setting",
-    .on_timeout = "not documented",
-    .sources = "BE (GROWATT-HV-CAN), WIKI, ANCH",
+    .handshake = DOC("the PCS sends 0x3010 heartbeat, 0x3020 control and 0x3030 time every 1 s; the BMS sends its 1 "
+                     "s frames only after the PCS is alive. bmslink sends 0x3110 and 0x3130, the frames whose layout "
+                     "is known; the PCS may want more (gap)"),
+    .identity = DOC("plays an \"HVC 60050-A1\" BMS in the emulator; Growatt SPH has no battery-protocol setting"),
+    .on_timeout = DOC("not documented"),
+    .sources = DOC("BE (GROWATT-HV-CAN), WIKI, ANCH"),
     .triggers = ghv_triggers,
     .ntriggers = BL_ARRAY_LEN(ghv_triggers),
 };
@@ -366,12 +366,12 @@ const bl_protocol_t bl_proto_growatt_wit = {
     .timeout_ms = 0,
     .msgs = wit_msgs,
     .nmsgs = BL_ARRAY_LEN(wit_msgs),
-    .handshake = "the BMS waits for the PCS heartbeat 0x1AB5 (1 s) before sending; cycle tolerance +-5 %. The "
-                 "PCS ids' low 16 bits are not given (matched as any); SOC/SOH (0x1AC5/0x1AC6) layouts are not "
-                 "known, so bmslink cannot send them (gap)",
-    .identity = "product info exchange 0x1ABE -> 0x1AC2/0x1A80/0x1A82 events (layouts not known)",
-    .on_timeout = "not documented",
-    .sources = "BE (GROWATT-WIT-CAN)",
+    .handshake = DOC("the BMS waits for the PCS heartbeat 0x1AB5 (1 s) before sending; cycle tolerance +-5 %. The "
+                     "PCS ids' low 16 bits are not given (matched as any); SOC/SOH (0x1AC5/0x1AC6) layouts are not "
+                     "known, so bmslink cannot send them (gap)"),
+    .identity = DOC("product info exchange 0x1ABE -> 0x1AC2/0x1A80/0x1A82 events (layouts not known)"),
+    .on_timeout = DOC("not documented"),
+    .sources = DOC("BE (GROWATT-WIT-CAN)"),
     .triggers = wit_triggers,
     .ntriggers = BL_ARRAY_LEN(wit_triggers),
 };

@@ -223,15 +223,23 @@ static const bl_trigger_t phv_triggers[] = {
 static const char *const phv_states[] = { "awake", "sleep" };
 
 static const bl_idfact_t phv_ids[] = {
-    { "0x7330/0x7340 (ManufacturerName)", "\"PYLONTECH\" / \"PYLON\" / \"Deye\"",
-      "Deye running Pylon HV wants \"Deye\"; Hoymiles shows the brand as Pylontech" },
-    { "0x7320 (geometry)", "cells, modules in series, cells per module, voltage level, Ah",
-      "inverters compare it with the measured voltage: a wrong geometry gives voltage-range faults; Ah must be "
-      "16-bit (SAJ H2)" },
-    { "response id low digit", "0 or 1", "Sofar HYD with battery address 01 ignores 0x4210: answer on 0x4211 "
-                                        "(bmslink: --address 1)" },
-    { "field encoding", "le-offset / le / be", "Hoymiles, Deye, Sofar, Ferroamp need the spec (LE + offsets); "
-                                               "Solxpow / Wattsonic LE without offsets" },
+    IDF(
+        "0x7330/0x7340 (ManufacturerName)",
+        "\"PYLONTECH\" / \"PYLON\" / \"Deye\"",
+        "Deye running Pylon HV wants \"Deye\"; Hoymiles shows the brand as Pylontech"),
+    IDF(
+        "0x7320 (geometry)",
+        "cells, modules in series, cells per module, voltage level, Ah",
+        "inverters compare it with the measured voltage: a wrong geometry gives voltage-range faults; Ah must be "
+        "16-bit (SAJ H2)"),
+    IDF(
+        "response id low digit",
+        "0 or 1",
+        "Sofar HYD with battery address 01 ignores 0x4210: answer on 0x4211 (bmslink: --address 1)"),
+    IDF(
+        "field encoding",
+        "le-offset / le / be",
+        "Hoymiles, Deye, Sofar, Ferroamp need the spec (LE + offsets); Solxpow / Wattsonic LE without offsets"),
 };
 
 const bl_protocol_t bl_proto_pylon_hv = {
@@ -247,15 +255,15 @@ const bl_protocol_t bl_proto_pylon_hv = {
     .msgs = phv_msgs,
     .nmsgs = BL_ARRAY_LEN(phv_msgs),
     .safe = { [BL_AC_ALARM] = AM(BL_A_COMM) },
-    .handshake = "the PCS sends 0x4200 (byte 0: 0x00 ensemble, 0x02 system equipment) about every 1 s, the battery "
-                 "answers with a burst and never broadcasts; a PCS emulator also sends 0x3010, 0x8200 AA (stay "
-                 "awake) and 0x8210 every 1 s. 0x8240 AA masks the external-communication fault for 5 min",
-    .identity = "manufacturer string (0x7330/0x7340), geometry (0x7320) against the measured voltage, the group "
-                "address in the response ids",
-    .on_timeout = "a Pylontech HV BMS raises external communication fail and opens its relay when the PCS "
-                  "falls silent (timeout not documented; unless masked by 0x8240); emulators call the inverter "
-                  "missing after 60 s",
-    .sources = "DIYF, ORB, AR, BEB, BE, WIKI, ISSUES (BE PR #1631)",
+    .handshake = DOC("the PCS sends 0x4200 (byte 0: 0x00 ensemble, 0x02 system equipment) about every 1 s, the "
+                     "battery answers with a burst and never broadcasts; a PCS emulator also sends 0x3010, 0x8200 AA "
+                     "(stay awake) and 0x8210 every 1 s. 0x8240 AA masks the external-communication fault for 5 min"),
+    .identity = DOC("manufacturer string (0x7330/0x7340), geometry (0x7320) against the measured voltage, the group "
+                    "address in the response ids"),
+    .on_timeout = DOC("a Pylontech HV BMS raises external communication fail and opens its relay when the PCS falls "
+                      "silent (timeout not documented; unless masked by 0x8240); emulators call the inverter missing "
+                      "after 60 s"),
+    .sources = DOC("DIYF, ORB, AR, BEB, BE, WIKI, ISSUES (BE PR #1631)"),
     .triggers = phv_triggers,
     .ntriggers = BL_ARRAY_LEN(phv_triggers),
     .states = phv_states,
@@ -273,7 +281,7 @@ const bl_protocol_t bl_proto_pylon_hv_le_offset = {
     .base = &bl_proto_pylon_hv,
     .bus = BL_BUS_CAN,
     .confidence = BL_CONF_MEDIUM,
-    .sources = "DIYF, ORB, BEB (spec V1.17/V1.18/V1.26), WIKI",
+    .sources = DOC("DIYF, ORB, BEB (spec V1.17/V1.18/V1.26), WIKI"),
 };
 
 const bl_protocol_t bl_proto_pylon_hv_le = {
@@ -283,7 +291,7 @@ const bl_protocol_t bl_proto_pylon_hv_le = {
     .bus = BL_BUS_CAN,
     .confidence = BL_CONF_MEDIUM,
     .vflags = BL_VAR_NO_OFFSET,
-    .sources = "BE (SOLXPOW-CAN), WIKI (solxpow)",
+    .sources = DOC("BE (SOLXPOW-CAN), WIKI (solxpow)"),
 };
 
 const bl_protocol_t bl_proto_pylon_hv_be = {
@@ -293,5 +301,5 @@ const bl_protocol_t bl_proto_pylon_hv_be = {
     .bus = BL_BUS_CAN,
     .confidence = BL_CONF_LOW,
     .vflags = BL_VAR_BE | BL_VAR_NO_OFFSET,
-    .sources = "BE (PYLON-CAN, PR #1631)",
+    .sources = DOC("BE (PYLON-CAN, PR #1631)"),
 };

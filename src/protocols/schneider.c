@@ -75,8 +75,8 @@ static const bl_message_t sch_msgs[] = {
 };
 
 static const bl_idfact_t sch_ids[] = {
-    { "0x330-0x331", "manufacturer id + model id", "issued by Schneider on request: an unknown id is not accepted" },
-    { "0x332", "20-character serial", "sent in reversed order" },
+    IDF("0x330-0x331", "manufacturer id + model id", "issued by Schneider on request: an unknown id is not accepted"),
+    IDF("0x332", "20-character serial", "sent in reversed order"),
 };
 
 const bl_protocol_t bl_proto_schneider = {
@@ -91,11 +91,11 @@ const bl_protocol_t bl_proto_schneider = {
     .timeout_ms = 0,
     .msgs = sch_msgs,
     .nmsgs = BL_ARRAY_LEN(sch_msgs),
-    .handshake = "the battery sends 0x321-0x328 (period not documented: 1 s here); the inverter states its protocol "
-                 "version on 0x320",
-    .identity = "manufacturer and model ids issued by Schneider (0x330/0x331)",
-    .on_timeout = "not documented",
-    .sources = "BE (SCHNEIDER-CAN), WIKI (schneider)",
+    .handshake = DOC("the battery sends 0x321-0x328 (period not documented: 1 s here); the inverter states its "
+                     "protocol version on 0x320"),
+    .identity = DOC("manufacturer and model ids issued by Schneider (0x330/0x331)"),
+    .on_timeout = DOC("not documented"),
+    .sources = DOC("BE (SCHNEIDER-CAN), WIKI (schneider)"),
     .idfacts = sch_ids,
     .nidfacts = BL_ARRAY_LEN(sch_ids),
 };

@@ -176,12 +176,17 @@ static const bl_trigger_t smh_triggers[] = {
 };
 
 static const bl_idfact_t smh_ids[] = {
-    { "0x5D8 / 0x618", "\"BYD\" / \"Battery-Box Premium HVS\" or \"Battery-Box H10.2\"",
-      "paired in the SMA installation assistant" },
-    { "0x558 byte 3", "module count (3, 4, ...)", "with the software version and capacity bytes" },
-    { "12 V enable line (pin 2)", "high", "the battery may close its contactors only while the inverter drives it; "
-                                          "pairing switches the battery on and off" },
-    { "CAN channel", "its own", "the inverter has a built-in 120 ohm and cannot share the bus" },
+    IDF(
+        "0x5D8 / 0x618",
+        "\"BYD\" / \"Battery-Box Premium HVS\" or \"Battery-Box H10.2\"",
+        "paired in the SMA installation assistant"),
+    IDF("0x558 byte 3", "module count (3, 4, ...)", "with the software version and capacity bytes"),
+    IDF(
+        "12 V enable line (pin 2)",
+        "high",
+        "the battery may close its contactors only while the inverter drives it; pairing switches the battery on and "
+        "off"),
+    IDF("CAN channel", "its own", "the inverter has a built-in 120 ohm and cannot share the bus"),
 };
 
 const bl_protocol_t bl_proto_sma_hv = {
@@ -197,12 +202,14 @@ const bl_protocol_t bl_proto_sma_hv = {
     .msgs = smh_msgs,
     .nmsgs = BL_ARRAY_LEN(smh_msgs),
     .safe = { [BL_AC_ALARM] = AM(BL_A_INTERNAL) },
-    .handshake = "pairing: the inverter sends 0x5E7 or 0x660, the battery answers 0x558/0x598/0x5D8/0x618 then "
-                 "0x158/0x358/0x3D8/0x458/0x518/0x4D8, then cyclic (HVS: 0x358 2 s, 0x3D8/0x4D8/0x518 10 s, 0x458 "
-                 "60 s, frames >= 250 ms apart; H/SBS: every 100 ms) only while the 12 V enable line is high",
-    .identity = "\"BYD\" and model name, module count in 0x558; contactors must open on command during pairing",
-    .on_timeout = "SMA boots slowly: the emulator suppresses 'inverter missing' in a grace window and waits ~180 s",
-    .sources = "BE (SMA-BYD-H-CAN, SMA-BYD-HVS-CAN, SMA-SBS-BYD-CAN, SmaInverterBase.h), WIKI",
+    .handshake = DOC("pairing: the inverter sends 0x5E7 or 0x660, the battery answers 0x558/0x598/0x5D8/0x618 then "
+                     "0x158/0x358/0x3D8/0x458/0x518/0x4D8, then cyclic (HVS: 0x358 2 s, 0x3D8/0x4D8/0x518 10 s, "
+                     "0x458 60 s, frames >= 250 ms apart; H/SBS: every 100 ms) only while the 12 V enable line is "
+                     "high"),
+    .identity = DOC("\"BYD\" and model name, module count in 0x558; contactors must open on command during pairing"),
+    .on_timeout = DOC("SMA boots slowly: the emulator suppresses 'inverter missing' in a grace window and waits ~180 "
+                      "s"),
+    .sources = DOC("BE (SMA-BYD-H-CAN, SMA-BYD-HVS-CAN, SMA-SBS-BYD-CAN, SmaInverterBase.h), WIKI"),
     .triggers = smh_triggers,
     .ntriggers = BL_ARRAY_LEN(smh_triggers),
     .link_timeout_ms = 180000,

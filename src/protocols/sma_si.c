@@ -46,10 +46,10 @@ static const bl_message_t sma_si_msgs[] = {
 };
 
 static const bl_idfact_t sma_si_ids[] = {
-    { "SI parameter 003.06 BatTyp", "LiIon_Ext-BMS", "the SI reads an external BMS only with this battery type" },
-    { "SI parameter 003.09 BatCpyNom", ">= 100 Ah", "nominal capacity; the SI does not accept less than 100 Ah" },
-    { "0x35F bytes 0-1 (BatteryType)", "\"LI\"", "battery type text; BYD LVS sends \"Li\"" },
-    { "0x351 ChargeVoltage", "41.0-63.0 V", "outside this range the SI silently keeps its last good value" },
+    IDF("SI parameter 003.06 BatTyp", "LiIon_Ext-BMS", "the SI reads an external BMS only with this battery type"),
+    IDF("SI parameter 003.09 BatCpyNom", ">= 100 Ah", "nominal capacity; the SI does not accept less than 100 Ah"),
+    IDF("0x35F bytes 0-1 (BatteryType)", "\"LI\"", "battery type text; BYD LVS sends \"Li\""),
+    IDF("0x351 ChargeVoltage", "41.0-63.0 V", "outside this range the SI silently keeps its last good value"),
 };
 
 const bl_protocol_t bl_proto_sma_si = {
@@ -67,12 +67,12 @@ const bl_protocol_t bl_proto_sma_si = {
     /* safe state: CCL = DCL = 0 A (in the SI's accepted range, so obeyed), CVL/DVL "invalid"
      * (the SI falls back to 54 V / 42 V), and the general alarm: the SI goes to standby */
     .safe = { [BL_AC_ALARM] = AM(BL_A_INTERNAL) },
-    .handshake = "none: the battery broadcasts 0x351-0x35F about every 1 s (each id at most every 200 ms); "
-                 "the SI sends 0x305-0x307 every 1 s (a cycle may be skipped); 0x00F (no data) stops the SI",
-    .identity = "no string check; the SI needs BatTyp = LiIon_Ext-BMS and a nominal capacity >= 100 Ah",
-    .on_timeout = "no 0x355 for 60 s: error F952 ExtBMSTimeout, SI to standby; no 0x351 for 60 s: warning "
-                  "W952; then defaults CVL 54 V, currents 0 A, DVL 42 V, SOC 0 % (battery-protection shutdown)",
-    .sources = "SMA (TI FSS-ConnectingBat-TI-en-10), DFCH, SFL13, DIYV, BE, AR, HN, WIKI",
+    .handshake = DOC("none: the battery broadcasts 0x351-0x35F about every 1 s (each id at most every 200 ms); the "
+                     "SI sends 0x305-0x307 every 1 s (a cycle may be skipped); 0x00F (no data) stops the SI"),
+    .identity = DOC("no string check; the SI needs BatTyp = LiIon_Ext-BMS and a nominal capacity >= 100 Ah"),
+    .on_timeout = DOC("no 0x355 for 60 s: error F952 ExtBMSTimeout, SI to standby; no 0x351 for 60 s: warning W952; "
+                      "then defaults CVL 54 V, currents 0 A, DVL 42 V, SOC 0 % (battery-protection shutdown)"),
+    .sources = DOC("SMA (TI FSS-ConnectingBat-TI-en-10), DFCH, SFL13, DIYV, BE, AR, HN, WIKI"),
     .idfacts = sma_si_ids,
     .nidfacts = BL_ARRAY_LEN(sma_si_ids),
 };

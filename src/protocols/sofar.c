@@ -99,9 +99,9 @@ static const bl_message_t sof_msgs[] = {
 };
 
 static const bl_idfact_t sof_ids[] = {
-    { "inverter battery type", "GENERAL", "with a per-battery address; alternatively \"Pylontech\" + pylon-hv" },
-    { "id + (battery id << 12)", "battery 0..16", "each battery on its own ids (bmslink: --address N)" },
-    { "0x35E (Name)", "8 ASCII", "shown by the inverter" },
+    IDF("inverter battery type", "GENERAL", "with a per-battery address; alternatively \"Pylontech\" + pylon-hv"),
+    IDF("id + (battery id << 12)", "battery 0..16", "each battery on its own ids (bmslink: --address N)"),
+    IDF("0x35E (Name)", "8 ASCII", "shown by the inverter"),
 };
 
 const bl_protocol_t bl_proto_sofar = {
@@ -118,12 +118,12 @@ const bl_protocol_t bl_proto_sofar = {
     .nmsgs = BL_ARRAY_LEN(sof_msgs),
     .addr_shift = 12,
     /* 0x35A's layout is not given: the safe state is 0 A limits and the enable flags cleared */
-    .handshake = "the battery sends 0x351-0x35F every 1 s, 0x35A on change, 0x30F while non-zero; the inverter "
-                 "queries 0x605 / 0x705 rarely and only the addressed pack replies (0x670-0x6C0, 0x770-0x784: "
-                 "layouts not known, not answered)",
-    .identity = "battery address in the ids; name in 0x35E",
-    .on_timeout = "Sofar polls rarely: the emulator treats the link as always alive",
-    .sources = "BE (SOFAR-CAN), WIKI (sofar, zcs_azzurro)",
+    .handshake = DOC("the battery sends 0x351-0x35F every 1 s, 0x35A on change, 0x30F while non-zero; the inverter "
+                     "queries 0x605 / 0x705 rarely and only the addressed pack replies (0x670-0x6C0, 0x770-0x784: "
+                     "layouts not known, not answered)"),
+    .identity = DOC("battery address in the ids; name in 0x35E"),
+    .on_timeout = DOC("Sofar polls rarely: the emulator treats the link as always alive"),
+    .sources = DOC("BE (SOFAR-CAN), WIKI (sofar, zcs_azzurro)"),
     .idfacts = sof_ids,
     .nidfacts = BL_ARRAY_LEN(sof_ids),
 };

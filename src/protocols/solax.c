@@ -159,14 +159,19 @@ static const bl_trigger_t slx_triggers[] = {
 static const char *const slx_states[] = { "announce", "contactor_closed" };
 
 static const bl_idfact_t slx_ids[] = {
-    { "0x1877 byte 4 (BatteryType)", "131",
-      "T-BAT-SYS-HV-R2.5, 16S LFP per module, 2-13 modules, 89.6-759.2 V: accepted by ARM firmware 1.57" },
-    { "0x1877 byte 4 (BatteryType)", "80 (0x50)", "96S with module count 0; SolaX ARM 1.57 rejects it: IE102" },
-    { "0x1877 byte 4 + 0x1875 byte 2", "131 with 8 / 7 / 10 modules (108S / 98S / 139S), 84 with 4 (75S), "
-                                       "91 with 6 (56S)",
-      "type and module count must match the pack voltage or the inverter shows BattVoltFault" },
-    { "CAN hardware", "isolated transceiver, own channel", "SolaX CAN can float ~110 V against PE; the inverter "
-                                                           "has an internal 120 ohm" },
+    IDF(
+        "0x1877 byte 4 (BatteryType)",
+        "131",
+        "T-BAT-SYS-HV-R2.5, 16S LFP per module, 2-13 modules, 89.6-759.2 V: accepted by ARM firmware 1.57"),
+    IDF("0x1877 byte 4 (BatteryType)", "80 (0x50)", "96S with module count 0; SolaX ARM 1.57 rejects it: IE102"),
+    IDF(
+        "0x1877 byte 4 + 0x1875 byte 2",
+        "131 with 8 / 7 / 10 modules (108S / 98S / 139S), 84 with 4 (75S), 91 with 6 (56S)",
+        "type and module count must match the pack voltage or the inverter shows BattVoltFault"),
+    IDF(
+        "CAN hardware",
+        "isolated transceiver, own channel",
+        "SolaX CAN can float ~110 V against PE; the inverter has an internal 120 ohm"),
 };
 
 const bl_protocol_t bl_proto_solax = {
@@ -182,12 +187,12 @@ const bl_protocol_t bl_proto_solax = {
     .msgs = slx_msgs,
     .nmsgs = BL_ARRAY_LEN(slx_msgs),
     /* no alarm frame is known: the safe state is 0 A limits */
-    .handshake = "the inverter polls 0x1871 (its rate is not given; below 2 s) and the battery only answers: "
-                 "ANNOUNCE (data + empty 0x100A001) until 02 00 01 00 01 closes the contactor (answer 0x1801, "
-                 "0x1875 byte 4 = 1), 02 00 01 00 00 opens it, 05 asks for the serial (0x1881/0x1882)",
-    .identity = "battery type (0x1877 byte 4) and module count (0x1875 byte 2) against the pack voltage",
-    .on_timeout = "the battery opens its contactors after 2 s without a 0x1871 poll",
-    .sources = "BE (SOLAX-CAN), WIKI (solax)",
+    .handshake = DOC("the inverter polls 0x1871 (its rate is not given; below 2 s) and the battery only answers: "
+                     "ANNOUNCE (data + empty 0x100A001) until 02 00 01 00 01 closes the contactor (answer 0x1801, "
+                     "0x1875 byte 4 = 1), 02 00 01 00 00 opens it, 05 asks for the serial (0x1881/0x1882)"),
+    .identity = DOC("battery type (0x1877 byte 4) and module count (0x1875 byte 2) against the pack voltage"),
+    .on_timeout = DOC("the battery opens its contactors after 2 s without a 0x1871 poll"),
+    .sources = DOC("BE (SOLAX-CAN), WIKI (solax)"),
     .triggers = slx_triggers,
     .ntriggers = BL_ARRAY_LEN(slx_triggers),
     .states = slx_states,
@@ -206,7 +211,7 @@ const bl_protocol_t bl_proto_solax_ultra = {
     .bus = BL_BUS_CAN,
     .confidence = BL_CONF_MEDIUM,
     .send_add = slx_ultra_add,
-    .sources = "BE (SOLAX-CAN)",
+    .sources = DOC("BE (SOLAX-CAN)"),
 };
 
 /* ======================= FoxESS ======================= */
@@ -295,9 +300,11 @@ static const bl_trigger_t fox_triggers[] = {
 };
 
 static const bl_idfact_t fox_ids[] = {
-    { "0x1877 byte 4 (BatteryType)", "up to 134 (\"S28-H2.0\"); subtype 131 in tests",
-      "type (main) / subtype (packs) the inverter accepts" },
-    { "0x1875 byte 3 (ModuleCount)", "1-8", "50 V per module: must match the pack voltage" },
+    IDF(
+        "0x1877 byte 4 (BatteryType)",
+        "up to 134 (\"S28-H2.0\"); subtype 131 in tests",
+        "type (main) / subtype (packs) the inverter accepts"),
+    IDF("0x1875 byte 3 (ModuleCount)", "1-8", "50 V per module: must match the pack voltage"),
 };
 
 const bl_protocol_t bl_proto_foxess = {
@@ -313,11 +320,11 @@ const bl_protocol_t bl_proto_foxess = {
     .msgs = fox_msgs,
     .nmsgs = BL_ARRAY_LEN(fox_msgs),
     .safe = { [BL_AC_ALARM] = AM(BL_A_INTERNAL) },
-    .handshake = "the inverter polls 0x1871: 01 .. 00 BMS info every 1 s (answer 0x1872-0x1879), 01 .. 01 pack "
-                 "status, 01 .. 04 cell voltages, 02 ack, 03 timestamp every ~6 s, 05 serial numbers",
-    .identity = "battery type / subtype (0x1877 byte 4) and module count (0x1875 byte 3, 50 V steps)",
-    .on_timeout = "not documented",
-    .sources = "BE (FOXESS-CAN, after FozzieUK/FoxESS-Canbus-Protocol), WIKI (foxess_h1_h3_ac1_kh)",
+    .handshake = DOC("the inverter polls 0x1871: 01 .. 00 BMS info every 1 s (answer 0x1872-0x1879), 01 .. 01 pack "
+                     "status, 01 .. 04 cell voltages, 02 ack, 03 timestamp every ~6 s, 05 serial numbers"),
+    .identity = DOC("battery type / subtype (0x1877 byte 4) and module count (0x1875 byte 3, 50 V steps)"),
+    .on_timeout = DOC("not documented"),
+    .sources = DOC("BE (FOXESS-CAN, after FozzieUK/FoxESS-Canbus-Protocol), WIKI (foxess_h1_h3_ac1_kh)"),
     .triggers = fox_triggers,
     .ntriggers = BL_ARRAY_LEN(fox_triggers),
     .idfacts = fox_ids,

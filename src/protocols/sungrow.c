@@ -112,9 +112,9 @@ static const bl_trigger_t sgr_triggers[] = {
 };
 
 static const bl_idfact_t sgr_ids[] = {
-    { "bit rate", "250 kbit/s", "cannot share a bus with 500 k devices" },
-    { "inverter battery setting", "SBR", "SH8.0/10RS accept only SBR; other SH models also BYD HVS" },
-    { "0x1E0 Modbus tunnel", "registers 0x4DE2...", "SOC thresholds: cut-off 5 %, emergency 3 %, idle trigger 2 %" },
+    IDF("bit rate", "250 kbit/s", "cannot share a bus with 500 k devices"),
+    IDF("inverter battery setting", "SBR", "SH8.0/10RS accept only SBR; other SH models also BYD HVS"),
+    IDF("0x1E0 Modbus tunnel", "registers 0x4DE2...", "SOC thresholds: cut-off 5 %, emergency 3 %, idle trigger 2 %"),
 };
 
 const bl_protocol_t bl_proto_sungrow = {
@@ -129,13 +129,14 @@ const bl_protocol_t bl_proto_sungrow = {
     .timeout_ms = 0,
     .msgs = sgr_msgs,
     .nmsgs = BL_ARRAY_LEN(sgr_msgs),
-    .handshake = "the battery sends its 0x7xx data (period not documented: 1 s here) with 0x5xx/0x0xx copies; the "
-                 "inverter sends 0x100 run (~1.25 s), 0x101 init (answered with the data set), 0x102/0x103 and a "
-                 "Modbus tunnel on 0x1E0. Sungrow is slow on CAN",
-    .identity = "model id 8420 + module count (0x705), nameplate (0x707), cell type 0x42 IEC / 0x44 non-IEC (0x71A); "
-                "layouts not documented",
-    .on_timeout = "Sungrow is slow: battery-side timeouts must be long (an SH5.0RS also probes with Pylon HV 0x4200)",
-    .sources = "BE (SUNGROW-CAN), WIKI (sungrow), ANCH (BE #670)",
+    .handshake = DOC("the battery sends its 0x7xx data (period not documented: 1 s here) with 0x5xx/0x0xx copies; "
+                     "the inverter sends 0x100 run (~1.25 s), 0x101 init (answered with the data set), 0x102/0x103 "
+                     "and a Modbus tunnel on 0x1E0. Sungrow is slow on CAN"),
+    .identity = DOC("model id 8420 + module count (0x705), nameplate (0x707), cell type 0x42 IEC / 0x44 non-IEC "
+                    "(0x71A); layouts not documented"),
+    .on_timeout = DOC("Sungrow is slow: battery-side timeouts must be long (an SH5.0RS also probes with Pylon HV "
+                      "0x4200)"),
+    .sources = DOC("BE (SUNGROW-CAN), WIKI (sungrow), ANCH (BE #670)"),
     .triggers = sgr_triggers,
     .ntriggers = BL_ARRAY_LEN(sgr_triggers),
     .idfacts = sgr_ids,

@@ -10,6 +10,20 @@
 
 #include "bmslink/protocol.h"
 
+/*
+ * Human documentation in the tables (handshake rules, identity facts, trigger notes,
+ * sources) is for the tools. A firmware that shows no text builds with -DBL_NO_DOCS and
+ * keeps those bytes (about 2 KB of flash per protocol); the rows that drive the codec and
+ * the session stay.
+ */
+#ifdef BL_NO_DOCS
+#define DOC(x) NULL
+#else
+#define DOC(x) x
+#endif
+/* identity fact row: where, value, what an inverter does with it */
+#define IDF(w, v, m) { DOC(w), DOC(v), DOC(m) }
+
 #define V(x) ((int32_t)((x) * 1000))   /* volts -> mV */
 #define A(x) ((int32_t)((x) * 1000))   /* amps -> mA */
 #define C(x) ((int32_t)((x) * 1000))   /* °C -> m°C */
@@ -143,13 +157,13 @@
     {                                                                                                     \
         .req = (rq), .ext = (ex), .byte = (b), .mask = (m), .value = (v), .byte2 = 0, .mask2 = 0,         \
         .value2 = 0, .in_states = (ins), .next_state = (nxt), .action = (act), .period_ms = (per),        \
-        .resp = (rsp), .what = (txt)                                                                      \
+        .resp = (rsp), .what = DOC(txt)                                                                   \
     }
 #define TRIG2(rq, ex, b, m, v, b2, m2, v2, ins, nxt, act, per, rsp, txt)                                  \
     {                                                                                                     \
         .req = (rq), .ext = (ex), .byte = (b), .mask = (m), .value = (v), .byte2 = (b2), .mask2 = (m2),   \
         .value2 = (v2), .in_states = (ins), .next_state = (nxt), .action = (act), .period_ms = (per),     \
-        .resp = (rsp), .what = (txt)                                                                      \
+        .resp = (rsp), .what = DOC(txt)                                                                   \
     }
 #define KEEP BL_STATE_KEEP
 #define ANY BL_TRIG_ANY

@@ -107,15 +107,21 @@ static const bl_message_t victron_msgs[] = {
 };
 
 static const bl_idfact_t victron_ids[] = {
-    { "GX BMS-Can port profile", "CAN-bus BMS (500 kbit/s)",
-      "discards non-BMS traffic; \"VE.Can & CAN-bus BMS (250 kbit/s)\" for 250 k batteries" },
-    { "0x35E (ManufacturerName)", "\"PYLON\" / \"BYD\" / other",
-      "the GX names the battery from the frame set and this string; DVCC quirks follow the product: "
-      "Pylontech CVL held near 52.4-52.8 V on 15-cell packs unless CVL > 54 V, BYD float 55 V / 40 A when CCL = 0, "
-      "LG CVL capped at 57.3 V" },
-    { "0x351 ChargeVoltage", "never 0 V", "the GX treats CVL = 0 as over-voltage: stop charging with CVL = the "
-                                          "present voltage and CCL = 0" },
-    { "0x351 DischargeCurrentLimit", "0 A", "Multis / Quattros in island mode shut down at DCL = 0" },
+    IDF(
+        "GX BMS-Can port profile",
+        "CAN-bus BMS (500 kbit/s)",
+        "discards non-BMS traffic; \"VE.Can & CAN-bus BMS (250 kbit/s)\" for 250 k batteries"),
+    IDF(
+        "0x35E (ManufacturerName)",
+        "\"PYLON\" / \"BYD\" / other",
+        "the GX names the battery from the frame set and this string; DVCC quirks follow the product: Pylontech CVL "
+        "held near 52.4-52.8 V on 15-cell packs unless CVL > 54 V, BYD float 55 V / 40 A when CCL = 0, LG CVL capped "
+        "at 57.3 V"),
+    IDF(
+        "0x351 ChargeVoltage",
+        "never 0 V",
+        "the GX treats CVL = 0 as over-voltage: stop charging with CVL = the present voltage and CCL = 0"),
+    IDF("0x351 DischargeCurrentLimit", "0 A", "Multis / Quattros in island mode shut down at DCL = 0"),
 };
 
 const bl_protocol_t bl_proto_victron = {
@@ -131,13 +137,13 @@ const bl_protocol_t bl_proto_victron = {
     .msgs = victron_msgs,
     .nmsgs = BL_ARRAY_LEN(victron_msgs),
     .safe = { [BL_AC_ALARM] = AM(BL_A_INTERNAL) },
-    .handshake = "none: the battery broadcasts every frame about every 1 s; the GX sends 0x305/0x306 (zeros) and "
-                 "0x307 (\"VIC\"); with no battery present it sends 0x305 and 0x307 rapidly. Batteries may ignore "
-                 "every GX frame",
-    .identity = "frame set + 0x35E string name the battery on the GX; slow or irregular frames show it as "
-                "disconnected",
-    .on_timeout = "GX timeout value not documented (gap); the device shows as disconnected",
-    .sources = "DFCH, DIYV, HN, WECAN, ANCH, SMA",
+    .handshake = DOC("none: the battery broadcasts every frame about every 1 s; the GX sends 0x305/0x306 (zeros) and "
+                     "0x307 (\"VIC\"); with no battery present it sends 0x305 and 0x307 rapidly. Batteries may "
+                     "ignore every GX frame"),
+    .identity = DOC("frame set + 0x35E string name the battery on the GX; slow or irregular frames show it as "
+                    "disconnected"),
+    .on_timeout = DOC("GX timeout value not documented (gap); the device shows as disconnected"),
+    .sources = DOC("DFCH, DIYV, HN, WECAN, ANCH, SMA"),
     .idfacts = victron_ids,
     .nidfacts = BL_ARRAY_LEN(victron_ids),
 };
