@@ -54,8 +54,7 @@ typedef struct {
  */
 enum {
     BL_TA_RESPOND = 1u << 0, /* send resp[] now, in order (every selector value of a multiplexed one) */
-    BL_TA_START = 1u << 1,   /* the battery may now send its periodic messages (it waited for the inverter) */
-    BL_TA_STOP = 1u << 2     /* stop the periodic messages (sleep) until a START */
+    BL_TA_START = 1u << 1    /* the battery may now send its periodic messages (it waited for the inverter) */
 };
 #define BL_TRIG_ANY 0xFFu   /* .byte: every frame of the request id matches */
 #define BL_STATE_KEEP 0xFFu /* .next_state: the session state does not change */
@@ -272,7 +271,7 @@ typedef struct {
     const bl_message_t *send[BL_REACT_MAX]; /* a multiplexed one: every selector value 0..nmux-1 */
     uint8_t rows;                           /* trigger rows that matched */
     uint8_t state_before, state_after;
-    bool started, stopped;                  /* periodic sending switched on / off by this frame */
+    bool started;                           /* periodic sending switched on by this frame */
 } bl_reaction_t;
 
 /*

@@ -317,7 +317,6 @@ static void json_session(bl_out_t *o, const bl_protocol_t *p)
         if (t[i].next_state != BL_STATE_KEEP)
             j_kstr(o, "next_state", state_name(p, t[i].next_state));
         j_kbool(o, "starts_sending", (t[i].action & BL_TA_START) != 0);
-        j_kbool(o, "stops_sending", (t[i].action & BL_TA_STOP) != 0);
         j_key(o, "answers");
         j_arr(o);
         for (const uint32_t *r = t[i].resp; r != NULL && *r; r++) {
@@ -459,8 +458,6 @@ static void text_session(bl_out_t *o, const bl_protocol_t *p)
         out_str(o, ":");
         if (t[i].action & BL_TA_START)
             out_str(o, " start sending;");
-        if (t[i].action & BL_TA_STOP)
-            out_str(o, " stop sending;");
         if (t[i].next_state != BL_STATE_KEEP)
             out_printf(o, " -> %s;", state_name(p, t[i].next_state));
         if (t[i].resp != NULL) {

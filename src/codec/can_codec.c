@@ -622,10 +622,6 @@ int bl_can_react(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl
             c->state = t[i].next_state;
         if ((t[i].action & BL_TA_START) && !c->started)
             c->started = r->started = true;
-        if ((t[i].action & BL_TA_STOP) && c->started) {
-            c->started = false;
-            r->stopped = true;
-        }
         if (t[i].action & BL_TA_RESPOND)
             react_add(c, &t[i], r);
     }
