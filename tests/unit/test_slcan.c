@@ -348,7 +348,7 @@ static void test_fd_lines(void **state)
 static void test_near_misses_are_garbage(void **state)
 {
     static const char *const lines[] = { "F0G\r", "F123\r", "Z2\r", "zz\r", "OX\r", "S6X\r", "s0123456789\r",
-                                          "t1230ZZZZ\r", "t12\x7f" "0\r" };
+                                          "t1230ZZZZ\r", "t12\1770\r" /* DEL */ };
     bl_slcan_rx_t p;
     bl_slcan_event_t ev;
     (void)state;
