@@ -36,6 +36,7 @@ static const char usage[] =
 #define LIVE_DETECT_MS 3000 /* live: detect the protocol after this much traffic at most */
 #define LIVE_SLICE_MS 200   /* live: longest wait before looking at the stop conditions */
 #define LIVE_SILENT_MS 5000 /* live: say so when nothing arrived for this long */
+#define LIVE_FLUSH_MS 100   /* live: longest time output waits in the buffer */
 
 typedef struct {
     const char *src;
@@ -51,6 +52,7 @@ typedef struct {
     uint64_t stale_ms, count, duration_ms;
     const char *record_path;
     bl_recorder_t *recorder;
+    uint64_t flushed_ms;
     /* state */
     bl_can_codec_t codec;
     bool ready;
@@ -386,6 +388,10 @@ static int live_tick(session_t *s, bl_transport_t *t, uint64_t start_ms, uint64_
     uint64_t now = bl_clock_mono_ms();
     int rc;
 
+    if (now - s->flushed_ms >= LIVE_FLUSH_MS) { /* a reader down the pipe sees frames as they come */
+        out_flush(&s->out);
+        s->flushed_ms = now;
+    }
     if (live_stopped())
         return 1;
     if (s->duration_ms && now - start_ms >= s->duration_ms) {
