@@ -276,6 +276,30 @@ static void clamp_field(bl_record_t *out, bl_gw_agg_t *rep, unsigned f, int64_t 
     out->f[f].value = (int32_t)to;
 }
 
+/* v on the grid origin + k x step, rounded toward -inf (up: toward +inf). */
+static int64_t on_grid(int64_t v, int64_t step, int64_t origin, bool up)
+{
+    int64_t d = v - origin, q;
+    if (step <= 1)
+        return v;
+    q = d / step;
+    if (d % step != 0 && (d < 0) != up)
+        q += up ? 1 : -1;
+    return origin + q * step;
+}
+
+/* Put the limits on the output's grid toward the safe side: an encoder rounding to the nearest
+ * step would send 370.5 A as 371 A on a 1 A wire. */
+static void quantize(const bl_caps_t *caps, bl_record_t *out)
+{
+    static const uint8_t lim[] = { BL_F_CVL, BL_F_CCL, BL_F_DCL, BL_F_DVL };
+    for (unsigned i = 0; i < BL_ARRAY_LEN(lim); i++) {
+        unsigned f = lim[i];
+        if (out->f[f].valid && (caps->fields & BL_BIT(f)))
+            out->f[f].value = (int32_t)clamp32(on_grid(out->f[f].value, caps->step[f], caps->origin[f], f == BL_F_DVL));
+    }
+}
+
 /* Site and wire limits: the lower (for DVL the higher) wins, and it is said. */
 static void clamp_limits(const bl_gw_cfg_t *cfg, const bl_caps_t *caps, bl_record_t *out, bl_gw_agg_t *rep)
 {
@@ -306,6 +330,8 @@ static void clamp_limits(const bl_gw_cfg_t *cfg, const bl_caps_t *caps, bl_recor
     if (caps != NULL && out->f[BL_F_DVL].valid && (caps->fields & BL_BIT(BL_F_DVL)) &&
         out->f[BL_F_DVL].value > caps->hi[BL_F_DVL])
         out->f[BL_F_DVL].valid = 0;
+    if (caps != NULL)
+        quantize(caps, out);
 }
 
 /* No pack says whether charging / discharging is allowed, but each gave its limit: a limit
@@ -665,7 +691,7 @@ static void wire_ranges(bl_gw_t *gw)
     for (unsigned i = 0; i < BL_ARRAY_LEN(lim); i++) {
         unsigned f = lim[i];
         bool any = false;
-        int64_t lo = INT32_MIN, hi = INT32_MAX;
+        int64_t lo = INT32_MIN, hi = INT32_MAX, step = 1, origin = 0;
         for (unsigned j = 0; j < gw->out.n; j++) {
             const bl_message_t *m = gw->out.msg[j];
             if (m->dir != BL_DIR_B2I || !gw->out.sends[j])
@@ -679,12 +705,21 @@ static void wire_ranges(bl_gw_t *gw)
                 lo = a > lo ? a : lo;
                 hi = b < hi ? b : hi;
                 any = true;
+                /* the coarsest whole step of a row: limits are put on it toward the safe side */
+                a = s.mul < 0 ? -(int64_t)s.mul : s.mul;
+                b = s.div > 0 ? s.div : 1;
+                if (a % b == 0 && a / b > step) {
+                    step = a / b;
+                    origin = s.offset;
+                }
             }
         }
         if (any) {
             gw->out_caps.fields |= BL_BIT(f);
             gw->out_caps.lo[f] = (int32_t)clamp32(lo);
             gw->out_caps.hi[f] = (int32_t)clamp32(hi);
+            gw->out_caps.step[f] = (int32_t)clamp32(step);
+            gw->out_caps.origin[f] = (int32_t)clamp32(origin);
         } else {
             gw->out_caps.fields &= ~(uint32_t)BL_BIT(f);
         }
