@@ -65,6 +65,7 @@ typedef struct {
     int32_t dcl_mA; /* highest discharge current limit sent */
     int32_t cvl_mV; /* highest charge voltage limit sent */
     int32_t dvl_mV; /* lowest discharge voltage limit sent */
+    int32_t capacity_mAh; /* nominal capacity sent while no pack reports one (SMA SI needs >= 100 Ah) */
 } bl_gw_site_t;
 
 /* Why a field of the output differs from what the policy computed. */
@@ -96,7 +97,8 @@ typedef struct {
     uint32_t clamped[BL_GW_CLAMP_COUNT]; /* BL_BIT(field) clamped, per reason */
     int32_t before_clamp[BL_F_BATTERY_COUNT]; /* value before the clamp, for fields in clamped[] */
     uint32_t fields;        /* BL_BIT(field) valid in the output */
-    uint32_t derived;       /* BL_BIT(field): no pack carries it, derived (enable = its limit > 0 A) */
+    uint32_t derived;       /* BL_BIT(field): no pack carries it: derived (enable = its limit > 0 A,
+                               capacity from the site limits) */
     bl_alarm_mask_t folded; /* raised protections (alarms) sent as alarms (protections): the output lacks the class */
 } bl_gw_agg_t;
 
@@ -180,6 +182,8 @@ typedef struct {
     uint64_t window_ms[BL_F_BATTERY_COUNT]; /* other fields: max(stale_ms, 3 x their message period); 0 = never */
     uint64_t alarm_window_ms;
     uint32_t limits;         /* BL_BIT(field): the limits its protocol carries (all must be fresh) */
+    uint64_t cycle;          /* BL_BIT(codec message): one whole cycle of what it sends */
+    uint64_t seen_msgs;      /* BL_BIT(codec message): decoded at least once */
     uint64_t heard_ms;       /* last frame decoded, BL_NEVER: never */
     uint8_t link;            /* bl_gw_link_t */
     bool used;               /* in use at the last step */

@@ -13,6 +13,8 @@ static const bl_verb_t verbs[] = {
     /* live buses (issue 6) */
     { "monitor", verb_monitor, "live view of the battery on a bus: values, ages, stale data, alarms, rates" },
     { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
+    /* gateway (issue 10) */
+    { "bridge", verb_bridge, "translate packs in one protocol into a battery in another, fail safe, MQTT" },
 };
 
 static int usage(FILE *fp, int rc)

@@ -456,6 +456,11 @@ void bl_gw_aggregate(const bl_gw_cfg_t *cfg, const bl_caps_t *out_caps, const bl
     }
     clamp_limits(cfg, out_caps, out, rep);
     derive_enables(out, rep);
+    if (!out->f[BL_F_CAPACITY].valid && cfg->site.capacity_mAh > 0) {
+        /* the packs do not say it, the installer did (SMA SI needs >= 100 Ah nominal) */
+        set_field(out, BL_F_CAPACITY, cfg->site.capacity_mAh, 0, now_ms);
+        rep->derived |= BL_BIT(BL_F_CAPACITY);
+    }
     for (unsigned f = 0; f < BL_F_BATTERY_COUNT; f++)
         if (out->f[f].valid)
             rep->fields |= BL_BIT(f);
@@ -495,6 +500,39 @@ static uint64_t window_for(const bl_can_codec_t *c, unsigned f, uint64_t stale)
 
 static void poller_init(bl_gw_poller_t *pl, const bl_protocol_t *p);
 
+/* The messages a battery of this protocol sends in one cycle: its periodic ones, or (where the
+ * inverter speaks first) the answers to the requests an inverter repeats. */
+static uint64_t cycle_mask(const bl_can_codec_t *c)
+{
+    size_t nt;
+    const bl_trigger_t *t = bl_proto_triggers(c->p, &nt);
+    uint64_t mask = 0;
+
+    for (unsigned j = 0; j < c->n; j++) {
+        const bl_message_t *m = c->msg[j];
+        if (m->dir == BL_DIR_B2I && c->sends[j] && m->period_ms > 0 && !(m->flags & BL_MF_ON_REQUEST))
+            mask |= UINT64_C(1) << j;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].period_ms == 0 || !(t[i].action & BL_TA_RESPOND))
+            continue;
+        for (const uint32_t *id = t[i].resp; id != NULL && *id != 0; id++)
+            for (unsigned j = 0; j < c->n; j++)
+                if (c->msg[j]->dir == BL_DIR_B2I && c->sends[j] && (c->msg[j]->id & ~c->msg[j]->id_mask) == 0 &&
+                    c->msg[j]->id == *id)
+                    mask |= UINT64_C(1) << j;
+    }
+    return mask;
+}
+
+static unsigned codec_index(const bl_can_codec_t *c, const bl_message_t *m)
+{
+    for (unsigned j = 0; j < c->n; j++)
+        if (c->msg[j] == m)
+            return j;
+    return 64;
+}
+
 int bl_gw_pack_init(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms)
 {
     int rc;
@@ -516,6 +554,7 @@ int bl_gw_pack_init(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms)
         k->window_ms[f] = bl_field_info(f)->kind == BL_FK_STR ? 0 : window_for(&k->codec, f, k->stale_ms);
     }
     k->alarm_window_ms = window_for(&k->codec, BL_F_NONE, k->stale_ms);
+    k->cycle = cycle_mask(&k->codec);
     poller_init(&k->poll, p);
     return 0;
 }
@@ -756,7 +795,7 @@ int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t 
     memset(gw, 0, sizeof *gw);
     if (cfg == NULL || cfg->tx == NULL || cfg->out == NULL || packs == NULL || npacks == 0 ||
         npacks > BL_GW_MAX_PACKS || cfg->policy >= BL_GW_POLICY_COUNT || cfg->site.ccl_mA < 0 ||
-        cfg->site.dcl_mA < 0 || cfg->site.cvl_mV < 0 || cfg->site.dvl_mV < 0)
+        cfg->site.dcl_mA < 0 || cfg->site.cvl_mV < 0 || cfg->site.dvl_mV < 0 || cfg->site.capacity_mAh < 0)
         return BL_EINVAL;
     for (size_t i = 0; i < npacks; i++)
         if (packs[i].p == NULL)
@@ -771,6 +810,7 @@ int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t 
     gw->npacks = (uint8_t)npacks;
     gw->start_ms = gw->now_ms = now_ms;
     gw->holding = true;
+    gw->safe = true; /* nothing to forward yet: leaving this is not news, entering it later is */
     bl_record_init(&gw->agg);
     bl_record_init(&gw->told);
     bl_record_init(&gw->inv);
@@ -852,6 +892,8 @@ static int rx_pack(bl_gw_t *gw, unsigned i, const bl_can_frame_t *f, uint64_t no
     }
     k->rx++;
     k->heard_ms = now;
+    if (codec_index(&k->codec, d.msg) < 64)
+        k->seen_msgs |= UINT64_C(1) << codec_index(&k->codec, d.msg);
     k->poll.detected = true;
     if (k->link != BL_GW_LINK_ACTIVE) {
         k->link = BL_GW_LINK_ACTIVE;
@@ -937,7 +979,8 @@ static void agg_events(bl_gw_t *gw)
         gw->safe = safe;
         if (safe)
             gw->safe_entered++;
-        emit(gw, safe ? BL_GW_EV_SAFE_ENTER : BL_GW_EV_SAFE_LEAVE, 0, 0, 0, 0);
+        if (safe || gw->safe_entered > 0)
+            emit(gw, safe ? BL_GW_EV_SAFE_ENTER : BL_GW_EV_SAFE_LEAVE, 0, 0, 0, 0);
     }
     if (vm != gw->v_mismatch) {
         gw->v_mismatch = vm;
@@ -954,19 +997,14 @@ static void agg_events(bl_gw_t *gw)
     }
 }
 
-/* Every pack heard with every limit it carries (and SOC / voltage where carried) fresh: output may begin. */
+/* Every pack in use and heard through a whole cycle of its messages: the output may begin
+ * (else its first frames would carry blanks that the next cycle fills). */
 static bool packs_ready(const bl_gw_t *gw, uint64_t now)
 {
     for (unsigned i = 0; i < gw->npacks; i++) {
         const bl_gw_pack_t *k = &gw->packs[i];
-        static const uint8_t core[] = { BL_F_SOC, BL_F_VOLTAGE };
-        bl_caps_t caps;
-        if (!bl_gw_pack_usable(k, now, NULL))
+        if (!bl_gw_pack_usable(k, now, NULL) || (k->seen_msgs & k->cycle) != k->cycle)
             return false;
-        bl_proto_caps(k->p, &caps);
-        for (unsigned c = 0; c < BL_ARRAY_LEN(core); c++)
-            if ((caps.fields & BL_BIT(core[c])) && !fresh(&k->rec.f[core[c]], now, k->window_ms[core[c]]))
-                return false;
     }
     return true;
 }

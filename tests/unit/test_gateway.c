@@ -346,12 +346,16 @@ static void test_enables_derive_from_the_limits_when_no_pack_sends_them(void **s
 /* ---- the engine: frames in, frames out ---- */
 
 /* One Pylon LV pack into an SMA SI: PLV-14 limits, PLV-08 SOC, SMA-04 telemetry go out with
- * the same bytes (both use the SMA core layout): 53.2 V, 370 A, 370 A, 46 V. */
+ * the same bytes (both use the SMA core layout): 53.2 V, 370 A, 370 A, 46 V. A whole cycle
+ * of the pack's messages: PLV-15 (10 modules, no alarm), PLV-03 (enabled), PLV-04 ("PYLON"). */
 static void send_pack_second(unsigned k, uint64_t t)
 {
     assert_int_equal(rig_rx(&rig, k, 0x351, 0, "1402740E740ECC01", t), 0);
     assert_int_equal(rig_rx(&rig, k, 0x355, 0, "1A006400", t), 0);
     assert_int_equal(rig_rx(&rig, k, 0x356, 0, "5A146301FA00", t), 0);
+    assert_int_equal(rig_rx(&rig, k, 0x359, 0, "000000000A504E", t), 0);
+    assert_int_equal(rig_rx(&rig, k, 0x35C, 0, "C000", t), 0);
+    assert_int_equal(rig_rx(&rig, k, 0x35E, 0, "50594C4F4E202020", t), 0);
 }
 
 static void test_one_pack_passes_through(void **state)
@@ -499,6 +503,44 @@ static void test_the_output_waits_for_the_packs_then_fails_safe(void **state)
     assert_true(s->safe);
 }
 
+/* The output begins once every pack has sent a whole cycle: no first frame with blanks */
+static void test_the_output_begins_after_a_whole_cycle(void **state)
+{
+    bl_gw_cfg_t cfg;
+    (void)state;
+    rig_cfg(&rig, &cfg, "sma-si");
+    rig_start(&rig, &cfg, "pylon-lv", 1, 0);
+    assert_int_equal(rig_rx(&rig, 0, 0x351, 0, "1402740E740ECC01", 1000), 0);
+    assert_int_equal(rig_rx(&rig, 0, 0x355, 0, "1A006400", 1001), 0);
+    assert_int_equal(rig_rx(&rig, 0, 0x356, 0, "5A146301FA00", 1002), 0);
+    assert_int_equal(rig.nsent, 0);
+    assert_true(rig.gw.holding);
+    assert_int_equal(rig_rx(&rig, 0, 0x359, 0, "000000000A504E", 1003), 0);
+    assert_int_equal(rig_rx(&rig, 0, 0x35C, 0, "C000", 1004), 0);
+    assert_int_equal(rig_rx(&rig, 0, 0x35E, 0, "50594C4F4E202020", 1005), 0);
+    assert_false(rig.gw.holding);
+    assert_bytes(&last_sent(&rig, BL_GW_INVERTER, 0x35E)->f, "50594C4F4E202020");
+    assert_int_equal(last_sent(&rig, BL_GW_INVERTER, 0x351)->t_ms, 1005);
+}
+
+/* A nominal capacity from the site limits fills in where no pack reports one (the SI's 0x35F
+ * bytes 4-5: 200 Ah = 0x00C8), and is said to be derived */
+static void test_the_site_capacity_fills_in(void **state)
+{
+    bl_gw_cfg_t cfg;
+    const gw_sent_t *s;
+    (void)state;
+    rig_cfg(&rig, &cfg, "sma-si");
+    cfg.site.capacity_mAh = 200000;
+    rig_start(&rig, &cfg, "pylon-lv", 1, 0);
+    send_pack_second(0, 1000);
+    s = last_sent(&rig, BL_GW_INVERTER, 0x35F);
+    assert_non_null(s);
+    assert_int_equal(s->f.data[4], 0xC8);
+    assert_int_equal(s->f.data[5], 0x00);
+    assert_true(rig.gw.rep.derived & BL_BIT(BL_F_CAPACITY));
+}
+
 /* Pylon HV out: the PCS's 0x4200 byte 0 = 0x00 gets the burst 0x4210..0x4290, 0x02 gets 0x7310..0x7340 */
 static void test_polls_are_answered_by_the_trigger_rows(void **state)
 {
@@ -642,6 +684,8 @@ int main(void)
         cmocka_unit_test(test_a_shrinking_limit_leaves_early),
         cmocka_unit_test(test_a_frame_that_failed_decoding_is_never_forwarded),
         cmocka_unit_test(test_the_output_waits_for_the_packs_then_fails_safe),
+        cmocka_unit_test(test_the_output_begins_after_a_whole_cycle),
+        cmocka_unit_test(test_the_site_capacity_fills_in),
         cmocka_unit_test(test_polls_are_answered_by_the_trigger_rows),
         cmocka_unit_test(test_packs_that_wait_for_their_inverter_are_polled),
         cmocka_unit_test(test_a_solax_pack_gets_its_contactor_closed_once),
