@@ -28,6 +28,7 @@
 
 #define MQTT_MIN_INTERVAL_US 1000000u /* at most one update per second */
 #define TOPIC_MAX 256
+#define CONNACK_WAIT_MS 3000u
 
 struct cli_mqtt {
     struct mosquitto *mosq;
@@ -187,6 +188,21 @@ int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id)
         free(m);
         return BL_EXIT_IO;
     }
+    /* wait for the broker's CONNACK: startup problems show at once, and an offline translation
+     * (done in milliseconds) does not publish into a connection that is not there yet */
+    for (unsigned waited = 0; !m->connected && waited < CONNACK_WAIT_MS; waited += 5) {
+        struct timespec ts = { 0, 5000000 };
+        nanosleep(&ts, NULL);
+    }
+    if (!m->connected) {
+        cli_err("--mqtt %s: %s:%d did not accept the connection within %u ms", url, host, port, CONNACK_WAIT_MS);
+        mosquitto_disconnect(m->mosq);
+        mosquitto_loop_stop(m->mosq, true);
+        mosquitto_destroy(m->mosq);
+        mosquitto_lib_cleanup();
+        free(m);
+        return BL_EXIT_IO;
+    }
     *out = m;
     return BL_EXIT_OK;
 }
@@ -201,14 +217,17 @@ static FILE *mem_open(cli_mqtt_t *m, char **buf, size_t *len)
     return fp;
 }
 
-static void send_mem(cli_mqtt_t *m, const char *topic, FILE *fp, char *buf, size_t len)
+/* Close the memory stream (that is when *buf and *len become valid) and publish it. */
+static void send_mem(cli_mqtt_t *m, const char *topic, FILE *fp, char **buf, size_t *len)
 {
     int mid;
     out_flush(&m->o);
     fclose(fp);
-    if (mosquitto_publish(m->mosq, &mid, topic, (int)len, buf, 1, true) == MOSQ_ERR_SUCCESS)
+    if (*buf != NULL && mosquitto_publish(m->mosq, &mid, topic, (int)*len, *buf, 1, true) == MOSQ_ERR_SUCCESS)
         m->published++;
-    free(buf);
+    free(*buf);
+    *buf = NULL;
+    *len = 0;
 }
 
 static void send_str(cli_mqtt_t *m, const char *topic, const char *payload)
@@ -218,24 +237,26 @@ static void send_str(cli_mqtt_t *m, const char *topic, const char *payload)
         m->published++;
 }
 
+/* "key": value, or "key": null when the record lacks it (shown as unknown, never as 0) */
+static void member(bl_out_t *o, const bl_record_t *r, unsigned f, bool null_ok, bool all_null)
+{
+    if (!r->f[f].valid || all_null) {
+        if (null_ok)
+            j_knull(o, bl_field_info(f)->key);
+        return;
+    }
+    j_key(o, bl_field_info(f)->key);
+    cli_json_field(o, r, f);
+}
+
 static void state_json(cli_mqtt_t *m, const bl_record_t *r, bool all_null)
 {
-    bl_out_t *o = &m->o;
-    for (unsigned i = 0; i < BL_ARRAY_LEN(sensors); i++) {
-        unsigned f = sensors[i].field;
-        if (r->f[f].valid && !all_null)
-            cli_json_field(o, r, f);
-        else
-            j_knull(o, bl_field_info(f)->key);
-    }
+    for (unsigned i = 0; i < BL_ARRAY_LEN(sensors); i++)
+        member(&m->o, r, sensors[i].field, true, all_null);
     for (unsigned f = BL_F_CHARGE_ENABLE; f <= BL_F_FULL_CHARGE_REQ; f++)
-        if (r->f[f].valid && !all_null)
-            cli_json_field(o, r, f);
-        else
-            j_knull(o, bl_field_info(f)->key);
+        member(&m->o, r, f, true, all_null);
     for (unsigned f = BL_F_MANUFACTURER; f <= BL_F_FIRMWARE; f++)
-        if (r->f[f].valid && !all_null)
-            cli_json_field(o, r, f);
+        member(&m->o, r, f, false, all_null);
 }
 
 static void publish_record(cli_mqtt_t *m, const char *base, const bl_record_t *r, const char *extra_key,
@@ -254,7 +275,7 @@ static void publish_record(cli_mqtt_t *m, const char *base, const bl_record_t *r
     if (extra_key != NULL)
         j_kbool(&m->o, extra_key, extra);
     j_end_obj(&m->o);
-    send_mem(m, topic, fp, buf, len);
+    send_mem(m, topic, fp, &buf, &len);
 
     snprintf(topic, sizeof topic, "%s/alarms", base);
     if ((fp = mem_open(m, &buf, &len)) == NULL)
@@ -263,7 +284,7 @@ static void publish_record(cli_mqtt_t *m, const char *base, const bl_record_t *r
     j_obj(&m->o);
     cli_json_alarms(&m->o, r->active);
     j_end_obj(&m->o);
-    send_mem(m, topic, fp, buf, len);
+    send_mem(m, topic, fp, &buf, &len);
 }
 
 /* ---- Home Assistant discovery ---- */
@@ -328,7 +349,7 @@ static void discovery_one(cli_mqtt_t *m, const char *component, int pack, const 
         j_kstr(o, "state_class", "measurement");
     device_json(m, pack);
     j_end_obj(o);
-    send_mem(m, topic, fp, buf, len);
+    send_mem(m, topic, fp, &buf, &len);
 }
 
 static void discover(cli_mqtt_t *m, int pack, uint32_t fields)
@@ -408,7 +429,7 @@ void cli_mqtt_publish(cli_mqtt_t *m, const bl_gw_t *gw, const char *const *pack_
         j_kbool(&m->o, "safe_state", gw->out_safe);
         j_kbool(&m->o, "holding", gw->holding);
         j_end_obj(&m->o);
-        send_mem(m, topic, fp, buf, len);
+        send_mem(m, topic, fp, &buf, &len);
     }
     for (unsigned i = 0; i < gw->npacks && i < BL_GW_MAX_PACKS; i++) {
         const bl_gw_pack_t *k = &gw->packs[i];
