@@ -51,23 +51,22 @@ def subscribe(port, topics, count, wait_s):
 
 
 def messages(proc, until=None, wait_s=10):
-    """Lines of a subscriber: all of them (it stops by itself), or up to the one starting with until."""
+    """Lines of a subscriber: all of them (it stops by itself), or up to the one with until."""
     if until is None:
         out, _ = proc.communicate(timeout=30)
     else:
-        lines, end = [], time.monotonic() + wait_s
-        while time.monotonic() < end:
-            ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        buf, end = b"", time.monotonic() + wait_s
+        fd = proc.stdout.fileno()  # raw reads: a buffered readline() would hide lines from select()
+        while time.monotonic() < end and until.encode() not in buf:
+            ready, _, _ = select.select([fd], [], [], 0.2)
             if ready:
-                line = proc.stdout.readline()
-                if not line:
+                chunk = os.read(fd, 65536)
+                if not chunk:
                     break
-                lines.append(line.rstrip("\n"))
-                if line.startswith(until):
-                    break
+                buf += chunk
         proc.terminate()
         proc.wait()
-        out = "\n".join(lines)
+        out = buf.decode("utf-8", "replace")
     msgs = []
     for line in out.splitlines():
         parts = line.split("\t", 2)
