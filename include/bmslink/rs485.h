@@ -359,6 +359,87 @@ unsigned bl_rs_cell_count(const bl_record_t *rec);
 /* Capabilities of a byte protocol (bl_proto_caps calls it). */
 void bl_rs_caps(const bl_protocol_t *p, bl_caps_t *caps);
 
+/* Cell i of k the encoder sends for a record (milli-V): the first at the minimum, the
+ * second at the maximum, the rest equal so that the sum is the pack voltage. */
+int32_t bl_rs_cell_value(const bl_record_t *rec, unsigned i, unsigned k, uint64_t now_ms, uint64_t stale_ms);
+
+/* ---- sessions: frames <-> messages, both roles ------------------------------ */
+
+#define BL_RS_CMD_UNKNOWN 0xFFFFu
+
+/* A whole frame taken apart: who, which command, request or answer, payload. */
+typedef struct {
+    bool request;          /* from the host (inverter side) */
+    bool group;            /* Pylon: a whole-group request (INFO 0xFF) or the reply to one */
+    bool inferred;         /* a reply whose command was inferred from its layout (no request seen) */
+    uint8_t addr;          /* Pylon ADR, Daly address byte, JBD 0 */
+    uint8_t rtn;           /* reply code: Pylon RTN, JBD status; 0 = normal */
+    uint8_t ver, cid1;     /* Pylon header */
+    uint16_t cmd;          /* the command asked, or answered (BL_RS_CMD_UNKNOWN) */
+    const bl_rs_msg_t *msg;/* its row, NULL when unknown */
+    const uint8_t *pl;     /* payload: INFO bytes, Daly data[8], JBD data */
+    size_t plen;
+} bl_rs_frame_t;
+
+typedef struct {
+    uint8_t addr, group, used;
+    uint16_t cmd;
+} bl_rs_pend_t;
+
+/* What one side has seen: requests waiting for their answer. */
+typedef struct {
+    const bl_protocol_t *p;
+    const bl_rs485_codec_t *c;
+    bl_rs_pend_t pend[8];
+    uint8_t next;
+    uint64_t requests, replies;
+    uint32_t rejected[BL_RSR_COUNT]; /* message-level causes, only ever incremented */
+} bl_rs_session_t;
+
+/* @retval 0  @retval BL_EINVAL p is not a byte protocol (Modbus maps have no frames here) */
+int bl_rs_session_init(bl_rs_session_t *s, const bl_protocol_t *p);
+
+/*
+ * Take apart a frame the framer accepted. Requests are remembered per address
+ * so that their answer is decoded by the right layout (Pylon answers carry
+ * only a return code); an answer with no request seen gets its command
+ * inferred from the layouts (f->inferred).
+ * buf (cap bytes) receives Pylon INFO bytes; f->pl may point into frame or buf.
+ * @retval 0           *f filled (a reply with rtn != 0 is counted BL_RSR_ERROR_CODE)
+ * @retval BL_EBADMSG  *why: BL_RSR_SYNTAX / TOO_LONG (frame), UNKNOWN_CMD
+ */
+int bl_rs_session_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint8_t *buf, size_t cap,
+                        bl_rs_frame_t *f, bl_rsr_t *why);
+
+/* Inverter role: the request frame for cmd to addr (Pylon group = INFO 0xFF).
+ * @retval > 0 bytes  @retval BL_ENOENT unknown command  @retval BL_ENOSPC */
+int bl_rs_request(const bl_protocol_t *p, uint8_t addr, uint16_t cmd, bool group, uint8_t *out, size_t cap);
+
+typedef struct {
+    bool silent;           /* no answer: another address, or nothing honest to say */
+    uint8_t rtn;           /* code sent (Pylon RTN, JBD status) */
+    uint8_t frames;        /* frames written (Daly 0x95 / 0x96 answer with several) */
+    const char *why;       /* why an error code / silence (static text), NULL when normal */
+    bl_rs_encoded_t enc;   /* substitutions, safe state */
+} bl_rs_answer_t;
+
+/*
+ * Battery role: the answer to request f for the battery at my_addr, from *rec.
+ * Limits that are not fresh go out in the safe state (0 A, charge/discharge
+ * disabled); telemetry that is not fresh is answered with the dialect's error
+ * code (Pylon RTN 0x91, JBD status 0x80) or not at all where none exists;
+ * commands that would change the device are refused.
+ * @retval >= 0  bytes written to out (0: silent, res->why says why)
+ * @retval BL_ENOSPC
+ */
+int bl_rs_answer(const bl_protocol_t *p, uint8_t my_addr, const bl_rs_frame_t *f, const bl_record_t *rec,
+                 uint64_t now_ms, uint64_t stale_ms, uint8_t *out, size_t cap, bl_rs_answer_t *res);
+
+/* Battery role, a request that failed its checks (why from the framer): a Pylon
+ * pack at that address answers RTN 0x02 / 0x03 (§5); other protocols stay silent. */
+int bl_rs_answer_reject(const bl_protocol_t *p, uint8_t my_addr, const uint8_t *frame, size_t n, bl_rsr_t why,
+                        uint8_t *out, size_t cap, bl_rs_answer_t *res);
+
 /* ---- Daly / JBD frames ---------------------------------------------------- */
 
 /* Daly request/response frame: A5 addr id 08 data[8] sum. Returns 13 or BL_ENOSPC. */

@@ -798,6 +798,19 @@ static int64_t cell_value(enc_t *e, size_t i, size_t k)
     return c < vmin ? vmin : c > vmax ? vmax : c;
 }
 
+int32_t bl_rs_cell_value(const bl_record_t *rec, unsigned i, unsigned k, uint64_t now_ms, uint64_t stale_ms)
+{
+    bl_rs_encoded_t res;
+    enc_t e;
+    memset(&e, 0, sizeof e);
+    memset(&res, 0, sizeof res);
+    e.rec = rec;
+    e.now = now_ms;
+    e.stale = stale_ms;
+    e.res = &res;
+    return (int32_t)cell_value(&e, i, k ? k : 1);
+}
+
 static int64_t temp_value(enc_t *e, const bl_rs_item_t *it, size_t i, size_t k)
 {
     int64_t t = 0, x;

@@ -56,8 +56,8 @@ static const bl_rs_item_t daly_0x93[] = {
 };
 /* 0x94: cell count, temperature sensors, charger, load, DIO, cycles */
 static const bl_rs_item_t daly_0x94[] = {
-    R_RAW("CellCount", 1),
-    R_RAW("TemperatureSensors", 1),
+    R_COUNT("CellCount", BL_SLOT_M, 0),
+    R_COUNT("TemperatureSensors", BL_SLOT_N, 2),
     R_RAW("ChargerPresent", 1),
     R_RAW("LoadPresent", 1),
     R_RAW("DioStates", 1),
