@@ -47,4 +47,19 @@ int verb_dbc(int argc, char **argv);
 int verb_emulate(int argc, char **argv);
 /* ---- more verbs: declare yours on its own line below ---- */
 
+/* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
+typedef struct {
+    const bl_protocol_t *p; /* NULL: detect from the capture */
+    bool json, summary, quiet;
+    unsigned fmt;           /* bl_capfmt_t */
+    uint64_t stale_ms, count, duration_ms;
+} cli_decode_opts_t;
+/* true when decode should take the RS485/Modbus path: a byte protocol, --format hex485,
+ * a serial:/modbus-* source, or a capture of hex byte lines */
+bool cli_decode_rs485_wanted(const bl_protocol_t *p, unsigned fmt, int nsrc, char **srcs);
+int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs);
+/* protocols: serial settings (summary) and commands/registers (detail) of a byte protocol */
+void cli_protocols_rs485_json(bl_out_t *o, const bl_protocol_t *p, bool detail);
+void cli_protocols_rs485_text(bl_out_t *o, const bl_protocol_t *p);
+
 #endif
