@@ -99,7 +99,7 @@ static void json_summary(bl_out_t *o, const bl_protocol_t *p)
         j_kint(o, "id_bits", r->id_bits);
     } else {
         j_knull(o, "bitrate");
-        j_kint(o, "baud", r->baud);
+        j_kint(o, "baud", bl_proto_baud(p));
         j_knull(o, "id_bits");
     }
     j_kstr(o, "byte_order", order_str(r->byte_order));
@@ -110,6 +110,8 @@ static void json_summary(bl_out_t *o, const bl_protocol_t *p)
         j_kstr(o, "variant_of", p->base->name);
     json_sources(o, p->sources);
     json_caps(o, &caps);
+    if (r->bus != BL_BUS_CAN)
+        cli_protocols_rs485_json(o, p, false); /* ---- RS485/Modbus: serial settings ---- */
 }
 
 static void json_signal(bl_out_t *o, const bl_signal_t *s)
@@ -203,6 +205,8 @@ static void json_detail(bl_out_t *o, const bl_protocol_t *p)
     j_end_obj(o);
     if (bl_can_codec_init(&c, p) == 0)
         json_messages(o, &c);
+    else
+        cli_protocols_rs485_json(o, p, true); /* ---- RS485/Modbus: commands or registers ---- */
 }
 
 static void text_list(bl_out_t *o)
@@ -218,7 +222,7 @@ static void text_list(bl_out_t *o)
             snprintf(rate, sizeof rate, "%uk", (unsigned)(bl_proto_bitrate(p) / 1000u));
             snprintf(id, sizeof id, "%u-bit", r->id_bits);
         } else {
-            snprintf(rate, sizeof rate, "%u", (unsigned)r->baud);
+            snprintf(rate, sizeof rate, "%u", (unsigned)bl_proto_baud(p));
             snprintf(id, sizeof id, "-");
         }
         out_printf(o, "%-20s %-6s %-9s %-6s %-6s %-9s %-7s %s\n", p->name, bl_bus_str(r->bus), rate, id,
@@ -239,8 +243,12 @@ static void text_detail(bl_out_t *o, const bl_protocol_t *p)
     out_printf(o, "%s — %s\n", p->name, p->title);
     if (p->base)
         out_printf(o, "variant of:  %s\n", p->base->name);
-    out_printf(o, "bus:         %s, %u bit/s, %u-bit ids, %s endian\n", bl_bus_str(r->bus),
-               (unsigned)bl_proto_bitrate(p), r->id_bits, order_str(r->byte_order));
+    if (r->bus == BL_BUS_CAN)
+        out_printf(o, "bus:         %s, %u bit/s, %u-bit ids, %s endian\n", bl_bus_str(r->bus),
+                   (unsigned)bl_proto_bitrate(p), r->id_bits, order_str(r->byte_order));
+    else
+        out_printf(o, "bus:         %s, %u baud, %s endian\n", bl_bus_str(r->bus), (unsigned)bl_proto_baud(p),
+                   order_str(r->byte_order));
     out_printf(o, "first:       the %s speaks first\n", first_str(r->first));
     out_printf(o, "confidence:  %s\n", bl_conf_str(p->confidence));
     out_printf(o, "stale after: %u ms\n", (unsigned)bl_proto_timeout_ms(p));
@@ -262,7 +270,12 @@ static void text_detail(bl_out_t *o, const bl_protocol_t *p)
                 out_printf(o, "%s%s ", bl_alarm_str(a), (caps.shared[k] & (1U << a)) ? "*" : "");
         out_str(o, "\n");
     }
-    out_str(o, "             (* shares a bit with another alarm)\n\nmessages:\n");
+    out_str(o, "             (* shares a bit with another alarm)\n");
+    if (r->bus != BL_BUS_CAN) {
+        cli_protocols_rs485_text(o, p); /* ---- RS485/Modbus: settings, commands, registers ---- */
+        return;
+    }
+    out_str(o, "\nmessages:\n");
     if (bl_can_codec_init(&c, p) < 0)
         return;
     for (unsigned j = 0; j < c.n; j++) {
