@@ -461,7 +461,8 @@ enum {
     BL_MBF_WRITE = 1u << 1,    /* a register the inverter writes (watchdog, setpoints) */
     BL_MBF_AGG_CELL = 1u << 2, /* one cell voltage: min/max over these rows -> cell_voltage_min/max_V */
     BL_MBF_AGG_TEMP = 1u << 3, /* one cell temperature: min/max/mean -> temp_min/max_C, temperature_C */
-    BL_MBF_ABSENT_7FFF = 1u << 4 /* 0x7FFF = sensor / cell not present (Felicity) */
+    BL_MBF_ABSENT_7FFF = 1u << 4, /* 0x7FFF = sensor / cell not present (Felicity) */
+    BL_MBF_REMAIN = 1u << 5      /* remaining capacity: the battery role sends capacity x SOC */
 };
 
 /* One value in the map: sig positions are relative to the first register's high byte

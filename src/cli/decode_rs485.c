@@ -1007,6 +1007,12 @@ static int exchange(dsess_t *s, bl_serial485_t *port, uint8_t addr, uint16_t cmd
 
     if (n < 0)
         return 1; /* nothing this poller can ask: not the link's fault */
+    {
+        /* the session learns what was asked, so the answer is read with the right layout */
+        bl_rs_frame_t f;
+        bl_rsr_t why;
+        (void)bl_rs_session_frame(&s->sess, req, (size_t)n, s->info, sizeof s->info, &f, &why);
+    }
     s->want_addr = addr;
     s->want_cmd = cmd;
     for (unsigned t = 0; t <= RETRIES && !stopping(s, t0); t++) {

@@ -1297,6 +1297,8 @@ static void mb_row_encode(enc_t *e, const bl_mb_map_t *map, const bl_mb_reg_t *r
         (void)put_raw(e, &r->sig, 0, nb, to_raw(e, &r->sig, v, BL_F_NONE));
         return;
     }
+    if (r->flags & BL_MBF_REMAIN)
+        it.slot = BL_SLOT_REMAIN;
     enc_field(e, &it);
 }
 
@@ -1318,6 +1320,13 @@ int bl_mb_encode(const bl_protocol_t *p, const bl_mb_map_t *map, unsigned table,
     e.stale = stale_ms;
     e.res = res;
     res->safe_state = bl_rs_limits_stale(rec, now_ms, stale_ms);
+    {
+        int64_t soc, full;
+        if (get(&e, BL_F_CAPACITY, &full) && get(&e, BL_F_SOC, &soc)) {
+            e.slot[BL_SLOT_REMAIN] = full * soc / 100000;
+            e.slot_ok[BL_SLOT_REMAIN] = true;
+        }
+    }
     for (unsigned k = 0; k < count; k++) {
         uint32_t a = start + k * step;
         bool any = false;
