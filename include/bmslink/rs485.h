@@ -411,6 +411,10 @@ int bl_rs_session_init(bl_rs_session_t *s, const bl_protocol_t *p);
 int bl_rs_session_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint8_t *buf, size_t cap,
                         bl_rs_frame_t *f, bl_rsr_t *why);
 
+/* The command whose reply layout fits a payload (what inverters poll first), NULL when
+ * none does: for answers whose request was not seen, or did not match them. */
+const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n);
+
 /* Inverter role: the request frame for cmd to addr (Pylon group = INFO 0xFF).
  * @retval > 0 bytes  @retval BL_ENOENT unknown command  @retval BL_ENOSPC */
 int bl_rs_request(const bl_protocol_t *p, uint8_t addr, uint16_t cmd, bool group, uint8_t *out, size_t cap);

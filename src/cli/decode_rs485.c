@@ -377,6 +377,7 @@ typedef struct {
     bool decoded;          /* s->dec and fields are valid */
     bool inferred;
     int reg, count;        /* Modbus: first register and count, -1 when none */
+    int ver, cid1;         /* Pylon header, -1 when none */
 } msgout_t;
 
 static void json_msg(dsess_t *s, const msgout_t *m)
@@ -399,6 +400,10 @@ static void json_msg(dsess_t *s, const msgout_t *m)
     if (m->reg >= 0) {
         hex_key(o, "register", (unsigned)m->reg, 4);
         j_kint(o, "count", m->count);
+    }
+    if (m->ver > 0) {
+        hex_key(o, "ver", (unsigned)m->ver, 2);
+        hex_key(o, "cid1", (unsigned)m->cid1, 2);
     }
     j_key(o, "data");
     out_ch(o, '"');
@@ -586,6 +591,7 @@ static void on_frame(dsess_t *s, const uint8_t *fr, size_t n, uint64_t ts, bool 
     m.line = line;
     m.rtn = -1;
     m.reg = m.count = -1;
+    m.ver = m.cid1 = -1;
     if (bl_rs_session_frame(&s->sess, fr, n, s->info, sizeof s->info, &f, &why) < 0) {
         count_reject(s, why);
         snprintf(err, sizeof err, "%s", bl_rsr_str(why));
@@ -599,6 +605,10 @@ static void on_frame(dsess_t *s, const uint8_t *fr, size_t n, uint64_t ts, bool 
     }
     m.addr = f.addr;
     m.cmd = f.cmd;
+    if (s->c->framing == BL_FRAMING_PYLON) {
+        m.ver = f.ver;
+        m.cid1 = f.cid1;
+    }
     m.pl = f.pl;
     m.plen = f.plen;
     m.message = f.msg ? f.msg->name : NULL;
@@ -656,7 +666,21 @@ static void on_frame(dsess_t *s, const uint8_t *fr, size_t n, uint64_t ts, bool 
         return;
     }
     if (bl_rs_decode(s->c, f.msg, f.pl, f.plen, f.group ? 1 : -1, ts / 1000u, &s->rec, s->packs, BL_RS_MAX_PACKS,
-                     &s->dec) < 0) {
+                     &s->dec) < 0 && s->dec.why == BL_RSR_LAYOUT && !f.inferred) {
+        /* the answer does not fit the request seen before it (a capture that missed a
+         * request): read it by the layout it fits, and say so */
+        const bl_rs_msg_t *alt = bl_rs_infer(s->c, f.pl, f.plen);
+        if (alt != NULL && alt != f.msg) {
+            f.msg = alt;
+            f.cmd = alt->id;
+            m.cmd = alt->id;
+            m.message = alt->name;
+            m.inferred = true;
+            (void)bl_rs_decode(s->c, f.msg, f.pl, f.plen, -1, ts / 1000u, &s->rec, s->packs, BL_RS_MAX_PACKS,
+                               &s->dec);
+        }
+    }
+    if (s->dec.why != BL_RSR_NONE) {
         count_reject(s, s->dec.why);
         if (s->dec.why == BL_RSR_RANGE && s->dec.nvals > 0) {
             const bl_rs_val_t *v = &s->dec.vals[s->dec.nvals - 1];
@@ -707,6 +731,7 @@ static void on_stream(void *ctx, const bl_stream_ev_t *ev)
         m.line = line;
         m.rtn = -1;
         m.reg = m.count = -1;
+        m.ver = m.cid1 = -1;
         m.cmd = BL_RS_CMD_UNKNOWN;
         m.direction = "unknown";
         m.pl = ev->data;
@@ -770,6 +795,7 @@ static void on_modbus_line(dsess_t *s, const uint8_t *b, size_t n)
     m.line = s->cur_line;
     m.rtn = -1;
     m.reg = m.count = -1;
+    m.ver = m.cid1 = -1;
     m.pl = b;
     m.plen = n;
     m.addr = n ? b[0] : 0;

@@ -44,9 +44,11 @@ static bool is_rtn(uint8_t c)
     return (c >= 0x01 && c <= 0x07) || c == 0x90 || c == 0x91 || (c >= 0xE1 && c <= 0xE4);
 }
 
+/* layouts that fit any payload say nothing about which command it was */
 static bool rest_only(const bl_rs_msg_t *m)
 {
-    return m->rsp == NULL || (m->nrsp == 1 && m->rsp[0].op == BL_RI_REST);
+    return m->rsp == NULL ||
+           (m->nrsp == 1 && (m->rsp[0].op == BL_RI_REST || (m->rsp[0].sig.kind == BL_SK_ASCII && m->rsp[0].size == 0)));
 }
 
 static bool fits_layout(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n)
@@ -58,7 +60,7 @@ static bool fits_layout(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const u
 
 /* An answer without its request: the command whose layout the payload fits, trying
  * what inverters poll first. */
-static const bl_rs_msg_t *infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n)
+const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n)
 {
     for (const uint8_t *q = c->poll; q != NULL && *q; q++) {
         const bl_rs_msg_t *m = bl_rs_msg(c, *q);
@@ -116,7 +118,7 @@ static int pylon_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint8
         return 0;
     }
     f->cmd = BL_RS_CMD_UNKNOWN;
-    if (f->rtn == 0 && f->plen > 0 && (f->msg = infer(s->c, f->pl, f->plen)) != NULL) {
+    if (f->rtn == 0 && f->plen > 0 && (f->msg = bl_rs_infer(s->c, f->pl, f->plen)) != NULL) {
         f->cmd = f->msg->id;
         f->inferred = true;
         return 0;

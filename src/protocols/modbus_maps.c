@@ -206,6 +206,10 @@ static const bl_mb_reg_t sv3_regs[] = {
     MB_NUM(0x130B, IR, 1, 0, "CellHighVoltageAlarm", BL_F_NONE, 0, 1, 1, 0, 0, 0, "V"),
     MB_NUM(0x130C, IR, 1, 0, "CellOverVoltageRecover", BL_F_NONE, 0, 1, 1, 0, 0, 0, "V"),
     MB_NUM(0x130D, IR, 1, 0, "CellOverVoltageProtect", BL_F_NONE, 0, 1, 1, 0, 0, 0, "V"),
+    /* current thresholds: the discharge ones read back negative although the map says UINT16 (SV3-12) */
+    MB_NUM(0x131B, IR, 1, 0, "DischargeLowCurrentRecover", BL_F_NONE, S_SIGNED, 1000, 1, 0, 0, 0, "A"),
+    MB_NUM(0x131C, IR, 1, 0, "DischargeLowCurrentAlarm", BL_F_NONE, S_SIGNED, 1000, 1, 0, 0, 0, "A"),
+    MB_NUM(0x131D, IR, 1, 0, "DischargeOverCurrentProtect", BL_F_NONE, S_SIGNED, 1000, 1, 0, 0, 0, "A"),
     MB_NUM(0x1365, IR, 1, 0, "PcsRequestChargeVoltage", BL_F_CVL, 0, 10, 1, 0, V(0), V(655.35), "V"),
     MB_NUM(0x1366, IR, 1, 0, "PcsRequestChargeCurrent", BL_F_NONE, 0, 1000, 1, 0, 0, 0, "A"),
     MB_NUM(0x1367, IR, 1, 0, "PcsRequestDischargeCurrent", BL_F_NONE, 0, 1000, 1, 0, 0, 0, "A"),
@@ -215,6 +219,12 @@ static const bl_mb_reg_t sv3_regs[] = {
     MB_TEXT(0x1714, IR, 1, "FirmwareVersion", BL_F_FIRMWARE, "10"),
     MB_TEXT(0x1715, IR, 15, "BmsSerial", BL_F_NONE, "BMSLINK-SIM-0001"),
     MB_TEXT(0x1724, IR, 15, "PackSerial", BL_F_NONE, "BMSLINK-SIM-0001"),
+    /* PCT: the inverter protocol the pack speaks on CAN (SV3-06: a Deye over Pylon CAN at 500 kbit/s) */
+    MB_RAW(0x1800, IR, 1, "InverterProtocolType"),
+    MB_NUM(0x1801, IR, 1, 0, "PcsBaud", BL_F_NONE, 0, 1000, 1, 0, 0, 0, "kbit/s"),
+    MB_TEXT(0x1802, IR, 16, "PcsName", BL_F_NONE, ""),
+    MB_TEXT(0x1812, IR, 16, "ProtocolName", BL_F_NONE, ""),
+    MB_TEXT(0x1822, IR, 1, "ProtocolVersion", BL_F_NONE, ""),
     /* EIA bank aggregate from the master pack, 32-bit values low word first (SV3-13) */
     MB_NUM(0x2000, IR, 2, WS, "BankVoltage", BL_F_VOLTAGE, 0, 10, 1, 0, V(0), V(655.35), "V"),
     MB_NUM(0x2002, IR, 2, WS, "BankCurrent", BL_F_CURRENT, S_SIGNED, 100, 1, 0, A(-30000), A(30000), "A"),

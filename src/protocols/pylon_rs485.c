@@ -124,6 +124,9 @@ static const bl_rs_item_t pyl_0x96[] = {
     R_VER("MainlineVersion", BL_F_FIRMWARE, 3, 0),
 };
 
+/* §6, §8: undocumented 0x82 with INFO 85 20 switches the RS232 console out of protocol mode */
+static const bl_rs_item_t pyl_0x82_req[] = { R_RAW("Switch", 2) };
+
 /* §7 system commands of Sunsynk/Deye-family inverters (M layout, L units) */
 static const bl_rs_item_t pyl_0x60[] = {
     R_TEXT("SystemName", BL_F_MODEL, 10, "BMSLINK"),
@@ -220,6 +223,7 @@ static const bl_rs_msg_t pyl_msgs[] = {
     RMSG(0x62, "system_alarm_protection", pyl_0x62, BL_REQ_ONE, 0),
     RMSG(0x63, "system_charge_discharge_management", pyl_0x63, BL_REQ_ONE, 0),
     RMSG_NORSP(0x64, "shut_down_pack", BL_REQ_ONE, BL_RMF_WRITE),
+    RMSG_REQONLY(0x82, "console_switch", pyl_0x82_req, BL_RMF_WRITE),
 };
 
 static const bl_pyl_dialect_t pyl_dialect = {
@@ -367,11 +371,20 @@ static const bl_rs_item_t sep_0x44[] = {
     R_RAW("Reserved", 6),
 };
 
+static const bl_rs_item_t sep_rest[] = { R_REST("Data") };
+
+/* §9.1: other Seplos V2 commands are known by number; their layouts are not in the sheet */
 static const bl_rs_msg_t sep_msgs[] = {
     RMSG_NORSP(0x4F, "protocol_version", BL_REQ_NONE, 0),
     RMSG(0x51, "manufacturer_info", pyl_0x51, BL_REQ_NONE, 0),
     RMSG(0x42, "telemetry", sep_0x42, BL_REQ_ADR, BL_RMF_FLAG_CMD),
     RMSG(0x44, "telesignalling", sep_0x44, BL_REQ_ADR, BL_RMF_FLAG_CMD | BL_RMF_TRAILING),
+    RMSG(0x45, "telecontrol", sep_rest, BL_REQ_NONE, BL_RMF_WRITE),
+    RMSG(0x47, "get_parameters", sep_rest, BL_REQ_NONE, BL_RMF_NO_REPLY),
+    RMSG(0x49, "set_parameters", sep_rest, BL_REQ_NONE, BL_RMF_WRITE),
+    RMSG(0x4B, "history", sep_rest, BL_REQ_NONE, BL_RMF_NO_REPLY),
+    RMSG(0x4D, "get_time", sep_rest, BL_REQ_NONE, BL_RMF_NO_REPLY),
+    RMSG(0x4E, "set_time", sep_rest, BL_REQ_NONE, BL_RMF_WRITE),
 };
 
 static const bl_pyl_dialect_t sep_dialect = {
