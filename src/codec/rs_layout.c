@@ -96,6 +96,9 @@ static bl_rsr_t scalar(const bl_signal_t *s, const uint8_t *p, size_t avail, int
         *present = true;
         if (bl_sig_has_range(s) && (*val < s->min || *val > s->max))
             return BL_RSR_RANGE;
+        /* a canonical field is an int32 of milli-units: a wire value beyond it is not plausible */
+        if (s->field < BL_F_BATTERY_COUNT && (*val > INT32_MAX || *val < INT32_MIN))
+            return BL_RSR_RANGE;
         return BL_RSR_NONE;
     case BL_SK_BOOL: {
         bool v = (s->flags & BL_SF_MATCH) ? raw == (uint64_t)(uint32_t)s->def : raw != 0;

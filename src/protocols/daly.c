@@ -77,7 +77,8 @@ static const bl_rs_item_t daly_0x96[] = {
     R_RAW("FrameNumber", 1),
     R_ARR("Temperature", BL_SLOT_NONE, 7, 1, 0, 1000, C(-40), 0, 0, "C", BL_AGG_NONE, 0, 0),
 };
-static const bl_rs_item_t daly_0x97[] = { R_RAW("BalanceBits", 8) };
+/* raw rows stay within 4 bytes: their milli-value must fit 64 bits */
+static const bl_rs_item_t daly_0x97[] = { R_RAW("BalanceCells1To32", 4), R_RAW("BalanceCells33To64", 4) };
 /* 0x98 failure bits as one driver reads them (L): byte 0 voltage, 1 temperature,
  * 2 current / SOC; pre-alarms are warnings, alarms alarms. Over-current: bits
  * 0-1 charge, 2-3 discharge under this protocol's sign. */
@@ -119,7 +120,7 @@ static const bl_rs_item_t daly_0x50[] = {
     R_NUM("RatedCapacity", BL_F_CAPACITY, 4, 0, 1, 0, 0, 0, "Ah"),
     R_NUM("NominalCellVoltage", BL_F_NONE, 4, 0, 1, 0, 0, 0, "V"),
 };
-static const bl_rs_item_t daly_raw8[] = { R_RAW("Data", 8) };
+static const bl_rs_item_t daly_raw8[] = { R_RAW("Data0To3", 4), R_RAW("Data4To7", 4) };
 
 #define DALY_MSGS(m90, m98)                                                                                   \
     RMSG(0x90, "soc_totals", m90, BL_REQ_NONE, 0), RMSG(0x91, "cell_voltage_extremes", daly_0x91, BL_REQ_NONE, 0), \

@@ -188,7 +188,8 @@ static const bl_mb_reg_t sv3_regs[] = {
     CELLROW(0x110F, IR, "Cell16", 0),
     SV3_TEMP(0x1110, "CellTemperature1", BL_F_NONE, TEMP), SV3_TEMP(0x1111, "CellTemperature2", BL_F_NONE, TEMP),
     SV3_TEMP(0x1112, "CellTemperature3", BL_F_NONE, TEMP), SV3_TEMP(0x1113, "CellTemperature4", BL_F_NONE, TEMP),
-    MB_RAW(0x1114, IR, 4, "Reserved"),
+    MB_RAW(0x1114, IR, 2, "Reserved1"),
+    MB_RAW(0x1116, IR, 2, "Reserved2"),
     SV3_TEMP(0x1118, "AmbientTemperature", BL_F_NONE, 0),
     SV3_TEMP(0x1119, "PowerTemperature", BL_F_NONE, 0),
     /* SPA system parameters (SV3-12 from the LCD's poll) and the PCS request */

@@ -303,7 +303,8 @@ static const bl_rs_item_t sep_0x42[] = {
     R_NUM("CycleCount", BL_F_CYCLE_COUNT, 2, 0, 1000, 0, 0, 0, ""),
     R_NUM("SOH", BL_F_SOH, 2, 0, 100, 0, PCT(0), PCT(100), "%"),
     R_NUM("PortVoltage", BL_F_NONE, 2, 0, 10, 0, 0, 0, "V"),
-    R_RAW("Reserved", 8),
+    R_RAW("Reserved1", 4),
+    R_RAW("Reserved2", 4),
 };
 
 /* 0x44: state bytes, then 20 bytes of events (alarm = warning level, protect = protection) */
@@ -368,7 +369,8 @@ static const bl_rs_item_t sep_0x44[] = {
     R_BIT("EepromFault", BL_AC_ALARM, BL_A_INTERNAL, 0, 0, 0),
     R_BIT("RtcError", BL_AC_ALARM, BL_A_INTERNAL, 0, 0, 1),
     R_RAW("AlarmEvent8", 1),
-    R_RAW("Reserved", 6),
+    R_RAW("Reserved1", 4),
+    R_RAW("Reserved2", 2),
 };
 
 static const bl_rs_item_t sep_rest[] = { R_REST("Data") };

@@ -22,7 +22,8 @@
     { .sig = SIG_NUMX(nm, fld, BE_AT(0), (n)*8, BL_BE, flg, mu, dv, off, lo, hi, un, -1), .op = BL_RI_FIELD,  \
       .size = (n), .slot = (sl) }
 #define R_NUM(nm, fld, n, flg, mu, off, lo, hi, un) R_NUMX(nm, fld, n, flg, mu, 1, off, lo, hi, un, BL_SLOT_NONE)
-/* raw value shown under its name (counts, codes, status bytes after their bit rows) */
+/* raw value shown under its name (counts, codes, status bytes after their bit rows);
+ * at most 4 bytes: the value is kept in milli-units of an int64 */
 #define R_RAW(nm, n) { .sig = SIG_RAW(nm, BE_AT(0), (n)*8, BL_BE, 0, 0), .op = BL_RI_FIELD, .size = (n) }
 /* a constant the encoder sends (reserved bytes with a fixed value) */
 #define R_CONST(nm, n, v) { .sig = SIG_RAW(nm, BE_AT(0), (n)*8, BL_BE, 0, v), .op = BL_RI_FIELD, .size = (n) }
