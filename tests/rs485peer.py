@@ -49,6 +49,35 @@ def start(args, **kw):
     return subprocess.Popen([bmslink()] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+class Ready:
+    """bmslink emulate started and ready: its port is open (it says so on stderr)."""
+
+    def __init__(self, args, timeout=20):
+        import threading
+        self.p = subprocess.Popen([bmslink()] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.err = []
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            line = self.p.stderr.readline()
+            if not line:
+                break
+            self.err.append(line)
+            if " battery" in line and "emulate:" in line:
+                break
+        self.t = threading.Thread(target=self._drain, daemon=True)
+        self.t.start()
+
+    def _drain(self):
+        for line in self.p.stderr:
+            self.err.append(line)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+        self.t.join(5)
+        return "".join(self.err)
+
+
 def run(args, timeout=30):
     p = subprocess.run([bmslink()] + args, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr

@@ -228,12 +228,12 @@ typedef enum {
 
 /* One command / data id / register of a byte protocol. */
 typedef struct {
-    uint16_t id;               /* Pylon CID2, Daly data id, JBD register */
     const char *name;          /* snake_case message name (JSON "message") */
     const bl_rs_item_t *rsp;   /* response payload rows (NULL: no payload) */
+    const bl_rs_item_t *rqi;   /* request payload rows (BL_REQ_LAYOUT) */
+    uint16_t id;               /* Pylon CID2, Daly data id, JBD register */
     uint8_t nrsp;
     uint8_t req;               /* bl_req_t */
-    const bl_rs_item_t *rqi;   /* request payload rows (BL_REQ_LAYOUT) */
     uint8_t nrqi;
     uint8_t flags;             /* BL_RMF_* */
     uint8_t frames;            /* Daly: frames in a multi-frame reply (0: derived from the cell count) */

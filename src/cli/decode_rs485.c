@@ -228,10 +228,9 @@ static bool sniff_file(const char *path)
     const char *line;
     size_t len;
     bool yes = false;
-    int rc;
     if (strcmp(path, "-") == 0 || bl_lr_open(&lr, path) < 0)
         return false;
-    for (int i = 0; i < 20 && (rc = bl_lr_next(&lr, &line, &len)) == 1; i++) {
+    for (int i = 0; i < 20 && bl_lr_next(&lr, &line, &len) == 1; i++) {
         uint8_t b[4096];
         size_t n, col;
         uint64_t ts;
@@ -871,7 +870,9 @@ static void on_modbus_line(dsess_t *s, const uint8_t *b, size_t n)
         size_t nv = 0;
         bl_mb_block_t blk;
         uint16_t start = s->mbreq[a.unit].start, count = s->mbreq[a.unit].count;
-        if (a.fc <= 2) {
+        if (a.data == NULL) {
+            a.ndata = 0; /* libmodbus gave no data bytes: nothing to read */
+        } else if (a.fc <= 2) {
             for (size_t i = 0; i < a.ndata * 8 && nv < count; i++)
                 regs[nv++] = (a.data[i / 8] >> (i % 8)) & 1u;
         } else {
@@ -1105,7 +1106,7 @@ static int poll_serial(dsess_t *s, const char *uri)
     if (s->c->addr_min != s->c->addr_max && (addr < s->c->addr_min || addr > s->c->addr_max) && !s->o.quiet)
         fprintf(stderr, "bmslink: %s: address 0x%02X is outside %s's usual 0x%02X..0x%02X\n", uri, addr, s->p->name,
                 s->c->addr_min, s->c->addr_max);
-    if ((rc = bl_serial485_open(&port, err, sizeof err)) < 0) {
+    if (bl_serial485_open(&port, err, sizeof err) < 0) {
         cli_err("%s: cannot open: %s", uri, err);
         return BL_EXIT_IO;
     }
@@ -1235,7 +1236,7 @@ static int poll_modbus(dsess_t *s, const char *uri)
                     emit(s, &m);
                     continue;
                 }
-                for (unsigned k = 0; k < b->count; k++) {
+                for (size_t k = 0; k < b->count; k++) {
                     data[2 * k] = (uint8_t)(regs[k] >> 8);
                     data[2 * k + 1] = (uint8_t)regs[k];
                 }
@@ -1395,10 +1396,9 @@ static unsigned count_frames(const char *path, unsigned framing, unsigned *ver, 
                 c.ver = f.ver;
                 c.cid1 = f.cid1;
             }
-        } else if (framing == BL_FRAMING_DALY && n == 13 && b[0] == 0xA5 && b[3] == 8 && bl_sum8(b, 12) == b[12]) {
-            c.n++;
-        } else if (framing == BL_FRAMING_JBD && n >= 7 && b[0] == 0xDD && b[n - 1] == 0x77 &&
-                   ((unsigned)b[n - 3] << 8 | b[n - 2]) == bl_jbd_sum16(b + 2, n - 5)) {
+        } else if ((framing == BL_FRAMING_DALY && n == 13 && b[0] == 0xA5 && b[3] == 8 && bl_sum8(b, 12) == b[12]) ||
+                   (framing == BL_FRAMING_JBD && n >= 7 && b[0] == 0xDD && b[n - 1] == 0x77 &&
+                    ((unsigned)b[n - 3] << 8 | b[n - 2]) == bl_jbd_sum16(b + 2, n - 5))) {
             c.n++;
         }
     }

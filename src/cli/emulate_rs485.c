@@ -33,7 +33,7 @@ typedef struct {
     FILE *rec;
     uint8_t addr;
     uint64_t t0, stale_ms;
-    uint64_t answered, refused, silent, rejects, io_err;
+    uint64_t answered, refused, silent, rejects;
     bool warned_safe, warned_stale, stop;
     int rc;
 } emu_t;

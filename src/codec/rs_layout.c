@@ -928,7 +928,6 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
     }
     for (unsigned i = 0; i < m->nrsp; i++) {
         const bl_rs_item_t *it = &m->rsp[i];
-        size_t k;
         switch (it->op) {
         case BL_RI_FIELD:
             if (it->size == 0 && it->sig.kind == BL_SK_ASCII) {
@@ -955,7 +954,7 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
             break;
         case BL_RI_ARRAY: {
             int cnt = (int)e.counts[it->slot] + it->adjust;
-            k = cnt > 0 ? (size_t)cnt : 0;
+            size_t k = cnt > 0 ? (size_t)cnt : 0;
             if (it->adjust == BL_ADJ_FILL)
                 k = bl_rs_cell_count(rec);
             if (e.pos + k * it->size > cap)
@@ -1104,8 +1103,8 @@ const bl_mb_reg_t *bl_mb_find(const bl_mb_map_t *map, unsigned table, uint16_t a
  * the low word first. */
 static void row_bytes(const bl_mb_reg_t *r, const uint16_t *w, uint8_t *b)
 {
-    for (unsigned i = 0; i < r->words; i++) {
-        unsigned k = (r->flags & BL_MBF_WORDSWAP) ? r->words - 1u - i : i;
+    for (size_t i = 0; i < r->words; i++) {
+        size_t k = (r->flags & BL_MBF_WORDSWAP) ? r->words - 1u - i : i;
         b[2 * i] = (uint8_t)(w[k] >> 8);
         b[2 * i + 1] = (uint8_t)w[k];
     }
@@ -1189,7 +1188,7 @@ int bl_mb_decode(const bl_mb_map_t *map, const bl_mb_block_t *blk, const uint16_
             if (idx + r->words > n || r->words > 32)
                 continue;
             row_bytes(r, regs + idx, b);
-            nb = 2u * r->words;
+            nb = (size_t)2 * r->words;
         }
         if (s->kind == BL_SK_ASCII || s->kind == BL_SK_VERSION) {
             if (s->field < BL_F_BATTERY_COUNT)
@@ -1273,7 +1272,6 @@ static void mb_row_encode(enc_t *e, const bl_mb_map_t *map, const bl_mb_reg_t *r
 {
     bl_rs_item_t it;
     unsigned total;
-    int64_t v;
 
     memset(b, 0, nb);
     e->out = b;
@@ -1296,7 +1294,7 @@ static void mb_row_encode(enc_t *e, const bl_mb_map_t *map, const bl_mb_reg_t *r
             (void)put_raw(e, &r->sig, 0, nb, absent);
             return;
         }
-        v = cell ? cell_value(e, idx, k) : temp_value(e, &it, idx, k);
+        int64_t v = cell ? cell_value(e, idx, k) : temp_value(e, &it, idx, k);
         (void)put_raw(e, &r->sig, 0, nb, to_raw(e, &r->sig, v, BL_F_NONE));
         return;
     }
@@ -1339,7 +1337,7 @@ int bl_mb_encode(const bl_protocol_t *p, const bl_mb_map_t *map, unsigned table,
         for (unsigned i = 0; a <= 0xFFFF && i < map->nregs; i++) {
             const bl_mb_reg_t *r = &map->regs[i];
             uint8_t b[2 * 32];
-            unsigned wi;
+            size_t wi;
             if (r->table != table || a < r->addr || a >= (unsigned)r->addr + r->words * step ||
                 (a - r->addr) % step != 0 || r->words > 32)
                 continue;
@@ -1349,8 +1347,8 @@ int bl_mb_encode(const bl_protocol_t *p, const bl_mb_map_t *map, unsigned table,
                 regs[k] |= b[0] & 1u;
                 continue;
             }
-            mb_row_encode(&e, map, r, b, 2u * r->words);
-            wi = (a - r->addr) / step;
+            mb_row_encode(&e, map, r, b, (size_t)2 * r->words);
+            wi = (size_t)(a - r->addr) / step;
             if (r->flags & BL_MBF_WORDSWAP)
                 wi = r->words - 1u - wi;
             regs[k] |= (uint16_t)(b[2 * wi] << 8 | b[2 * wi + 1]);

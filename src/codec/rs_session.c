@@ -276,7 +276,6 @@ static int daly_answer(const bl_protocol_t *p, const bl_rs485_codec_t *c, uint8_
                        bl_rs_answer_t *res)
 {
     uint8_t data[8], from;
-    unsigned k;
     int n;
 
     if (!f->request)
@@ -292,7 +291,7 @@ static int daly_answer(const bl_protocol_t *p, const bl_rs485_codec_t *c, uint8_
         /* several frames: one per 3 cells (0x95) or 7 sensors (0x96), numbered from 1 */
         bool cells = f->cmd == 0x95;
         int32_t tmin, tmax;
-        k = cells ? bl_rs_cell_count(rec) : 2;
+        unsigned k = cells ? bl_rs_cell_count(rec) : 2;
         if (!bl_field_fresh(&rec->f[BL_F_VOLTAGE], now_ms, stale_ms) ||
             (!cells && (!bl_field_fresh(&rec->f[BL_F_TEMP_MIN], now_ms, stale_ms) ||
                         !bl_field_fresh(&rec->f[BL_F_TEMP_MAX], now_ms, stale_ms))))
@@ -317,7 +316,8 @@ static int daly_answer(const bl_protocol_t *p, const bl_rs485_codec_t *c, uint8_
             }
             if ((size_t)res->frames * 13u + 13u > cap)
                 return BL_ENOSPC;
-            (void)bl_daly_build(from, (uint8_t)f->cmd, data, out + res->frames * 13u, cap - res->frames * 13u);
+            (void)bl_daly_build(from, (uint8_t)f->cmd, data, out + (size_t)res->frames * 13u,
+                                cap - (size_t)res->frames * 13u);
             res->frames++;
         }
         return res->frames * 13;

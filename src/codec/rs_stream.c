@@ -106,13 +106,13 @@ static eval_t eval_pylon(const uint8_t *b, size_t len)
 {
     eval_t e = { EV_MORE, 0, 0, 0 };
     uint8_t last = b[len - 1];
-    uint8_t info[1];
-    bl_pyl_frame_t f;
-    bl_rsr_t why;
 
     if (len == 1)
         return e;
     if (last == '\r') {
+        uint8_t info[1];
+        bl_pyl_frame_t f;
+        bl_rsr_t why;
         /* parse checks everything; INFO bytes are not needed here */
         if (bl_pyl_parse(b, len, info, 0, &f, &why, &e.got, &e.want) < 0 && why != BL_RSR_TOO_LONG) {
             e.v = EV_REJECT;

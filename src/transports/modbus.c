@@ -19,7 +19,7 @@
 
 int bl_mb_parse_uri(const char *uri, uint32_t dflt_baud, int dflt_unit, bl_mb_link_t *l, char *err, size_t errlen)
 {
-    char spec[256], *hash, *colon;
+    char spec[256], *hash;
 
     memset(l, 0, sizeof *l);
     l->unit = dflt_unit;
@@ -52,7 +52,7 @@ int bl_mb_parse_uri(const char *uri, uint32_t dflt_baud, int dflt_unit, bl_mb_li
     if (l->tcp) {
         char *end;
         long port;
-        colon = strrchr(spec, ':');
+        char *colon = strrchr(spec, ':');
         if (colon == NULL || colon == spec) {
             snprintf(err, errlen, "expected HOST:PORT (e.g. modbus-tcp:127.0.0.1:502#1)");
             return BL_EINVAL;
@@ -151,8 +151,8 @@ static void set_timeout_ms(modbus_t *ctx, uint32_t ms, bool indication)
 
 static int new_ctx(bl_mb_link_t *l, char *err, size_t errlen)
 {
-    char port[16];
     if (l->tcp) {
+        char port[16];
         snprintf(port, sizeof port, "%d", l->port);
         l->ctx = modbus_new_tcp_pi(l->dev, port);
     } else {
@@ -262,7 +262,7 @@ static uint16_t be16(const uint8_t *p)
 static int tcp_accept(bl_mb_link_t *l, int timeout_ms)
 {
     fd_set rs;
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    struct timeval tv = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000 };
     int rc;
     FD_ZERO(&rs);
     FD_SET(l->listen_fd, &rs);
@@ -331,7 +331,7 @@ static bool request_of(const uint8_t *req, int hl, int len, bl_mb_request_t *rq,
         rq->table = BL_MB_HR, rq->count = be16(pdu + 3), rq->write = true;
         if (rq->count > 123 || hl + 6 + 2 * rq->count > len)
             return false;
-        for (unsigned i = 0; i < rq->count; i++)
+        for (size_t i = 0; i < rq->count; i++)
             wv[i] = be16(pdu + 6 + 2 * i);
         break;
     default:

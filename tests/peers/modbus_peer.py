@@ -122,9 +122,9 @@ def case_pymodbus_battery():
     seplos_map(os.path.join(t, "sv3.csv"))
     pace_map(os.path.join(t, "pace.csv"))
     script = ('"$B" decode -p seplos-v3 --count 5 --json "modbus-rtu:$MODBUS_RTU_TTY@19200#1" > "$T/sv3-rtu.json" 2> "$T/sv3-rtu.err"; '
-              '"$B" decode -p seplos-v3 --count 5 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#1" > "$T/sv3-tcp.json" 2>&1; '
-              '"$B" decode -p pace-modbus --count 2 --json "modbus-rtu:$MODBUS_RTU_TTY@9600#2" > "$T/pace-rtu.json" 2>&1; '
-              '"$B" decode -p pace-modbus --count 2 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#2" > "$T/pace-tcp.json" 2>&1; '
+              '"$B" decode -p seplos-v3 --count 5 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#1" > "$T/sv3-tcp.json" 2> "$T/sv3-tcp.err"; '
+              '"$B" decode -p pace-modbus --count 2 --json "modbus-rtu:$MODBUS_RTU_TTY@9600#2" > "$T/pace-rtu.json" 2> "$T/pace-rtu.err"; '
+              '"$B" decode -p pace-modbus --count 2 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#2" > "$T/pace-tcp.json" 2> "$T/pace-tcp.err"; '
               'true')
     env = dict(os.environ, B=rp.bmslink(), T=t)
     p = subprocess.run([PEER, "--baud", "19200", "--map", os.path.join(t, "sv3.csv") + "@1",
@@ -134,7 +134,7 @@ def case_pymodbus_battery():
     for leg in ("rtu", "tcp"):
         f, errors = fields_of(open(os.path.join(t, "sv3-%s.json" % leg)).read())
         w = "seplos-v3 over %s: " % leg
-        C.eq(w + "no errors", errors, [])
+        C.eq(w + "no errors (stderr: %s)" % open(os.path.join(t, "sv3-%s.err" % leg)).read()[-300:], errors, [])
         # SV3-08: 0x14CD x 10 mV, 0xFF77 x 10 mA, 0x80E8 x 10 mAh, 0x0340 x 0.1 %, 0x03E7, 10 cycles, 0x00B4 A
         C.eq(w + "voltage_V", f.get("voltage_V"), 53.25)
         C.eq(w + "current_A", f.get("current_A"), -1.37)
@@ -159,7 +159,7 @@ def case_pymodbus_battery():
     for leg in ("rtu", "tcp"):
         f, errors = fields_of(open(os.path.join(t, "pace-%s.json" % leg)).read())
         w = "pace-modbus over %s: " % leg
-        C.eq(w + "no errors", errors, [])
+        C.eq(w + "no errors (stderr: %s)" % open(os.path.join(t, "pace-%s.err" % leg)).read()[-300:], errors, [])
         C.eq(w + "current_A (PMB-03 0xFB2E)", f.get("current_A"), -12.34)
         C.eq(w + "voltage_V (PMB-03 0x14C0)", f.get("voltage_V"), 53.12)
         C.eq(w + "soc_pct", f.get("soc_pct"), 87.0)
@@ -200,16 +200,15 @@ SV3_PIA = [5280, 0, 16000, 20000, 0, 800, 980, 42, 0, 2981, 3303, 3297, 2991, 29
 
 def case_bmslink_battery():
     port = free_port()
-    emu = rp.start(["emulate", "battery", "-p", "seplos-v3", "--on", "modbus-tcp:127.0.0.1:%d#1" % port,
-                    "--duration", "20s"])
-    time.sleep(0.3)
+    emu = rp.Ready(["emulate", "battery", "-p", "seplos-v3", "--on", "modbus-tcp:127.0.0.1:%d#1" % port,
+                    "--duration", "60s"])
     vals, text = mbpoll_values(["-m", "tcp", "-p", str(port), "-a", "1", "-0", "-t", "3", "-r", "4096", "-c", "17",
                                 "-1", "127.0.0.1"])
     C.eq("mbpoll TCP: pack info A of the emulated pack", vals, SV3_PIA)
     vals, text = mbpoll_values(["-m", "tcp", "-p", str(port), "-a", "1", "-0", "-t", "3", "-r", "0", "-c", "1",
                                 "-1", "127.0.0.1"])
     C.true("mbpoll TCP: an unmapped register answers exception 02", "Illegal data address" in text, text[-200:])
-    c = ModbusTcpClient("127.0.0.1", port=port)
+    c = ModbusTcpClient("127.0.0.1", port=port, timeout=10)
     c.connect()
     r = c.read_input_registers(0x1000, 17, slave=1)
     C.eq("pymodbus TCP: pack info A", getattr(r, "registers", None), SV3_PIA)
@@ -220,14 +219,12 @@ def case_bmslink_battery():
     C.eq("pymodbus TCP: 16 cells add up to 52.8 V", sum(cells), 52800)
     C.eq("pymodbus TCP: cell extremes", (min(cells), max(cells)) if cells else None, (3297, 3303))
     c.close()
-    emu.terminate()
-    emu.wait()
+    emu.stop()
 
     # RTU on a pty pair: bmslink serves one end, mbpoll reads the other
     with rp.PtyPair() as pty:
-        emu = rp.start(["emulate", "battery", "-p", "pace-modbus", "--on", "modbus-rtu:%s@9600#3" % pty.a,
-                        "--duration", "20s"])
-        time.sleep(0.3)
+        emu = rp.Ready(["emulate", "battery", "-p", "pace-modbus", "--on", "modbus-rtu:%s@9600#3" % pty.a,
+                        "--duration", "60s"])
         vals, text = mbpoll_values(["-m", "rtu", "-b", "9600", "-P", "none", "-a", "3", "-0", "-r", "0", "-c", "8",
                                     "-1", pty.b])
         # PACE map (§1): 0 A, 5280 x 10 mV, 80 %, 98 %, remaining 16000, full 20000, design (no source) 0, 42 cycles
@@ -235,8 +232,7 @@ def case_bmslink_battery():
         vals, text = mbpoll_values(["-m", "rtu", "-b", "9600", "-P", "none", "-a", "4", "-0", "-r", "0", "-c", "1",
                                     "-o", "0.3", "-1", pty.b])
         C.true("mbpoll RTU: another unit gets no answer", "timed out" in text.lower(), text[-200:])
-        emu.terminate()
-        out, err = emu.communicate()
+        err = emu.stop()
     C.true("emulate counted its answers", "requests answered" in err, err[-200:])
 
 

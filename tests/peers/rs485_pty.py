@@ -52,13 +52,11 @@ ROLES = [
 def case_bmslink_both_roles():
     for proto, addr, count, must in ROLES:
         with rp.PtyPair() as pty:
-            emu = rp.start(["emulate", "battery", "-p", proto, "--on", "serial:%s@9600%s" % (pty.a, addr),
-                            "--duration", "20s"])
-            time.sleep(0.2)
+            emu = rp.Ready(["emulate", "battery", "-p", proto, "--on", "serial:%s@9600%s" % (pty.a, addr),
+                            "--duration", "60s"])
             rc, out, err = rp.run(["decode", "-p", proto, "--count", str(count), "--json",
-                                   "serial:%s@9600%s" % (pty.b, addr)], timeout=30)
-            emu.terminate()
-            emu.wait()
+                                   "serial:%s@9600%s" % (pty.b, addr)], timeout=60)
+            emu.stop()
         C.eq("%s: decode exit status (stderr %s)" % (proto, err.strip()[-200:]), rc, 0)
         got = {}
         for o in rp.ndjson(out):
@@ -189,9 +187,8 @@ def ask(port, req, wait=1.0):
 
 def case_battery_against_sheet_requests():
     with rp.PtyPair() as pty:
-        emu = rp.start(["emulate", "battery", "-p", "pylon-rs485", "--on", "serial:%s@9600#2" % pty.a,
-                        "--duration", "20s"])
-        time.sleep(0.3)
+        emu = rp.Ready(["emulate", "battery", "-p", "pylon-rs485", "--on", "serial:%s@9600#2" % pty.a,
+                        "--duration", "60s"])
         with serial.Serial(pty.b, 9600, timeout=0.05) as port:
             # PYL-12: 0x92 from ADR 2
             a = rp.pylon_parse(ask(port, b"~20024692E00202FD2E\r"))
@@ -240,8 +237,7 @@ def case_battery_against_sheet_requests():
             C.eq("0x94 refused", a["cid2"], 0x04)
             a = rp.pylon_parse(ask(port, b"~20024642E00202FD34\r"))
             C.eq("bad CHKSUM answered RTN 0x02", a["cid2"], 0x02)
-        emu.terminate()
-        emu.wait()
+        emu.stop()
 
 
 def case_noise_and_silence():
