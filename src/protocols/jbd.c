@@ -37,7 +37,7 @@ static const bl_rs_item_t jbd_0x03[] = {
     R_BOOL("ChargeFet", BL_F_CHARGE_ENABLE, 0, 0),
     R_BOOL("DischargeFet", BL_F_DISCHARGE_ENABLE, 0, 1),
     R_RAW("FetState", 1),
-    R_RAW("CellCount", 1),
+    R_COUNT("CellCount", BL_SLOT_M, 0),
     R_COUNT("NtcCount", BL_SLOT_N, 2),
     R_ARR("Temperature", BL_SLOT_N, 0, 2, 0, 100, KELVIN_2731, C(-60), C(150), "C", BL_AGG_TEMPS, 0, 0),
     R_OPTIONAL,

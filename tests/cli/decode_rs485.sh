@@ -71,6 +71,8 @@ check capture-wrong-proto 3 "$B" decode -p jbd "$T/daly.hex";             expect
 check capture-detect 0 "$B" decode "$T/daly.hex";                          expect_err capture-detect "detected daly"
 printf '01 03 00 00 00 04 44 09\n01 03 08 FB 2E 14 C0 00 57 00 63 E7 DF\n' > "$T/mb.hex"
 check modbus-crc 0 "$B" decode -p pace-modbus "$T/mb.hex";                 expect_err modbus-crc "mb.hex:2: Modbus CRC does not verify (libmodbus)"
+printf 'F8 03 00 00 00 01 00 00\n' > "$T/mb-unit.hex"
+check modbus-unit 0 "$B" decode -p pace-modbus "$T/mb-unit.hex";           expect_err modbus-unit "unit id above 247"
 printf '(1700000000.0) can0 351#1402E803E8032C01\n' > "$T/can.log"
 check hex485-forced-on-can 3 "$B" decode --format hex485 -p pylon-rs485 "$T/can.log"; expect_err hex485-forced-on-can "none of 1 lines is hex bytes"
 
