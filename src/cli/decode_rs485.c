@@ -638,6 +638,17 @@ static void on_frame(dsess_t *s, const uint8_t *fr, size_t n, uint64_t ts, bool 
         emit(s, &m);
         return;
     }
+    if (s->live && s->c->framing == BL_FRAMING_PYLON && f.addr != s->want_addr) {
+        /* bmslink asked one pack and another answered: a pack set to another address (DIP),
+         * or a second master on the bus. Its values are not this pack's: not stored. */
+        count_reject(s, BL_RSR_ADDRESS);
+        snprintf(err, sizeof err, "answer from address 0x%02X, bmslink asked 0x%02X (check the pack's address "
+                                  "switches, or another master on the bus)", f.addr, s->want_addr);
+        m.error = err;
+        problem(s, line, "%s", err);
+        emit(s, &m);
+        return;
+    }
     if (f.rtn != 0) {
         count_reject(s, BL_RSR_ERROR_CODE);
         snprintf(err, sizeof err, "the BMS answered with error code 0x%02X%s", f.rtn,

@@ -16,14 +16,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import rs485peer as rp  # noqa: E402
 
 rp.need("mbpoll", "Modbus client peer")
 try:
-    import pymodbus  # noqa: F401
+    import pymodbus  # noqa: F401  (the client below needs the package)
     from pymodbus.client import ModbusTcpClient
 except ImportError:
     print("SKIP: python3-pymodbus not installed (scripts/deps.sh --test)")
@@ -121,14 +120,21 @@ def case_pymodbus_battery():
     t = tempfile.mkdtemp(prefix="bl-mb.")
     seplos_map(os.path.join(t, "sv3.csv"))
     pace_map(os.path.join(t, "pace.csv"))
+    # the same pack without the identity registers 150..179: the peer answers exception 02 there
+    with open(os.path.join(t, "pace.csv")) as src, open(os.path.join(t, "pace-live.csv"), "w") as dst:
+        for line in src:
+            if not line[0].isdigit() or int(line.split(",")[0]) < 150:
+                dst.write(line)
     script = ('"$B" decode -p seplos-v3 --count 5 --json "modbus-rtu:$MODBUS_RTU_TTY@19200#1" > "$T/sv3-rtu.json" 2> "$T/sv3-rtu.err"; '
               '"$B" decode -p seplos-v3 --count 5 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#1" > "$T/sv3-tcp.json" 2> "$T/sv3-tcp.err"; '
               '"$B" decode -p pace-modbus --count 2 --json "modbus-rtu:$MODBUS_RTU_TTY@9600#2" > "$T/pace-rtu.json" 2> "$T/pace-rtu.err"; '
               '"$B" decode -p pace-modbus --count 2 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#2" > "$T/pace-tcp.json" 2> "$T/pace-tcp.err"; '
+              '"$B" decode -p pace-modbus --count 2 --json "modbus-tcp:$MODBUS_TCP_HOST:$MODBUS_TCP_PORT#5" > "$T/pace-noversion.json" 2> "$T/pace-noversion.err"; '
               'true')
     env = dict(os.environ, B=rp.bmslink(), T=t)
     p = subprocess.run([PEER, "--baud", "19200", "--map", os.path.join(t, "sv3.csv") + "@1",
-                        "--map", os.path.join(t, "pace.csv") + "@2", "--trace", os.path.join(t, "trace"), "--",
+                        "--map", os.path.join(t, "pace.csv") + "@2", "--map", os.path.join(t, "pace-live.csv") + "@5",
+                        "--trace", os.path.join(t, "trace"), "--",
                         "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
     C.eq("modbus-peer.sh ran (stderr %s)" % p.stderr[-300:], p.returncode, 0)
     for leg in ("rtu", "tcp"):
@@ -171,6 +177,11 @@ def case_pymodbus_battery():
         C.eq(w + "temp_max_C", f.get("temp_max_C"), 25.3)
         C.eq(w + "warnings", f.get("_warnings"), {"cell_over_voltage"})
         C.eq(w + "firmware_version", f.get("firmware_version"), "PACE-1.00")
+    objs = rp.ndjson(open(os.path.join(t, "pace-noversion.json")).read())
+    errs = [o.get("error") or "" for o in objs]
+    C.true("unmapped identity block: exception 02 reported", any("Modbus exception 2" in e for e in errs), errs)
+    C.true("unmapped identity block: live block still read",
+           any(o.get("fields", {}).get("voltage_V") == 53.12 for o in objs if not o.get("error")), objs[:1])
     trace = open(os.path.join(t, "trace")).read()
     # what bmslink asked, in the peer's own log: FC04 at 0x1000 (4096) x 17 and FC03 0..58
     C.true("peer saw FC04 0x1000 x 17", re.search(r" 1 R fc4 ir 4096( \d+){17}\n", trace) is not None)

@@ -272,7 +272,29 @@ def case_noise_and_silence():
     C.true("silent line: no answer message", "no answer from the battery" in err, err[-200:])
 
 
+def case_wrong_address():
+    # the pack is set to ADR 3 (PYL-07 is a real answer from ADR 3) while bmslink asks ADR 2
+    def adr3(port_path, stop):
+        with serial.Serial(port_path, 9600, timeout=0.05) as port:
+            while not stop.is_set():
+                if rp.read_frame(port, timeout=0.2):
+                    port.write(b"~20034600B01403D002AFC800C8FE0CC0F913\r")
+    with rp.PtyPair() as pty:
+        stop = threading.Event()
+        t = threading.Thread(target=adr3, args=(pty.a, stop))
+        t.start()
+        rc, out, err = rp.run(["decode", "-p", "pylon-rs485", "--duration", "2s", "--summary",
+                               "serial:%s@9600#2" % pty.b], timeout=30)
+        stop.set()
+        t.join()
+    s = rp.ndjson(out)[-1] if out.strip() else {}
+    C.true("wrong address named", "answer from address 0x03, bmslink asked 0x02" in err, err[-300:])
+    C.true("wrong address counted", s.get("error_reasons", {}).get("wrong_address", 0) > 0, s)
+    C.true("another pack's limits are not taken", "charge_current_limit_A" not in s.get("record", {}), s)
+
+
 case_bmslink_both_roles()
+case_wrong_address()
 case_inverter_against_sheet_frames()
 case_battery_against_sheet_requests()
 case_noise_and_silence()

@@ -12,7 +12,6 @@ Keys of `expected` that name neither a canonical field nor a signal are counted
 as unchecked and listed at the end; a value that disagrees fails the test."""
 import csv
 import glob
-import json
 import os
 import subprocess
 import sys
