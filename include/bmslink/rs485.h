@@ -170,8 +170,19 @@ typedef enum {
                       * (ASCII elements: text blocks, e.g. one serial number per module) */
     BL_RI_IF,        /* when count[.slot] < .sig.def, skip the next .size rows (decode and encode) */
     BL_RI_OPTIONAL,  /* the payload may end here (trailing fields of newer firmware) */
-    BL_RI_REST       /* the rest of the payload, shown as hex (reserved / vendor bytes) */
+    BL_RI_REST,      /* the rest of the payload, shown as hex (reserved / vendor bytes) */
+    BL_RI_ITEMS      /* the rest is "id, value" items; the rows after this one describe them by .id
+                      * (JK 4E57): a FIELD row's value follows its id, an ARRAY row's id is followed
+                      * by a length byte and length / .size elements */
 } bl_ri_op_t;
+
+/* Value conversions a scale and offset cannot say (JK 4E57, rs485-daly-jbd.md §3). */
+typedef enum {
+    BL_CONV_NONE = 0,
+    BL_CONV_JK_TEMP,    /* raw > 100 means -(raw - 100) °C */
+    BL_CONV_JK_CURRENT, /* item 0xC0 = 1: bit 15 = charging, bits 0..14 the magnitude; else raw - 10000 */
+    BL_CONV_CELL_NO     /* array elements start with their 1-based number (JK 0x79) */
+} bl_conv_t;
 
 /* What an array's elements stand for in the record. */
 typedef enum {
@@ -206,6 +217,8 @@ typedef struct {
     uint8_t agg_lo;    /* first element that feeds the aggregate */
     uint8_t agg_back;  /* elements at the end that do not */
     uint8_t alarm_hi;  /* BL_AGG_STATES: alarm for code 0x02 (sig.alarm + sig.also for 0x01) */
+    uint8_t id;        /* BL_RI_ITEMS: the item id this row describes */
+    uint8_t conv;      /* bl_conv_t */
     bl_alarm_mask_t also_hi; /* BL_AGG_STATES: more alarms code 0x02 stands for */
 } bl_rs_item_t;
 
@@ -248,7 +261,7 @@ typedef struct {
     bool derive_soc;           /* SOC = remaining / full capacity when the block has no SOC */
 } bl_pyl_dialect_t;
 
-typedef enum { BL_RSK_PYLON = 0, BL_RSK_DALY, BL_RSK_JBD, BL_RSK_MODBUS } bl_rs_kind_t;
+typedef enum { BL_RSK_PYLON = 0, BL_RSK_DALY, BL_RSK_JBD, BL_RSK_MODBUS, BL_RSK_JK } bl_rs_kind_t;
 
 struct bl_mb_map;
 
@@ -451,6 +464,11 @@ int bl_daly_build(uint8_t addr, uint8_t id, const uint8_t data[8], uint8_t *out,
 /* JBD frame: DD b1 b2 len data sum16 77 (request: b1 = A5/5A, b2 = register; response:
  * b1 = register, b2 = status). Returns the length or BL_ENOSPC / BL_EINVAL (len > 255). */
 int bl_jbd_build(uint8_t b1, uint8_t b2, const uint8_t *data, size_t len, uint8_t *out, size_t cap);
+
+/* JK 4E57 frame: 4E 57 LENGTH terminal(0) cmd source transport info record(0) 68 00 00 sum16.
+ * transport 0 = request, 1 = response. Returns the length or BL_ENOSPC / BL_EINVAL. */
+int bl_jk_build(uint8_t cmd, uint8_t source, uint8_t transport, const uint8_t *info, size_t len, uint8_t *out,
+                size_t cap);
 
 /* ---- Modbus register maps ------------------------------------------------ */
 

@@ -1407,7 +1407,10 @@ static unsigned count_frames(const char *path, unsigned framing, unsigned *ver, 
                 c.ver = f.ver;
                 c.cid1 = f.cid1;
             }
-        } else if ((framing == BL_FRAMING_DALY && n == 13 && b[0] == 0xA5 && b[3] == 8 && bl_sum8(b, 12) == b[12]) ||
+        } else if ((framing == BL_FRAMING_JK && n >= 20 && b[0] == 0x4E && b[1] == 0x57 &&
+                    ((size_t)b[2] << 8 | b[3]) + 2u == n &&
+                    ((unsigned)b[n - 2] << 8 | b[n - 1]) == bl_sum16(b, n - 4)) ||
+                   (framing == BL_FRAMING_DALY && n == 13 && b[0] == 0xA5 && b[3] == 8 && bl_sum8(b, 12) == b[12]) ||
                    (framing == BL_FRAMING_JBD && n >= 7 && b[0] == 0xDD && b[n - 1] == 0x77 &&
                     ((unsigned)b[n - 3] << 8 | b[n - 2]) == bl_jbd_sum16(b + 2, n - 5))) {
             c.n++;
@@ -1425,7 +1428,8 @@ static const bl_protocol_t *detect(int nsrc, char **srcs)
     static const struct {
         unsigned framing;
         const char *name;
-    } fams[] = { { BL_FRAMING_PYLON, "pylon-rs485" }, { BL_FRAMING_DALY, "daly" }, { BL_FRAMING_JBD, "jbd" } };
+    } fams[] = { { BL_FRAMING_PYLON, "pylon-rs485" }, { BL_FRAMING_DALY, "daly" }, { BL_FRAMING_JBD, "jbd" },
+                 { BL_FRAMING_JK, "jk-4e57" } };
     unsigned best = 0, bi = 0, ver = 0, cid1 = 0;
     for (size_t f = 0; f < BL_ARRAY_LEN(fams); f++)
         for (int i = 0; i < nsrc; i++) {
@@ -1487,8 +1491,8 @@ int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs)
     }
     s->c = bl_rs_codec(s->p);
     if (s->c == NULL) {
+        cli_err("decode: %s is a CAN protocol; hex485, serial: and modbus-* sources carry RS485/Modbus", s->p->name);
         free(s);
-        cli_err("decode: %s is a CAN protocol; hex485, serial: and modbus-* sources carry RS485/Modbus", o->p->name);
         return BL_EXIT_USAGE;
     }
     if (s->c->kind != BL_RSK_MODBUS)

@@ -54,6 +54,7 @@ typedef struct {
     uint64_t now;
     bl_record_t *rec; /* staging record of this block */
     bl_rs_decoded_t *d;
+    bool jk_new;      /* JK item 0xC0 = 1: the newer current encoding */
 } walk_t;
 
 static void list_val(walk_t *w, const bl_rs_item_t *it, size_t off, int64_t v, uint16_t n, uint16_t arr)
@@ -168,6 +169,37 @@ static void store_text(walk_t *w, const bl_signal_t *s, const uint8_t *p, size_t
     bl_record_set_str(w->rec, s->field, buf, o, w->now);
 }
 
+/* What a scale and an offset cannot say (JK 4E57 §3): temperatures above 100 are below
+ * zero, and the current's sign is a bit on newer firmware, an offset of 10000 before. */
+static bl_rsr_t convert(const walk_t *w, const bl_rs_item_t *it, const uint8_t *p, size_t n, int64_t *v, bool *present)
+{
+    const bl_signal_t *s = &it->sig;
+    uint64_t raw;
+    int64_t x;
+
+    if (bl_sig_raw_get(s, p, n, &raw) < 0)
+        return BL_RSR_LAYOUT;
+    switch (it->conv) {
+    case BL_CONV_JK_TEMP:
+        x = raw > 100 ? -((int64_t)raw - 100) : (int64_t)raw;
+        *v = x * 1000;
+        break;
+    case BL_CONV_JK_CURRENT:
+        if (w->jk_new)
+            x = (raw & 0x8000u) ? (int64_t)(raw & 0x7FFFu) : -(int64_t)(raw & 0x7FFFu);
+        else
+            x = (int64_t)raw - 10000;
+        *v = x * 10; /* 10 mA */
+        break;
+    default:
+        return BL_RSR_NONE;
+    }
+    *present = true;
+    if (bl_sig_has_range(s) && (*v < s->min || *v > s->max))
+        return BL_RSR_RANGE;
+    return BL_RSR_NONE;
+}
+
 static bl_rsr_t do_field(walk_t *w, const bl_rs_item_t *it)
 {
     const bl_signal_t *s = &it->sig;
@@ -188,6 +220,8 @@ static bl_rsr_t do_field(walk_t *w, const bl_rs_item_t *it)
         return BL_RSR_NONE;
     }
     why = scalar(s, p, it->size ? it->size : avail, &v, &present);
+    if (why != BL_RSR_LAYOUT && it->conv != BL_CONV_NONE)
+        why = convert(w, it, p, it->size, &v, &present);
     if (why == BL_RSR_RANGE) {
         list_val(w, it, w->pos, v, 0, 0); /* shown: what the wire said */
         return why;
@@ -297,6 +331,66 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
     return BL_RSR_NONE;
 }
 
+/* First row describing item id among rows[0..n), or n. */
+static unsigned item_row(const bl_rs_item_t *rows, unsigned n, uint8_t id)
+{
+    unsigned i = 0;
+    while (i < n && rows[i].id != id)
+        i++;
+    return i;
+}
+
+/* Bytes the value of the item at pl[at] (its id) takes after the id, or 0 when unknown. */
+static size_t item_size(const bl_rs_item_t *rows, unsigned n, const uint8_t *pl, size_t len, size_t at)
+{
+    unsigned i = item_row(rows, n, pl[at]);
+    size_t sz = 0;
+    if (i == n)
+        return 0;
+    if (rows[i].op == BL_RI_ARRAY)
+        return at + 1 < len ? 1u + pl[at + 1] : 0;
+    for (; i < n && rows[i].id == pl[at]; i++)
+        sz += rows[i].size;
+    return sz;
+}
+
+static bl_rsr_t walk(walk_t *w, const bl_rs_item_t *rows, unsigned nrows);
+
+/* "id, value" items (JK 4E57): a value's size comes from its id's rows, so an unknown id
+ * ends the list as a layout error (its size is unknown). */
+static bl_rsr_t do_items(walk_t *w, const bl_rs_item_t *rows, unsigned n)
+{
+    /* the current encoding depends on item 0xC0, which comes late: look for it first */
+    for (size_t at = w->pos; at < w->n;) {
+        size_t sz = item_size(rows, n, w->pl, w->n, at);
+        if (sz == 0 || at + 1 + sz > w->n)
+            break;
+        if (w->pl[at] == 0xC0)
+            w->jk_new = w->pl[at + 1] == 0x01;
+        at += 1 + sz;
+    }
+    while (w->pos < w->n) {
+        uint8_t id = w->pl[w->pos];
+        unsigned i = item_row(rows, n, id), j = i;
+        bl_rsr_t why;
+        if (i == n)
+            return BL_RSR_LAYOUT;
+        w->pos++;
+        while (j < n && rows[j].id == id)
+            j++;
+        if (rows[i].op == BL_RI_ARRAY) {
+            if (w->pos >= w->n || rows[i].size == 0 || w->pl[w->pos] % rows[i].size != 0)
+                return BL_RSR_LAYOUT;
+            w->counts[rows[i].slot] = (uint8_t)(w->pl[w->pos] / rows[i].size);
+            w->pos++;
+        }
+        why = walk(w, rows + i, j - i);
+        if (why != BL_RSR_NONE)
+            return why;
+    }
+    return BL_RSR_NONE;
+}
+
 /* Walk rows over one block; w->pos ends where the block ends. */
 static bl_rsr_t walk(walk_t *w, const bl_rs_item_t *rows, unsigned nrows)
 {
@@ -327,6 +421,9 @@ static bl_rsr_t walk(walk_t *w, const bl_rs_item_t *rows, unsigned nrows)
             if (w->pos == w->n)
                 return BL_RSR_NONE;
             break;
+        case BL_RI_ITEMS:
+            /* the rows after this one describe items, not positions */
+            return do_items(w, rows + i + 1, nrows - i - 1);
         default: /* BL_RI_REST */
             list_val(w, it, w->pos, (int64_t)(w->n - w->pos), (uint16_t)(w->n - w->pos), 0);
             w->pos = w->n;
@@ -874,6 +971,60 @@ static uint8_t count_value(enc_t *e, const bl_rs_item_t *it)
     return (uint8_t)it->sig.def;
 }
 
+/* The inverse of convert(): what a JK item carries for a record value. */
+static void enc_conv(enc_t *e, const bl_rs_item_t *it)
+{
+    int64_t v = 0, raw;
+    if (!get(e, it->sig.field, &v))
+        v = 0;
+    if (it->conv == BL_CONV_JK_TEMP) {
+        int64_t t = (v >= 0 ? v + 500 : v - 500) / 1000;
+        raw = t >= 0 ? t : 100 - t;
+    } else { /* BL_CONV_JK_CURRENT, sent with item 0xC0 = 1: bit 15 = charging */
+        int64_t u = (v >= 0 ? v : -v) / 10;
+        raw = (u > 0x7FFF ? 0x7FFF : u) | (v >= 0 ? 0x8000 : 0);
+    }
+    (void)put_raw(e, &it->sig, e->pos, e->cap - e->pos, (uint64_t)raw);
+}
+
+/* "id, value" items in table order (JK 4E57 read-all answer). */
+static int enc_items(enc_t *e, const bl_rs_item_t *rows, unsigned n)
+{
+    for (unsigned j = 0; j < n;) {
+        uint8_t id = rows[j].id;
+        unsigned k = j;
+        while (k < n && rows[k].id == id)
+            k++;
+        if (e->pos + 2 > e->cap)
+            return BL_ENOSPC;
+        e->out[e->pos++] = id;
+        if (rows[j].op == BL_RI_ARRAY) {
+            const bl_rs_item_t *it = &rows[j];
+            unsigned cells = bl_rs_cell_count(e->rec);
+            if (e->pos + 1 + (size_t)cells * it->size > e->cap)
+                return BL_ENOSPC;
+            e->out[e->pos++] = (uint8_t)(cells * it->size);
+            for (unsigned c = 0; c < cells; c++, e->pos += it->size) {
+                if (it->conv == BL_CONV_CELL_NO)
+                    e->out[e->pos] = (uint8_t)(c + 1u);
+                (void)put_raw(e, &it->sig, e->pos, it->size, to_raw(e, &it->sig, cell_value(e, c, cells), BL_F_NONE));
+            }
+            j = k;
+            continue;
+        }
+        for (; j < k; j++) {
+            if (e->pos + rows[j].size > e->cap)
+                return BL_ENOSPC;
+            if (rows[j].conv == BL_CONV_JK_TEMP || rows[j].conv == BL_CONV_JK_CURRENT)
+                enc_conv(e, &rows[j]);
+            else
+                enc_field(e, &rows[j]);
+            e->pos += rows[j].size;
+        }
+    }
+    return 0;
+}
+
 unsigned bl_rs_cell_count(const bl_record_t *rec)
 {
     const bl_field_t *v = &rec->f[BL_F_VOLTAGE], *lo = &rec->f[BL_F_CELL_V_MIN], *hi = &rec->f[BL_F_CELL_V_MAX];
@@ -973,6 +1124,12 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
             if (e.counts[it->slot] < it->sig.def)
                 i += it->size;
             break;
+        case BL_RI_ITEMS: {
+            int rc = enc_items(&e, m->rsp + i + 1, m->nrsp - i - 1u);
+            if (rc < 0)
+                return rc;
+            return (int)e.pos;
+        }
         default: /* OPTIONAL, REST: nothing more to send */
             break;
         }

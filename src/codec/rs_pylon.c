@@ -157,3 +157,35 @@ int bl_jbd_build(uint8_t b1, uint8_t b2, const uint8_t *data, size_t len, uint8_
     out[6 + len] = 0x77;
     return (int)(len + 7);
 }
+
+int bl_jk_build(uint8_t cmd, uint8_t source, uint8_t transport, const uint8_t *info, size_t len, uint8_t *out,
+                size_t cap)
+{
+    size_t total = 2 + 2 + 4 + 3 + len + 4 + 1 + 4, at = 0;
+    uint16_t sum;
+    if (total - 2 > 0xFFFF)
+        return BL_EINVAL;
+    if (cap < total)
+        return BL_ENOSPC;
+    out[at++] = 0x4E;
+    out[at++] = 0x57;
+    /* LENGTH counts every byte after the start bytes, itself and the checksum included (§3) */
+    out[at++] = (uint8_t)((total - 2) >> 8);
+    out[at++] = (uint8_t)(total - 2);
+    for (unsigned i = 0; i < 4; i++)
+        out[at++] = 0; /* terminal id */
+    out[at++] = cmd;
+    out[at++] = source;
+    out[at++] = transport;
+    for (size_t i = 0; i < len; i++)
+        out[at++] = info[i];
+    for (unsigned i = 0; i < 4; i++)
+        out[at++] = 0; /* record number */
+    out[at++] = 0x68;
+    sum = bl_sum16(out, at);
+    out[at++] = 0;
+    out[at++] = 0;
+    out[at++] = (uint8_t)(sum >> 8);
+    out[at++] = (uint8_t)sum;
+    return (int)at;
+}

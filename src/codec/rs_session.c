@@ -162,6 +162,18 @@ int bl_rs_session_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint
         if (!f->request && f->rtn != 0)
             s->rejected[BL_RSR_ERROR_CODE]++;
         break;
+    case BL_FRAMING_JK:
+        /* 4E 57 LENGTH terminal(4) cmd source transport info record(4) 68 00 00 sum16 (§3) */
+        if (n < 20) {
+            *why = BL_RSR_LENGTH;
+            return BL_EBADMSG;
+        }
+        f->cmd = frame[8];
+        f->addr = frame[9]; /* the source: 0 BMS, 1 Bluetooth, 2 GPS, 3 PC */
+        f->request = frame[10] == 0;
+        f->pl = frame + 11;
+        f->plen = n - 11 - 9;
+        break;
     default:
         *why = BL_RSR_SYNTAX;
         return BL_EBADMSG;
@@ -200,6 +212,10 @@ int bl_rs_request(const bl_protocol_t *p, uint8_t addr, uint16_t cmd, bool group
         return bl_daly_build(addr, (uint8_t)cmd, NULL, out, cap);
     case BL_FRAMING_JBD:
         return bl_jbd_build(0xA5, (uint8_t)cmd, NULL, 0, out, cap);
+    case BL_FRAMING_JK:
+        /* from the PC (source 3), INFO 0x00 (JK-01) */
+        info[0] = 0x00;
+        return bl_jk_build((uint8_t)cmd, 0x03, 0x00, info, 1, out, cap);
     default:
         return BL_ENOTSUP;
     }
@@ -357,6 +373,26 @@ static int jbd_answer(const bl_protocol_t *p, const bl_rs_frame_t *f, const bl_r
     return bl_jbd_build((uint8_t)f->cmd, 0x00, data, (size_t)n, out, cap);
 }
 
+static int jk_answer(const bl_protocol_t *p, const bl_rs_frame_t *f, const bl_record_t *rec, uint64_t now_ms,
+                     uint64_t stale_ms, uint8_t *out, size_t cap, bl_rs_answer_t *res)
+{
+    uint8_t info[1024];
+    int n;
+
+    if (!f->request)
+        return silent(res, "not a request");
+    /* JK has no error answer: what the battery role cannot answer honestly, it does not */
+    if (f->msg == NULL || f->msg->rsp == NULL || (f->msg->flags & (BL_RMF_WRITE | BL_RMF_NO_REPLY)))
+        return silent(res, f->msg == NULL ? "unknown command" : "refused: only read-all is answered");
+    n = bl_rs_encode(p, f->msg, 0, rec, now_ms, stale_ms, info, sizeof info, &res->enc);
+    if (n < 0)
+        return n;
+    if (res->enc.stale_data)
+        return silent(res, "battery data is stale (JK has no error reply)");
+    res->frames = 1;
+    return bl_jk_build((uint8_t)f->cmd, 0x00, 0x01, info, (size_t)n, out, cap);
+}
+
 int bl_rs_answer(const bl_protocol_t *p, uint8_t my_addr, const bl_rs_frame_t *f, const bl_record_t *rec,
                  uint64_t now_ms, uint64_t stale_ms, uint8_t *out, size_t cap, bl_rs_answer_t *res)
 {
@@ -375,6 +411,8 @@ int bl_rs_answer(const bl_protocol_t *p, uint8_t my_addr, const bl_rs_frame_t *f
         return daly_answer(p, c, my_addr, f, rec, now_ms, stale_ms, out, cap, res);
     case BL_FRAMING_JBD:
         return jbd_answer(p, f, rec, now_ms, stale_ms, out, cap, res);
+    case BL_FRAMING_JK:
+        return jk_answer(p, f, rec, now_ms, stale_ms, out, cap, res);
     default:
         return silent(res, "no battery role for this framing");
     }

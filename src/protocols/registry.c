@@ -8,7 +8,7 @@ extern const bl_protocol_t bl_proto_pylon_lv, bl_proto_pylon_lv_v13, bl_proto_py
 extern const bl_protocol_t bl_proto_pylon_rs485, bl_proto_pylon_rs485_seplos, bl_proto_pylon_rs485_pace,
     bl_proto_pylon_rs485_eg4, bl_proto_pylon_rs485_daren, bl_proto_daly, bl_proto_daly_inverted, bl_proto_jbd,
     bl_proto_pace_modbus, bl_proto_seplos_v3, bl_proto_seplos_v3_bank, bl_proto_jk_pb, bl_proto_eg4_ll,
-    bl_proto_byd_hvm, bl_proto_felicity, bl_proto_daly_d2;
+    bl_proto_byd_hvm, bl_proto_felicity, bl_proto_daly_d2, bl_proto_jk_4e57;
 
 static const bl_protocol_t *const all[] = {
     &bl_proto_pylon_lv,
@@ -23,6 +23,7 @@ static const bl_protocol_t *const all[] = {
     &bl_proto_daly,
     &bl_proto_daly_inverted,
     &bl_proto_jbd,
+    &bl_proto_jk_4e57,
     &bl_proto_pace_modbus,
     &bl_proto_seplos_v3,
     &bl_proto_seplos_v3_bank,

@@ -55,6 +55,23 @@
 #define R_OPTIONAL { .sig = SIG_RAW("", 0, 8, BL_LE, 0, 0), .op = BL_RI_OPTIONAL }
 #define R_REST(nm) { .sig = SIG_RAW(nm, 0, 8, BL_LE, 0, 0), .op = BL_RI_REST }
 
+/* JK 4E57 items: rows for item id i (the ITEMS row comes first) */
+#define R_ITEMS { .sig = SIG_RAW("", 0, 8, BL_LE, 0, 0), .op = BL_RI_ITEMS }
+#define I_NUM(i, nm, fld, n, flg, mu, off, lo, hi, un)                                                        \
+    { .sig = SIG_NUMX(nm, fld, BE_AT(0), (n)*8, BL_BE, flg, mu, 1, off, lo, hi, un, -1), .op = BL_RI_FIELD,   \
+      .size = (n), .id = (i) }
+#define I_RAW(i, nm, n) { .sig = SIG_RAW(nm, BE_AT(0), (n)*8, BL_BE, 0, 0), .op = BL_RI_FIELD, .size = (n), .id = (i) }
+#define I_CONST(i, nm, n, v) { .sig = SIG_RAW(nm, BE_AT(0), (n)*8, BL_BE, 0, v), .op = BL_RI_FIELD, .size = (n), .id = (i) }
+#define I_CONV(i, nm, fld, n, cv, lo, hi, un)                                                                 \
+    { .sig = SIG_NUMX(nm, fld, BE_AT(0), (n)*8, BL_BE, 0, 1000, 1, 0, lo, hi, un, -1), .op = BL_RI_FIELD,     \
+      .size = (n), .id = (i), .conv = (cv) }
+#define I_BIT(i, nm, cls, al, als, B, b)                                                                      \
+    { .sig = SIG_ALX(nm, BL_SK_ALARM, cls, al, als, BIT_AT(B, b), 1, -1), .op = BL_RI_FIELD, .size = 0, .id = (i) }
+#define I_BOOL(i, nm, fld, B, b)                                                                              \
+    { .sig = SIG_BOOLX(nm, fld, BIT_AT(B, b), 1, BL_LE, 0, 0, -1), .op = BL_RI_FIELD, .size = 0, .id = (i) }
+#define I_TEXT(i, nm, fld, n, txt)                                                                            \
+    { .sig = SIG_TEXTX(nm, BL_SK_ASCII, fld, 0, 0, 0, txt, BL_SF_PAD_NUL, -1), .op = BL_RI_FIELD, .size = (n), .id = (i) }
+
 #define RMSG(cid, nm, rows, rq, fl)                                                                            \
     { .id = (cid), .name = (nm), .rsp = (rows), .nrsp = BL_ARRAY_LEN(rows), .req = (rq), .rqi = NULL,         \
       .nrqi = 0, .flags = (fl), .frames = 0 }

@@ -46,6 +46,8 @@ ROLES = [
     ("daly", "", 7, ["voltage_V", "current_A", "soc_pct", "cell_voltage_min_V", "temp_max_C", "capacity_Ah"]),
     ("daly:inverted-current", "", 7, ["voltage_V", "current_A", "soc_pct"]),
     ("jbd", "", 3, ["voltage_V", "current_A", "soc_pct", "cell_voltage_max_V", "temp_min_C", "capacity_Ah"]),
+    ("jk-4e57", "", 1, ["voltage_V", "current_A", "soc_pct", "cell_voltage_min_V", "temperature_C", "capacity_Ah",
+                        "charge_enable"]),
 ]
 
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bmslink/rs485.h"
@@ -493,6 +494,127 @@ static void test_modbus_stale_limits_are_served_as_zero(void **state)
     assert_int_equal(regs[1], 100);
 }
 
+/* JK-01: the read-all request (command 0x06, source 3 = PC, INFO 0x00), byte for byte */
+static void test_jk_read_all_request_equals_the_vector(void **state)
+{
+    const uint8_t jk01[] = { 0x4E, 0x57, 0x00, 0x13, 0x00, 0x00, 0x00, 0x00, 0x06, 0x03, 0x00,
+                             0x00, 0x00, 0x00, 0x00, 0x00, 0x68, 0x00, 0x00, 0x01, 0x29 };
+    uint8_t out[32];
+    (void)state;
+    assert_int_equal(bl_rs_request(P("jk-4e57"), 0, 0x06, false, out, sizeof out), 21);
+    assert_memory_equal(out, jk01, 21);
+}
+
+/* JK-02, the vendor's read-all answer: its checksum does not verify (decode-only), its
+ * items do: 0x79 0x3C = 20 cells, lowest 0x0E9A = 3738 mV (cell 12), highest 0x0F05 = 3845 mV
+ * (cells 6 and 8) -- the vector's expected column says 3777 / 3841, which no cell of the
+ * frame carries: bmslink follows the bytes --, 0x82 0x001E = 30 °C,
+ * 0x83 0x1DBC = 76.12 V, 0x84 0x2710 = 0 A (no 0xC0 item: raw - 10000), 0x85 0x47 = 71 %,
+ * 0x87 cycles 1, 0x8C 0x000B: both MOSFETs on, 0xAA 0x28 = 40 Ah, 0xB7 "NW_1_0_0_200428" */
+static void test_jk_read_all_items(void **state)
+{
+    static const char hex[] =
+        "793C010EF9020EF8030F01040F03050F02060F05070F02080F05090EFB0A0EC80B0ECB0C0E9A0D0EC50E0EC60F0ECB100EC1"
+        "110ECD120ECB130EBC140EC280001B81001E82001E831DBC8427108547860287000189000000008A00148B00008C000B8E20D08F15E0"
+        "901068911036920004930AF0940B5495000496012C9700289800049900149A00049B10369C00649D009E00649F0050A00050A10046"
+        "A20014A30064A40064A5FFECA6FFF6A7FFECA8FFF6A914AA00000028AB00AC00AD03E8AE01AF01B0000AB114B2000000000000000000"
+        "00B301B43630333030303031B532303034B600000001B74E575F315F305F305F323030343238";
+    uint8_t pl[400];
+    size_t n = 0;
+    const bl_rs485_codec_t *c = bl_rs_codec(P("jk-4e57"));
+    bl_record_t r;
+    (void)state;
+    for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+        char b[3] = { hex[i], hex[i + 1], 0 };
+        pl[n++] = (uint8_t)strtoul(b, NULL, 16);
+    }
+    bl_record_init(&r);
+    assert_int_equal(bl_rs_decode(c, bl_rs_msg(c, 0x06), pl, n, 0, 1, &r, NULL, 0, &dec), 0);
+    assert_int_equal(r.f[BL_F_CELL_V_MIN].value, 3738);
+    assert_int_equal(r.f[BL_F_CELL_V_MAX].value, 3845);
+    assert_int_equal(r.f[BL_F_TEMP].value, 30000);
+    assert_int_equal(r.f[BL_F_VOLTAGE].value, 76120);
+    assert_int_equal(r.f[BL_F_CURRENT].value, 0);
+    assert_int_equal(r.f[BL_F_SOC].value, 71000);
+    assert_int_equal(r.f[BL_F_CYCLE_COUNT].value, 1);
+    assert_int_equal(r.f[BL_F_CAPACITY].value, 40000);
+    assert_int_equal(r.f[BL_F_CHARGE_ENABLE].value, 1);
+    assert_int_equal(r.f[BL_F_DISCHARGE_ENABLE].value, 1);
+    assert_string_equal(bl_record_str(&r, BL_F_FIRMWARE), "NW_1_0_0_200428");
+}
+
+/* The current encoding of newer firmware (item 0xC0 = 1): bit 15 set = charging,
+ * 0x83E8 = +10.00 A; 0x03E8 = -10.00 A; the old one: 0x2328 = 9000 -> -10.00 A */
+static void test_jk_current_encodings(void **state)
+{
+    const bl_rs485_codec_t *c = bl_rs_codec(P("jk-4e57"));
+    const uint8_t newchg[] = { 0x84, 0x83, 0xE8, 0xC0, 0x01 }, newdsg[] = { 0x84, 0x03, 0xE8, 0xC0, 0x01 };
+    const uint8_t old[] = { 0x84, 0x23, 0x28 };
+    const uint8_t cold[] = { 0x82, 0x00, 0x69 }; /* 105 -> -5 °C */
+    bl_record_t r;
+    (void)state;
+    bl_record_init(&r);
+    assert_int_equal(bl_rs_decode(c, bl_rs_msg(c, 0x06), newchg, sizeof newchg, 0, 1, &r, NULL, 0, NULL), 0);
+    assert_int_equal(r.f[BL_F_CURRENT].value, 10000);
+    assert_int_equal(bl_rs_decode(c, bl_rs_msg(c, 0x06), newdsg, sizeof newdsg, 0, 1, &r, NULL, 0, NULL), 0);
+    assert_int_equal(r.f[BL_F_CURRENT].value, -10000);
+    assert_int_equal(bl_rs_decode(c, bl_rs_msg(c, 0x06), old, sizeof old, 0, 1, &r, NULL, 0, NULL), 0);
+    assert_int_equal(r.f[BL_F_CURRENT].value, -10000);
+    assert_int_equal(bl_rs_decode(c, bl_rs_msg(c, 0x06), cold, sizeof cold, 0, 1, &r, NULL, 0, NULL), 0);
+    assert_int_equal(r.f[BL_F_TEMP].value, -5000);
+}
+
+/* An item id the table does not know cannot be skipped (its size is unknown): layout reject */
+static void test_jk_unknown_item_is_a_layout_reject(void **state)
+{
+    const bl_rs485_codec_t *c = bl_rs_codec(P("jk-4e57"));
+    const uint8_t pl[] = { 0x85, 0x47, 0x88, 0x01, 0x02 };
+    bl_record_t r;
+    (void)state;
+    bl_record_init(&r);
+    assert_int_equal(bl_rs_decode(c, bl_rs_msg(c, 0x06), pl, sizeof pl, 0, 1, &r, NULL, 0, &dec), BL_EBADMSG);
+    assert_int_equal(dec.why, BL_RSR_LAYOUT);
+    assert_false(r.f[BL_F_SOC].valid);
+}
+
+/* The battery role answers read-all with a frame that verifies and carries 0xC0 = 1:
+ * charging 12.3 A is 0x8000 | 1230 = 0x84CE */
+static void test_jk_battery_answer(void **state)
+{
+    const uint8_t q[] = { 0x4E, 0x57, 0x00, 0x13, 0x00, 0x00, 0x00, 0x00, 0x06, 0x03, 0x00,
+                          0x00, 0x00, 0x00, 0x00, 0x00, 0x68, 0x00, 0x00, 0x01, 0x29 };
+    uint8_t out[1200];
+    bl_rs_session_t s;
+    bl_rs_frame_t f;
+    bl_rs_answer_t res;
+    bl_rsr_t why;
+    bl_record_t r, back;
+    int n;
+    (void)state;
+    healthy(&r, 1000);
+    bl_record_set(&r, BL_F_CURRENT, 12300, 1, 1000);
+    assert_int_equal(bl_rs_session_init(&s, P("jk-4e57")), 0);
+    assert_int_equal(bl_rs_session_frame(&s, q, sizeof q, buf, sizeof buf, &f, &why), 0);
+    assert_true(f.request);
+    n = bl_rs_answer(P("jk-4e57"), 0, &f, &r, 1500, 10000, out, sizeof out, &res);
+    assert_true(n > 100);
+    assert_int_equal(out[n - 5], 0x68);
+    assert_int_equal(((unsigned)out[n - 2] << 8 | out[n - 1]), bl_sum16(out, (size_t)n - 4));
+    assert_int_equal(bl_rs_session_frame(&s, out, (size_t)n, buf, sizeof buf, &f, &why), 0);
+    assert_false(f.request);
+    bl_record_init(&back);
+    assert_int_equal(bl_rs_decode(s.c, f.msg, f.pl, f.plen, 0, 1, &back, NULL, 0, NULL), 0);
+    assert_int_equal(back.f[BL_F_CURRENT].value, 12300);
+    assert_int_equal(back.f[BL_F_VOLTAGE].value, 52800);
+    assert_int_equal(back.f[BL_F_CELL_V_MIN].value, 3297);
+    for (size_t i = 11; i + 2 < (size_t)n; i++)
+        if (out[i] == 0x84) { /* the first 0x84 after the 0x79 cell list is the current item */
+            if (out[i + 1] == 0x84 && out[i + 2] == 0xCE)
+                return;
+        }
+    fail_msg("no 0x84 item with 0x84CE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +639,11 @@ int main(void)
         cmocka_unit_test(test_pace_modbus_served_registers),
         cmocka_unit_test(test_jk_pb_byte_addressed_u32),
         cmocka_unit_test(test_modbus_stale_limits_are_served_as_zero),
+        cmocka_unit_test(test_jk_read_all_request_equals_the_vector),
+        cmocka_unit_test(test_jk_read_all_items),
+        cmocka_unit_test(test_jk_current_encodings),
+        cmocka_unit_test(test_jk_unknown_item_is_a_layout_reject),
+        cmocka_unit_test(test_jk_battery_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
