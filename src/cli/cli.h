@@ -46,6 +46,9 @@ int verb_decode(int argc, char **argv);
 int verb_dbc(int argc, char **argv);
 int verb_emulate(int argc, char **argv);
 /* ---- more verbs: declare yours on its own line below ---- */
+/* live buses (issue 6) */
+int verb_monitor(int argc, char **argv);
+int verb_detect(int argc, char **argv);
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {
@@ -53,6 +56,7 @@ typedef struct {
     bool json, summary, quiet;
     unsigned fmt;           /* bl_capfmt_t */
     uint64_t stale_ms, count, duration_ms;
+    const char *record_path; /* --record: serial traffic as hex485 lines, NULL when not asked */
 } cli_decode_opts_t;
 /* true when decode should take the RS485/Modbus path: a byte protocol, --format hex485,
  * a serial:/modbus-* source, or a capture of hex byte lines */

@@ -64,6 +64,7 @@ typedef struct {
     uint16_t want_cmd;
     const char *link;     /* "up", "degraded", "down", NULL before the first exchange */
     uint64_t timeouts, retries, link_changes;
+    FILE *recf;           /* --record: the serial traffic as hex485 lines */
     /* modbus capture: the last request per unit */
     struct { uint8_t used, fc; uint16_t start, count; } mbreq[256];
 } dsess_t;
@@ -985,6 +986,18 @@ static int read_capture(dsess_t *s, const char *uri)
 
 /* ---- live: bmslink as the inverter (poller) ---------------------------------------- */
 
+/* --record: what went over the serial line, as hex485 lines bmslink decode reads back */
+static void record(dsess_t *s, char dir, const uint8_t *d, size_t n)
+{
+    uint64_t us = wall_us();
+    if (s->recf == NULL || n == 0)
+        return;
+    fprintf(s->recf, "(%llu.%06llu) %c ", (unsigned long long)(us / 1000000u), (unsigned long long)(us % 1000000u), dir);
+    for (size_t i = 0; i < n; i++)
+        fprintf(s->recf, "%02X%s", d[i], i + 1 < n ? " " : "");
+    fputc('\n', s->recf);
+}
+
 static void link_state(dsess_t *s, const char *state, const char *why)
 {
     if (s->link != NULL && strcmp(s->link, state) == 0)
@@ -1058,6 +1071,7 @@ static int exchange(dsess_t *s, bl_serial485_t *port, uint8_t addr, uint16_t cmd
         int w;
         s->answered = false;
         w = bl_serial485_write(port, req, (size_t)n, 1000);
+        record(s, '>', req, (size_t)n);
         if (w < 0) {
             cli_err("%s: write: %s", s->src, strerror(-w));
             return -1;
@@ -1073,13 +1087,16 @@ static int exchange(dsess_t *s, bl_serial485_t *port, uint8_t addr, uint16_t cmd
                 cli_err("%s: read: %s", s->src, r == -EIO ? "the port went away (adapter unplugged, peer closed)" : strerror((int)-r));
                 return -1;
             }
+            record(s, '<', rx, (size_t)r);
             bl_stream_push(&s->st, rx, (size_t)r);
         }
         if (s->answered) {
             /* multi-frame answers (Daly 0x95/0x96) and trailing bytes: read until the line is quiet */
             long r;
-            while (!stopping(s, t0) && (r = bl_serial485_read(port, rx, sizeof rx, 30)) > 0)
+            while (!stopping(s, t0) && (r = bl_serial485_read(port, rx, sizeof rx, 30)) > 0) {
+                record(s, '<', rx, (size_t)r);
                 bl_stream_push(&s->st, rx, (size_t)r);
+            }
             return 1;
         }
         if (stopping(s, t0))
@@ -1495,6 +1512,24 @@ int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs)
         free(s);
         return BL_EXIT_USAGE;
     }
+    if (o->record_path != NULL) {
+        bool serial = false;
+        for (int i = 0; i < nsrc; i++)
+            serial = serial || strncmp(srcs[i], "serial:", 7) == 0;
+        if (!serial || s->c->kind == BL_RSK_MODBUS) {
+            cli_err("decode: --record writes the bytes of a serial: source (libmodbus owns Modbus lines; a "
+                    "capture is already a recording)");
+            free(s);
+            return BL_EXIT_USAGE;
+        }
+        s->recf = fopen(o->record_path, "w");
+        if (s->recf == NULL) {
+            cli_err("decode: %s: cannot open: %s", o->record_path, strerror(errno));
+            free(s);
+            return BL_EXIT_IO;
+        }
+        fprintf(s->recf, "# bmslink decode -p %s: > sent, < received (hex485)\n", s->p->name);
+    }
     if (s->c->kind != BL_RSK_MODBUS)
         bl_rs_session_init(&s->sess, s->p);
     bl_record_init(&s->rec);
@@ -1535,6 +1570,10 @@ int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs)
             print_text_tail(s);
     }
     out_flush(&s->out);
+    if (s->recf != NULL && fclose(s->recf) != 0 && rc == BL_EXIT_OK) {
+        cli_err("decode: %s: write failed: %s", o->record_path, strerror(errno));
+        rc = BL_EXIT_IO;
+    }
     free(s);
     return rc;
 }

@@ -2,6 +2,7 @@
 #include "bmslink/detect.h"
 #include "bmslink/transport.h"
 #include "cli.h"
+#include "live.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,7 +13,8 @@
 static const char usage[] =
     "usage: bmslink decode [-p PROTOCOL] [--json | --summary] [options] SOURCE...\n"
     "  Decode CAN frames into messages and canonical fields (current > 0 = charging).\n"
-    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -\n"
+    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -,\n"
+    "          or a live bus: socketcan:IFACE, slcan:DEV[@BITRATE], virtual:NAME\n"
     "  RS485/Modbus: hex485 captures (hex byte lines or ~ASCII frames, optional timestamps),\n"
     "  serial:DEV@BAUD[,8N1][#ADDR], modbus-rtu:DEV@BAUD[,8N1]#UNIT, modbus-tcp:HOST:PORT#UNIT\n"
     "  (live sources: bmslink polls the BMS as the inverter, retrying with backoff)\n"
@@ -23,14 +25,21 @@ static const char usage[] =
     "      --format F       force the capture format: candump, log, asc, hex485\n"
     "      --stale D        fields older than D count as stale (default: the protocol's timeout)\n"
     "  -n, --count N        stop after N frames\n"
-    "      --duration D     stop after D of capture time (500ms, 90s, 15m, 24h)\n"
+    "      --duration D     stop after D (capture time; wall time on a live bus: 500ms, 90s, 15m, 24h)\n"
+    "      --record FILE    live buses: also log every frame to FILE as candump -L\n"
     "  -q, --quiet          do not list rejected lines on stderr (they are still counted)\n"
     "examples:\n"
     "  bmslink decode -p pylon-lv --summary share/captures/pylon-lv-sample.log\n"
-    "  candump -L can0 | bmslink decode -p pylon-lv --json -\n";
+    "  candump -L can0 | bmslink decode -p pylon-lv --json -\n"
+    "  bmslink decode -p pylon-lv --count 100 --record can.log slcan:/dev/ttyACM0@500000\n"
+    "Ctrl-C stops a live decode cleanly: the record is flushed and the counters are printed.\n";
 
 #define DETECT_SAMPLE 400
 #define MSG_LIMIT 20 /* per source: problems listed on stderr before going quiet */
+#define LIVE_DETECT_MS 3000 /* live: detect the protocol after this much traffic at most */
+#define LIVE_SLICE_MS 200   /* live: longest wait before looking at the stop conditions */
+#define LIVE_SILENT_MS 5000 /* live: say so when nothing arrived for this long */
+#define LIVE_FLUSH_MS 100   /* live: longest time output waits in the buffer */
 
 typedef struct {
     const char *src;
@@ -44,6 +53,9 @@ typedef struct {
     bool json, summary, quiet;
     unsigned fmt;
     uint64_t stale_ms, count, duration_ms;
+    const char *record_path;
+    bl_recorder_t *recorder;
+    uint64_t flushed_ms;
     /* state */
     bl_can_codec_t codec;
     bool ready;
@@ -73,7 +85,10 @@ static void problem(session_t *s, const char *src, uint64_t line, const char *fm
         return;
     }
     s->shown++;
-    fprintf(stderr, "bmslink: %s:%llu: ", src, (unsigned long long)line);
+    if (line > 0)
+        fprintf(stderr, "bmslink: %s:%llu: ", src, (unsigned long long)line);
+    else
+        fprintf(stderr, "bmslink: %s: ", src);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -288,6 +303,38 @@ static void process(session_t *s, const char *src, uint64_t line, const bl_cap_f
         s->stop = true;
 }
 
+/* Where the chosen protocol and a rival read the same id differently (issue 4: ambiguity is
+ * reported, never guessed silently): rivals that fit about as well one line each, the
+ * others in one note, each family once. */
+static void report_clashes(const bl_cap_frame_t *frames, size_t n, const bl_detect_score_t *sc, size_t nsc)
+{
+    bl_detect_clash_t cl[24];
+    size_t nc = bl_detect_clashes(frames, n, sc, nsc, cl, BL_ARRAY_LEN(cl));
+    bool noted = false;
+
+    for (size_t i = 0; i < nc; i++)
+        if (cl[i].ambiguous)
+            fprintf(stderr, "bmslink: decode: ambiguous: %s 0x%0*X is %s in %s but %s in %s (%u frames); "
+                            "name the protocol with -p if %s is wrong\n",
+                    cl[i].ext ? "29-bit" : "11-bit", cl[i].ext ? 8 : 3, (unsigned)cl[i].id, cl[i].ma->name,
+                    cl[i].a->name, cl[i].mb->name, cl[i].b->name, (unsigned)cl[i].frames, cl[i].a->name);
+    for (size_t i = 0; i < nc; i++) {
+        bool dup = false;
+        if (cl[i].ambiguous)
+            continue;
+        for (size_t k = 0; k < i; k++) /* this id and this family already named */
+            dup = dup || (!cl[k].ambiguous && cl[k].id == cl[i].id && bl_proto_root(cl[k].b) == bl_proto_root(cl[i].b));
+        if (dup)
+            continue;
+        fprintf(stderr, noted ? ", 0x%0*X (%s %s)" : "bmslink: decode: note: read differently by protocols that fit "
+                                                     "less well: 0x%0*X (%s %s)",
+                cl[i].ext ? 8 : 3, (unsigned)cl[i].id, bl_proto_root(cl[i].b)->name, cl[i].mb->name);
+        noted = true;
+    }
+    if (noted)
+        fputc('\n', stderr);
+}
+
 static int choose_protocol(session_t *s)
 {
     bl_detect_score_t sc[8];
@@ -299,19 +346,22 @@ static int choose_protocol(session_t *s)
     for (size_t i = 0; i < s->npend; i++)
         tmp[i] = s->pend[i].f;
     n = bl_detect_can(tmp, s->npend, sc, BL_ARRAY_LEN(sc));
-    free(tmp);
     if (n == 0 || sc[0].decoded == 0) {
+        free(tmp);
         cli_err("decode: no known protocol matches this traffic (%zu frames looked at); name one with -p",
                 s->npend);
         return BL_EXIT_IO;
     }
     s->p = sc[0].p;
-    fprintf(stderr, "bmslink: decode: detected %s: %u of %u frames decode, %u of its message ids seen",
-            s->p->name, sc[0].decoded, sc[0].frames, sc[0].ids);
+    fprintf(stderr, "bmslink: decode: detected %s: %u of %u frames decode, %u of its message ids seen (%s)",
+            s->p->name, sc[0].decoded, sc[0].frames, sc[0].ids,
+            sc[0].b2i && sc[0].i2b ? "battery and inverter talking" : sc[0].b2i ? "battery talking" : "inverter talking");
     for (size_t i = 1; i < n && i < 4; i++)
         if (sc[i].decoded * 10u >= sc[0].decoded * 8u)
             fprintf(stderr, "; %s also fits (%u decode)", sc[i].p->name, sc[i].decoded);
     fputc('\n', stderr);
+    report_clashes(tmp, s->npend, sc, n);
+    free(tmp);
     return 0;
 }
 
@@ -335,23 +385,60 @@ static int ensure_ready(session_t *s)
     return 0;
 }
 
+/* Live sources: stop conditions, silence, the time to decide on a protocol. 1 = stop reading. */
+static int live_tick(session_t *s, bl_transport_t *t, uint64_t start_ms, uint64_t *last_rx_ms, uint64_t first_ms)
+{
+    uint64_t now = bl_clock_mono_ms();
+    int rc;
+
+    if (now - s->flushed_ms >= LIVE_FLUSH_MS) { /* a reader down the pipe sees frames as they come */
+        out_flush(&s->out);
+        s->flushed_ms = now;
+    }
+    if (live_stopped())
+        return 1;
+    if (s->duration_ms && now - start_ms >= s->duration_ms) {
+        s->stop = true;
+        return 1;
+    }
+    if (now - *last_rx_ms >= LIVE_SILENT_MS) {
+        bl_transport_note(t, "no frames for %llu s (bus idle, wrong bitrate, or not connected?)",
+                          (unsigned long long)((now - *last_rx_ms) / 1000u));
+        *last_rx_ms = now; /* again after as long */
+    }
+    if (!s->ready && s->npend > 0 && now - first_ms >= LIVE_DETECT_MS && (rc = ensure_ready(s)) != 0)
+        return rc;
+    return 0;
+}
+
 static int read_source(session_t *s, const char *uri)
 {
     bl_transport_t t;
-    char err[256];
     int rc;
     bool any = false;
+    uint64_t start_ms = bl_clock_mono_ms(), last_rx_ms = start_ms, first_ms = 0;
 
-    rc = bl_transport_open(&t, uri, s->fmt, err, sizeof err);
-    if (rc < 0) {
-        cli_err("%s: cannot open: %s", uri, err);
-        return rc == BL_EINVAL ? BL_EXIT_USAGE : BL_EXIT_IO;
+    if ((rc = live_open(&t, uri, s->fmt, s->recorder)) != 0)
+        return rc;
+    if (!t.live) {
+        t.notify = NULL; /* a capture: problems are listed per line below */
+        bl_transport_set_recorder(&t, NULL);
+    } else {
+        live_signals();
     }
     s->shown = s->suppressed = 0;
     while (!s->stop) {
         bl_cap_frame_t cf;
         bl_line_err_t le;
-        rc = bl_transport_read(&t, &cf, -1, &le);
+        if (t.live && (rc = live_tick(s, &t, start_ms, &last_rx_ms, first_ms)) != 0) {
+            if (rc == 1)
+                break;
+            bl_transport_close(&t);
+            return rc;
+        }
+        rc = bl_transport_read(&t, &cf, t.live ? LIVE_SLICE_MS : -1, &le);
+        if (rc == 0)
+            continue;
         if (rc == BL_ENOENT)
             break;
         if (rc == BL_EBADMSG) {
@@ -361,11 +448,19 @@ static int read_source(session_t *s, const char *uri)
             continue;
         }
         if (rc < 0) {
-            cli_err("%s:%llu: read error: %s", uri, (unsigned long long)t.line, bl_strerror(rc));
+            if (t.live)
+                cli_err("%s: %s", uri, t.err[0] ? t.err : bl_strerror(rc));
+            else
+                cli_err("%s:%llu: read error: %s", uri, (unsigned long long)t.line, t.err[0] ? t.err : bl_strerror(rc));
+            if (t.live)
+                live_print_stats(stderr, &t);
             bl_transport_close(&t);
             return BL_EXIT_IO;
         }
         any = true;
+        last_rx_ms = bl_clock_mono_ms();
+        if (first_ms == 0)
+            first_ms = last_rx_ms;
         if (!s->ready) {
             s->pend[s->npend].src = uri;
             s->pend[s->npend].line = t.line;
@@ -380,11 +475,15 @@ static int read_source(session_t *s, const char *uri)
     }
     if (s->suppressed)
         fprintf(stderr, "bmslink: %s: %u more problems not listed (counted in --summary)\n", uri, s->suppressed);
-    if (!any && t.stats.rx_bad == 0)
+    if (t.live) {
+        if (!s->quiet || live_stopped())
+            live_print_stats(stderr, &t);
+    } else if (!any && t.stats.rx_bad == 0) {
         cli_err("%s: no CAN frames (empty capture?)", uri);
-    else if (!any)
+    } else if (!any) {
         cli_err("%s: no CAN frames: none of %llu lines is a candump, candump -L or ASC frame", uri,
                 (unsigned long long)t.stats.rx_bad);
+    }
     bl_transport_close(&t);
     return 0;
 }
@@ -464,7 +563,7 @@ static void print_text_tail(session_t *s)
     }
 }
 
-enum { OPT_FORMAT = 256, OPT_STALE, OPT_DURATION, OPT_SUMMARY, OPT_JSON };
+enum { OPT_FORMAT = 256, OPT_STALE, OPT_DURATION, OPT_SUMMARY, OPT_JSON, OPT_RECORD };
 
 int verb_decode(int argc, char **argv)
 {
@@ -473,6 +572,7 @@ int verb_decode(int argc, char **argv)
         { "summary", no_argument, 0, OPT_SUMMARY }, { "format", required_argument, 0, OPT_FORMAT },
         { "stale", required_argument, 0, OPT_STALE }, { "count", required_argument, 0, 'n' },
         { "duration", required_argument, 0, OPT_DURATION }, { "quiet", no_argument, 0, 'q' },
+        { "record", required_argument, 0, OPT_RECORD },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     session_t *s = calloc(1, sizeof *s);
     int ch, rc = BL_EXIT_OK;
@@ -490,6 +590,7 @@ int verb_decode(int argc, char **argv)
         case OPT_JSON: s->json = true; break;
         case OPT_SUMMARY: s->summary = true; break;
         case 'q': s->quiet = true; break;
+        case OPT_RECORD: s->record_path = optarg; break;
         case OPT_FORMAT:
             s->fmt = bl_capfmt_by_name(optarg);
             if (s->fmt == BL_FMT_COUNT)
@@ -529,7 +630,8 @@ int verb_decode(int argc, char **argv)
     }
     /* ---- RS485 / Modbus: byte protocols, hex485 captures, serial:/modbus-* (decode_rs485.c) ---- */
     if (cli_decode_rs485_wanted(s->p, s->fmt, argc - optind, argv + optind)) {
-        cli_decode_opts_t ro = { s->p, s->json, s->summary, s->quiet, s->fmt, s->stale_ms, s->count, s->duration_ms };
+        cli_decode_opts_t ro = { s->p,        s->json,  s->summary,     s->quiet,      s->fmt,
+                                 s->stale_ms, s->count, s->duration_ms, s->record_path };
         free(s);
         return cli_decode_rs485(&ro, argc - optind, argv + optind);
     }
@@ -540,6 +642,8 @@ int verb_decode(int argc, char **argv)
     }
     bl_record_init(&s->rec);
     out_init(&s->out, stdout);
+    if ((rc = live_record_open(s->record_path, &s->recorder)) != 0)
+        goto out;
     if (s->p != NULL && (rc = ensure_ready(s)) != 0)
         goto out;
     for (int i = optind; i < argc && !s->stop; i++) {
@@ -563,6 +667,8 @@ int verb_decode(int argc, char **argv)
         print_text_tail(s);
 out:
     out_flush(&s->out);
+    if (live_record_close(s->recorder) != 0 && rc == BL_EXIT_OK)
+        rc = BL_EXIT_IO;
     free(s->pend);
     free(s);
     return rc;

@@ -4,6 +4,13 @@
 #include <string.h>
 
 extern const bl_protocol_t bl_proto_pylon_lv, bl_proto_pylon_lv_v13, bl_proto_pylon_lv_solark;
+/* ---- CAN families (issue 4) ---- */
+extern const bl_protocol_t bl_proto_sma_si, bl_proto_victron;
+extern const bl_protocol_t bl_proto_pylon_hv, bl_proto_pylon_hv_le_offset, bl_proto_pylon_hv_le, bl_proto_pylon_hv_be;
+extern const bl_protocol_t bl_proto_byd_hvs, bl_proto_sma_hv;
+extern const bl_protocol_t bl_proto_growatt_lv, bl_proto_growatt_hv, bl_proto_growatt_wit;
+extern const bl_protocol_t bl_proto_solax, bl_proto_solax_ultra, bl_proto_foxess, bl_proto_sofar, bl_proto_sungrow;
+extern const bl_protocol_t bl_proto_goodwe_lv, bl_proto_afore, bl_proto_schneider;
 /* ---- RS485 / Modbus (issue 5): pylon_rs485.c, daly.c, jbd.c, modbus_maps.c ---- */
 extern const bl_protocol_t bl_proto_pylon_rs485, bl_proto_pylon_rs485_seplos, bl_proto_pylon_rs485_pace,
     bl_proto_pylon_rs485_eg4, bl_proto_pylon_rs485_daren, bl_proto_daly, bl_proto_daly_inverted, bl_proto_jbd,
@@ -14,6 +21,26 @@ static const bl_protocol_t *const all[] = {
     &bl_proto_pylon_lv,
     &bl_proto_pylon_lv_v13,
     &bl_proto_pylon_lv_solark,
+    /* ---- CAN families (issue 4) ---- */
+    &bl_proto_sma_si,
+    &bl_proto_victron,
+    &bl_proto_pylon_hv,
+    &bl_proto_pylon_hv_le_offset,
+    &bl_proto_pylon_hv_le,
+    &bl_proto_pylon_hv_be,
+    &bl_proto_byd_hvs,
+    &bl_proto_sma_hv,
+    &bl_proto_growatt_lv,
+    &bl_proto_growatt_hv,
+    &bl_proto_growatt_wit,
+    &bl_proto_solax,
+    &bl_proto_solax_ultra,
+    &bl_proto_foxess,
+    &bl_proto_sofar,
+    &bl_proto_sungrow,
+    &bl_proto_goodwe_lv,
+    &bl_proto_afore,
+    &bl_proto_schneider,
     /* ---- RS485 / Modbus (issue 5) ---- */
     &bl_proto_pylon_rs485,
     &bl_proto_pylon_rs485_seplos,

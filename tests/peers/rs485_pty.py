@@ -56,9 +56,18 @@ def case_bmslink_both_roles():
         with rp.PtyPair() as pty:
             emu = rp.Ready(["emulate", "battery", "-p", proto, "--on", "serial:%s@9600%s" % (pty.a, addr),
                             "--duration", "60s"])
-            rc, out, err = rp.run(["decode", "-p", proto, "--count", str(count), "--json",
+            rec = os.path.join(pty.dir, "rec.hex")
+            rc, out, err = rp.run(["decode", "-p", proto, "--count", str(count), "--json", "--record", rec,
                                    "serial:%s@9600%s" % (pty.b, addr)], timeout=60)
             emu.stop()
+            # --record wrote the line's bytes: decoding the recording gives the same answers
+            rrc, rout, rerr = rp.run(["decode", "-p", proto, "--json", rec])
+            live = [o for o in rp.ndjson(out) if o.get("direction") == "response"]
+            again = [o for o in rp.ndjson(rout) if o.get("direction") == "response"]
+            C.eq("%s: the recording decodes (%s)" % (proto, rerr.strip()[-200:]), rrc, 0)
+            C.eq("%s: the recording holds the same answers" % proto, [o["data"] for o in again][:len(live)],
+                 [o["data"] for o in live])
+            os.unlink(rec)
         C.eq("%s: decode exit status (stderr %s)" % (proto, err.strip()[-200:]), rc, 0)
         got = {}
         for o in rp.ndjson(out):
