@@ -62,6 +62,19 @@ typedef struct {
  * a serial:/modbus-* source, or a capture of hex byte lines */
 bool cli_decode_rs485_wanted(const bl_protocol_t *p, unsigned fmt, int nsrc, char **srcs);
 int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs);
+/* What an RS485 byte capture holds (first 200 lines of each source): the protocol whose
+ * framing and checksums fit most frames, and who sent them. 1 found, 0 none. */
+typedef struct {
+    const bl_protocol_t *p;
+    const char *framing;      /* "pylon-ascii", "daly", ... */
+    const char *dialect_note; /* a dialect the header cannot tell apart, or NULL */
+    unsigned lines;           /* lines holding bytes */
+    unsigned frames;          /* frames with clean framing and checksum */
+    unsigned requests;        /* sent by the host (inverter / poller) */
+    unsigned answers;         /* sent by the battery */
+    unsigned ver, cid1;       /* Pylontech header of the last frame */
+} cli_rs485_detection_t;
+int cli_rs485_detect(int nsrc, char **srcs, cli_rs485_detection_t *d);
 /* protocols: serial settings (summary) and commands/registers (detail) of a byte protocol */
 void cli_protocols_rs485_json(bl_out_t *o, const bl_protocol_t *p, bool detail);
 void cli_protocols_rs485_text(bl_out_t *o, const bl_protocol_t *p);

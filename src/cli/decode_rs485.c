@@ -1395,17 +1395,15 @@ static void print_text_tail(dsess_t *s)
     }
 }
 
-/* Frames a capture holds for a framing (first 200 lines), for detection. */
-static unsigned count_frames(const char *path, unsigned framing, unsigned *ver, unsigned *cid1)
+/* Frames a capture holds for a framing (first 200 lines), for detection: how many frame
+ * and checksum cleanly, and which side sent them (host requests vs battery answers). */
+static unsigned count_frames(const char *path, unsigned framing, cli_rs485_detection_t *d)
 {
     bl_linereader_t lr;
     const char *line;
     size_t len;
-    unsigned frames = 0;
-    struct ctr {
-        unsigned n, ver, cid1;
-    } c = { 0, 0, 0 };
 
+    d->frames = d->requests = d->answers = d->lines = 0;
     if (bl_lr_open(&lr, path) < 0)
         return 0;
     for (int i = 0; i < 200 && bl_lr_next(&lr, &line, &len) == 1; i++) {
@@ -1416,63 +1414,87 @@ static unsigned count_frames(const char *path, unsigned framing, unsigned *ver, 
         const char *what;
         if (parse_line(line, len, b, sizeof b, &n, &ts, &has, &what, &col) != L_BYTES)
             continue;
+        d->lines++;
         if (framing == BL_FRAMING_PYLON && n > 9 && b[0] == '~') {
             bl_pyl_frame_t f;
             bl_rsr_t why;
             if (bl_pyl_parse(b, n, NULL, 0, &f, &why, NULL, NULL) == 0) {
-                c.n++;
-                c.ver = f.ver;
-                c.cid1 = f.cid1;
+                d->frames++;
+                d->ver = f.ver;
+                d->cid1 = f.cid1;
+                /* a host request carries a command (0x4x..0x9x) in CID2; an answer a return code */
+                if (f.cid2 >= 0x40)
+                    d->requests++;
+                else
+                    d->answers++;
             }
-        } else if ((framing == BL_FRAMING_JK && n >= 20 && b[0] == 0x4E && b[1] == 0x57 &&
-                    ((size_t)b[2] << 8 | b[3]) + 2u == n &&
-                    ((unsigned)b[n - 2] << 8 | b[n - 1]) == bl_sum16(b, n - 4)) ||
-                   (framing == BL_FRAMING_DALY && n == 13 && b[0] == 0xA5 && b[3] == 8 && bl_sum8(b, 12) == b[12]) ||
-                   (framing == BL_FRAMING_JBD && n >= 7 && b[0] == 0xDD && b[n - 1] == 0x77 &&
-                    ((unsigned)b[n - 3] << 8 | b[n - 2]) == bl_jbd_sum16(b + 2, n - 5))) {
-            c.n++;
+        } else if (framing == BL_FRAMING_JK && n >= 20 && b[0] == 0x4E && b[1] == 0x57 &&
+                   ((size_t)b[2] << 8 | b[3]) + 2u == n && ((unsigned)b[n - 2] << 8 | b[n - 1]) == bl_sum16(b, n - 4)) {
+            d->frames++;
+            d->answers += n > 40; /* a read-all answer is long, the request short */
+            d->requests += n <= 40;
+        } else if (framing == BL_FRAMING_DALY && n == 13 && b[0] == 0xA5 && b[3] == 8 && bl_sum8(b, 12) == b[12]) {
+            d->frames++;
+            if (b[1] == 0x40) /* host address 0x40; the BMS answers from 0x01 */
+                d->requests++;
+            else
+                d->answers++;
+        } else if (framing == BL_FRAMING_JBD && n >= 7 && b[0] == 0xDD && b[n - 1] == 0x77 &&
+                   ((unsigned)b[n - 3] << 8 | b[n - 2]) == bl_jbd_sum16(b + 2, n - 5)) {
+            d->frames++;
+            if (b[1] == 0xA5 || b[1] == 0x5A) /* DD A5 read / DD 5A write requests; answers echo the command */
+                d->requests++;
+            else
+                d->answers++;
         }
     }
     bl_lr_close(&lr);
-    frames = c.n;
-    *ver = c.ver;
-    *cid1 = c.cid1;
-    return frames;
+    return d->frames;
 }
 
-static const bl_protocol_t *detect(int nsrc, char **srcs)
+int cli_rs485_detect(int nsrc, char **srcs, cli_rs485_detection_t *out)
 {
     static const struct {
         unsigned framing;
         const char *name;
     } fams[] = { { BL_FRAMING_PYLON, "pylon-rs485" }, { BL_FRAMING_DALY, "daly" }, { BL_FRAMING_JBD, "jbd" },
                  { BL_FRAMING_JK, "jk-4e57" } };
-    unsigned best = 0, bi = 0, ver = 0, cid1 = 0;
+    cli_rs485_detection_t best;
+
+    memset(&best, 0, sizeof best);
     for (size_t f = 0; f < BL_ARRAY_LEN(fams); f++)
         for (int i = 0; i < nsrc; i++) {
-            unsigned v, c1, n = count_frames(strncmp(srcs[i], "file:", 5) == 0 ? srcs[i] + 5 : srcs[i],
-                                             fams[f].framing, &v, &c1);
-            if (n > best) {
-                best = n;
-                bi = (unsigned)f;
-                ver = v;
-                cid1 = c1;
+            cli_rs485_detection_t d;
+            memset(&d, 0, sizeof d);
+            if (count_frames(strncmp(srcs[i], "file:", 5) == 0 ? srcs[i] + 5 : srcs[i], fams[f].framing, &d) >
+                best.frames) {
+                best = d;
+                best.framing = bl_framing_str(fams[f].framing);
+                best.p = bl_protocol_find(fams[f].name);
+                best.dialect_note = NULL;
+                if (fams[f].framing == BL_FRAMING_PYLON) {
+                    /* the dialect from the header (§9): VER 0x25 PACE, CID1 0x4A with VER 0x22 Daren, else EG4 */
+                    if (d.ver == 0x25)
+                        best.p = bl_protocol_find("pylon-rs485:pace-v25");
+                    else if (d.cid1 == 0x4A)
+                        best.p = bl_protocol_find(d.ver == 0x22 ? "pylon-rs485:daren" : "pylon-rs485:eg4");
+                    else
+                        best.dialect_note = "Seplos V2 shares this header: name it with -p pylon-rs485:seplos-v2";
+                }
             }
         }
-    if (best == 0)
+    *out = best;
+    return best.frames > 0 ? 1 : 0;
+}
+
+static const bl_protocol_t *detect(int nsrc, char **srcs)
+{
+    cli_rs485_detection_t d;
+    if (cli_rs485_detect(nsrc, srcs, &d) <= 0)
         return NULL;
-    if (fams[bi].framing == BL_FRAMING_PYLON) {
-        /* the dialect from the header (§9): VER 0x25 PACE, CID1 0x4A with VER 0x22 Daren, else EG4 */
-        if (ver == 0x25)
-            return bl_protocol_find("pylon-rs485:pace-v25");
-        if (cid1 == 0x4A)
-            return bl_protocol_find(ver == 0x22 ? "pylon-rs485:daren" : "pylon-rs485:eg4");
-    }
-    fprintf(stderr, "bmslink: decode: detected %s: %u frames in the first lines%s\n", fams[bi].name, best,
-            fams[bi].framing == BL_FRAMING_PYLON ? " (Seplos V2 shares this header: name it with -p "
-                                                   "pylon-rs485:seplos-v2)"
-                                                 : "");
-    return bl_protocol_find(fams[bi].name);
+    fprintf(stderr, "bmslink: decode: detected %s: %u frames in the first lines%s%s%s\n", d.p->name, d.frames,
+            d.dialect_note ? " (" : "", d.dialect_note ? d.dialect_note : "", d.dialect_note ? ")" : "");
+    return d.p;
 }
 
 static bool is_live(const char *src)
