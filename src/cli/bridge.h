@@ -29,8 +29,11 @@ typedef struct {
     int32_t v_tolerance_mV;  /* 0 when the file does not say */
 } cli_site_file_t;
 
-/* Load path; on a problem prints "bmslink: FILE:LINE: what: why" and returns
- * BL_EXIT_USAGE (bad content) or BL_EXIT_IO (cannot read). */
+/* Parse text (len bytes) of a file called name. On a problem err gets "NAME:LINE: what: why"
+ * and the return is BL_EXIT_USAGE (bad content); BL_EXIT_OK otherwise. No I/O. */
+int cli_site_parse(const char *name, const char *text, size_t len, cli_site_file_t *out, char *err, size_t errlen);
+/* Read and parse path; prints "bmslink: FILE:LINE: what: why" and returns BL_EXIT_USAGE
+ * (bad content) or BL_EXIT_IO (cannot read). */
 int cli_site_load(const char *path, cli_site_file_t *out);
 
 /* ---- MQTT ---- */

@@ -6,13 +6,9 @@
 #include "bridge.h"
 #include "cli.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
-
-#define SITE_FILE_MAX (64u * 1024u)
 
 typedef struct {
     const char *key;
@@ -58,15 +54,22 @@ static bool parse_milli(const char *s, int64_t *out)
     return true;
 }
 
-static int fail(const char *path, const yaml_node_t *n, const char *fmt, const char *a, const char *b)
+typedef struct {
+    const char *name;
+    char *err;
+    size_t errlen;
+} ctx_t;
+
+/* "NAME:LINE: what: why" into the caller's buffer; a usage error (bad content) */
+static int fail(const ctx_t *c, const yaml_node_t *n, const char *fmt, const char *a, const char *b)
 {
     char msg[400];
     snprintf(msg, sizeof msg, fmt, a, b);
-    cli_err("%s:%lu: %s", path, n ? (unsigned long)n->start_mark.line + 1 : 1UL, msg);
+    snprintf(c->err, c->errlen, "%s:%lu: %s", c->name, n ? (unsigned long)n->start_mark.line + 1 : 1UL, msg);
     return BL_EXIT_USAGE;
 }
 
-static int set_key(const char *path, const site_key_t *k, const yaml_node_t *v, cli_site_file_t *out)
+static int set_key(const ctx_t *c, const site_key_t *k, const yaml_node_t *v, cli_site_file_t *out)
 {
     const char *s = (const char *)v->data.scalar.value;
     int64_t milli;
@@ -74,14 +77,14 @@ static int set_key(const char *path, const site_key_t *k, const yaml_node_t *v, 
     if (strcmp(k->key, "policy") == 0) {
         unsigned p = bl_gw_policy_by_name(s);
         if (p == BL_GW_POLICY_COUNT)
-            return fail(path, v, "policy: '%s' is not a policy (conservative, sum)%s", s, "");
+            return fail(c, v, "policy: '%s' is not a policy (conservative, sum)%s", s, "");
         out->policy = (int)p;
         return BL_EXIT_OK;
     }
     if (!parse_milli(s, &milli))
-        return fail(path, v, "%s: '%s' is not a number >= 0 with at most 3 decimals", k->key, s);
+        return fail(c, v, "%s: '%s' is not a number >= 0 with at most 3 decimals", k->key, s);
     if (milli == 0 || milli > k->max_milli)
-        return fail(path, v, "%s: %s is out of range (above 0, at most the plausible maximum)", k->key, s);
+        return fail(c, v, "%s: %s is out of range (above 0, at most the plausible maximum)", k->key, s);
     if (strcmp(k->key, "charge_current_limit_A") == 0)
         out->site.ccl_mA = (int32_t)milli;
     else if (strcmp(k->key, "discharge_current_limit_A") == 0)
@@ -97,15 +100,15 @@ static int set_key(const char *path, const site_key_t *k, const yaml_node_t *v, 
     return BL_EXIT_OK;
 }
 
-static int walk(const char *path, yaml_document_t *doc, cli_site_file_t *out)
+static int walk(const ctx_t *c, yaml_document_t *doc, cli_site_file_t *out)
 {
     yaml_node_t *root = yaml_document_get_root_node(doc);
     unsigned seen = 0;
 
     if (root == NULL)
-        return fail(path, NULL, "empty: no limits in it (keys: charge_current_limit_A, ...)%s%s", "", "");
+        return fail(c, NULL, "empty: no limits in it (keys: charge_current_limit_A, ...)%s%s", "", "");
     if (root->type != YAML_MAPPING_NODE)
-        return fail(path, root, "expected 'key: value' lines (e.g. charge_current_limit_A: 125)%s%s", "", "");
+        return fail(c, root, "expected 'key: value' lines (e.g. charge_current_limit_A: 125)%s%s", "", "");
     for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = yaml_document_get_node(doc, pr->key), *v = yaml_document_get_node(doc, pr->value);
         const char *name = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?";
@@ -115,61 +118,45 @@ static int walk(const char *path, yaml_document_t *doc, cli_site_file_t *out)
             if (strcmp(name, keys[i].key) == 0)
                 break;
         if (i == BL_ARRAY_LEN(keys))
-            return fail(path, k, "unknown key '%s' (known: charge_current_limit_A, discharge_current_limit_A, "
+            return fail(c, k, "unknown key '%s' (known: charge_current_limit_A, discharge_current_limit_A, "
                         "charge_voltage_limit_V, discharge_voltage_limit_V, capacity_Ah, policy, voltage_tolerance_V)%s", name, "");
         if (seen & (1u << i))
-            return fail(path, k, "%s: given twice%s", name, "");
+            return fail(c, k, "%s: given twice%s", name, "");
         seen |= 1u << i;
         if (v == NULL || v->type != YAML_SCALAR_NODE)
-            return fail(path, v ? v : k, "%s: expected a single value%s", name, "");
-        if ((rc = set_key(path, &keys[i], v, out)) != BL_EXIT_OK)
+            return fail(c, v ? v : k, "%s: expected a single value%s", name, "");
+        if ((rc = set_key(c, &keys[i], v, out)) != BL_EXIT_OK)
             return rc;
     }
     if (out->site.cvl_mV && out->site.dvl_mV && out->site.dvl_mV >= out->site.cvl_mV)
-        return fail(path, root, "discharge_voltage_limit_V must be below charge_voltage_limit_V%s%s", "", "");
+        return fail(c, root, "discharge_voltage_limit_V must be below charge_voltage_limit_V%s%s", "", "");
     return BL_EXIT_OK;
 }
 
-int cli_site_load(const char *path, cli_site_file_t *out)
+int cli_site_parse(const char *name, const char *text, size_t len, cli_site_file_t *out, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
-    char *buf;
-    size_t n;
     yaml_parser_t parser;
     yaml_document_t doc;
+    ctx_t c = { name, err, errlen };
     int rc;
 
     memset(out, 0, sizeof *out);
     out->policy = -1;
-    if (fp == NULL) {
-        cli_err("--site-limits %s: cannot open: %s", path, strerror(errno));
-        return BL_EXIT_IO;
-    }
-    buf = malloc(SITE_FILE_MAX + 1);
-    n = buf ? fread(buf, 1, SITE_FILE_MAX + 1, fp) : 0;
-    fclose(fp);
-    if (buf == NULL || n > SITE_FILE_MAX) {
-        free(buf);
-        cli_err("--site-limits %s: %s", path, buf ? "larger than 64 KiB: not a site-limits file" : "out of memory");
-        return BL_EXIT_USAGE;
-    }
+    err[0] = '\0';
     if (!yaml_parser_initialize(&parser)) {
-        free(buf);
-        cli_err("--site-limits %s: cannot start the YAML parser", path);
+        snprintf(err, errlen, "%s: cannot start the YAML parser", name);
         return BL_EXIT_IO;
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, n);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        cli_err("%s:%lu: yaml: %s%s%s", path, (unsigned long)parser.problem_mark.line + 1,
-                parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                parser.context ? parser.context : "");
+        snprintf(err, errlen, "%s:%lu: yaml: %s%s%s", name, (unsigned long)parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                 parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
-        free(buf);
         return BL_EXIT_USAGE;
     }
-    rc = walk(path, &doc, out);
+    rc = walk(&c, &doc, out);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
-    free(buf);
     return rc;
 }

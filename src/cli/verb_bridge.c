@@ -18,6 +18,7 @@
 #include "live.h"
 #include "view.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -1071,6 +1072,34 @@ static int check_args(br_t *b, const char *from, const bl_protocol_t *in)
 }
 
 /* ---- setup ---- */
+
+#define SITE_FILE_MAX (64u * 1024u)
+
+int cli_site_load(const char *path, cli_site_file_t *out)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf, err[512];
+    size_t n;
+    int rc;
+
+    if (fp == NULL) {
+        cli_err("--site-limits %s: cannot open: %s", path, strerror(errno));
+        return BL_EXIT_IO;
+    }
+    buf = malloc(SITE_FILE_MAX + 1);
+    n = buf ? fread(buf, 1, SITE_FILE_MAX + 1, fp) : 0;
+    fclose(fp);
+    if (buf == NULL || n > SITE_FILE_MAX) {
+        cli_err("--site-limits %s: %s", path, buf ? "larger than 64 KiB: not a site-limits file" : "out of memory");
+        free(buf);
+        return buf ? BL_EXIT_USAGE : BL_EXIT_IO;
+    }
+    rc = cli_site_parse(path, buf, n, out, err, sizeof err);
+    if (rc != BL_EXIT_OK)
+        cli_err("%s", err);
+    free(buf);
+    return rc;
+}
 
 static int open_ports(br_t *b)
 {
