@@ -34,6 +34,7 @@
 #define BMSLINK_GATEWAY_H
 
 #include "bmslink/protocol.h"
+#include "bmslink/rs485.h"
 
 #define BL_GW_MAX_PACKS 16
 #define BL_GW_INVERTER 0xFFu /* port of the inverter side; packs are ports 0..npacks-1 */
@@ -116,6 +117,7 @@ typedef enum {
     BL_GW_EV_INV_LOST,      /* the inverter went silent past the output protocol's link timeout */
     BL_GW_EV_OUT_REFUSED,   /* a = message id: a value did not fit and the frame was not sent (b = field) */
     BL_GW_EV_REJECT,        /* a = port, b = bl_reject_t: the first reject of this cause on this port */
+    BL_GW_EV_REJECT_RS,     /* a = port, b = bl_rsr_t: the same for a byte-protocol port */
     BL_GW_EV_COUNT
 } bl_gw_ev_kind_t;
 
@@ -137,6 +139,15 @@ typedef struct {
     bool early;               /* sent before its period because a limit shrank or an alarm rose */
 } bl_gw_txinfo_t;
 
+/* Scratch memory of one byte-protocol (RS485) port: frame assembly, Pylon INFO bytes, the
+ * decoded values of the last reply, an answer being built. Caller-owned, one per port. */
+typedef struct {
+    uint8_t frame[BL_STREAM_PYLON_MAX + 64];
+    uint8_t info[2048];
+    uint8_t out[4200];
+    bl_rs_decoded_t dec;
+} bl_gw_rsbuf_t;
+
 typedef struct {
     const bl_protocol_t *out;  /* the inverter's protocol (B) */
     uint8_t policy;            /* bl_gw_policy_t */
@@ -152,9 +163,34 @@ typedef struct {
     bl_gw_site_t site;
     /* frames to send: port BL_GW_INVERTER or a pack index; info is NULL for requests */
     void (*tx)(void *ctx, unsigned port, const bl_can_frame_t *f, const bl_gw_txinfo_t *info);
+    /* bytes to send on a byte-protocol port (RS485): requests to packs, answers to the inverter */
+    void (*tx_bytes)(void *ctx, unsigned port, const uint8_t *d, size_t n, const bl_gw_txinfo_t *info);
+    bl_gw_rsbuf_t *out_buf;    /* an RS485 output: its scratch memory (borrowed to the end) */
     void (*on_event)(void *ctx, const bl_gw_event_t *e);
     void *ctx;
 } bl_gw_cfg_t;
+
+/* A byte-protocol port: the framer, the session, and (towards a pack) the poll schedule. */
+typedef struct {
+    const bl_rs485_codec_t *c;
+    bl_gw_rsbuf_t *buf;      /* borrowed from init to the end */
+    bl_rs_session_t sess;
+    bl_stream_t st;
+    uint8_t addr;            /* the BMS polled (pack) / the battery we are (output) */
+    uint16_t cmd;            /* request outstanding (BL_RS_CMD_UNKNOWN: none) */
+    uint8_t idx;             /* position in the poll list */
+    bool once_done;          /* the identity commands were asked */
+    uint64_t deadline_ms;    /* the outstanding request's answer is due before this */
+    uint64_t next_ms;        /* the next request may go */
+    uint64_t cycle_ms;       /* start of the current poll cycle */
+    uint64_t first_ms;       /* first good reply, BL_NEVER: none */
+    uint32_t answered;       /* BL_BIT(poll list index) answered at least once */
+    uint64_t now_ms;         /* time of the bytes being pushed */
+    void *gw;                /* the gateway the framer reports to */
+    unsigned port;
+    /* counters, only incremented */
+    uint32_t requests, replies, timeouts, rejected[BL_RSR_COUNT];
+} bl_gw_rs_t;
 
 /* One request the gateway sends on its own (as a pack's inverter, or the inverter it plays). */
 typedef struct {
@@ -176,7 +212,9 @@ typedef struct {
 
 typedef struct {
     const bl_protocol_t *p;
-    bl_can_codec_t codec;    /* decodes the pack; a rejected frame stores nothing */
+    uint8_t bus;             /* bl_bus_t of p: CAN frames, or RS485 bytes */
+    bl_can_codec_t codec;    /* CAN: decodes the pack; a rejected frame stores nothing */
+    bl_gw_rs_t rs;           /* RS485: polled as its inverter would; a rejected reply stores nothing */
     bl_record_t rec;         /* what the pack said, each field with the time it was seen */
     uint64_t stale_ms;       /* limits older than this are not used (input timeout or cfg.stale_ms) */
     uint64_t window_ms[BL_F_BATTERY_COUNT]; /* other fields: max(stale_ms, 3 x their message period); 0 = never */
@@ -197,6 +235,8 @@ typedef struct {
     bl_gw_pack_t *packs;     /* borrowed from bl_gw_init to the end */
     uint8_t npacks;
     /* output: the battery role in protocol B */
+    uint8_t out_bus;         /* bl_bus_t of cfg.out */
+    bl_gw_rs_t ors;          /* RS485 output: framer and session of the inverter's requests */
     bl_can_codec_t out;
     uint64_t next_ms[BL_CAN_MAX_MSGS];
     uint64_t sent_ms[BL_CAN_MAX_MSGS];
@@ -219,6 +259,7 @@ typedef struct {
     bool v_mismatch;
     uint32_t clamp_state[BL_GW_CLAMP_COUNT];
     uint32_t rejects_seen[BL_GW_MAX_PACKS + 1]; /* BL_BIT(reason) already reported per port */
+    uint32_t rs_rejects_seen[BL_GW_MAX_PACKS + 1];
     /* counters, only incremented */
     uint64_t steps, tx, tx_early, tx_answers, tx_refused, tx_safe, rx_inv, rx_inv_rejected[BL_REJ_COUNT];
     uint64_t safe_entered, clamps, substituted;
@@ -228,8 +269,9 @@ typedef struct {
  * Start a gateway at now_ms. packs[0..npacks) is borrowed until the end;
  * each must have been set up with bl_gw_pack_init(). cfg is copied.
  * @retval 0           ready
- * @retval BL_EINVAL   cfg->out is not a CAN protocol, npacks is 0 or above BL_GW_MAX_PACKS,
- *                     a site limit is negative, cfg->tx is NULL
+ * @retval BL_EINVAL   cfg->out is a Modbus map, npacks is 0 or above BL_GW_MAX_PACKS, a site
+ *                     limit is negative, cfg->tx is NULL, an RS485 side without cfg.tx_bytes,
+ *                     an RS485 output without cfg.out_buf
  * @retval BL_ENOMEM   a protocol has more messages than a codec holds
  */
 int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t npacks, uint64_t now_ms);
@@ -241,6 +283,14 @@ int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t 
 int bl_gw_pack_init(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms);
 
 /*
+ * Set up pack slot k for a byte protocol (RS485: Pylontech ASCII, Daly, JBD, JK), polled
+ * at address addr (< 0: the protocol's default) with its poll list and timing. buf is
+ * kept until the end. Modbus maps are read by a host's Modbus client, not here.
+ * @retval 0 ready  @retval BL_EINVAL p is NULL, not a byte protocol, a Modbus map, or addr out of range
+ */
+int bl_gw_pack_init_rs(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms, int addr, bl_gw_rsbuf_t *buf);
+
+/*
  * A frame arrived on port (a pack index, or BL_GW_INVERTER) at now_ms.
  * Pack frames are decoded into that pack (all or nothing; rejects counted by
  * cause); inverter frames update B's session and may owe answers, which the
@@ -250,6 +300,15 @@ int bl_gw_pack_init(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms);
  * @retval BL_EINVAL   no such port
  */
 int bl_gw_rx(bl_gw_t *gw, unsigned port, const bl_can_frame_t *f, uint64_t now_ms);
+
+/*
+ * Bytes arrived on a byte-protocol port at now_ms: a pack's replies (decoded into that pack,
+ * all or nothing, rejects counted by bl_rsr_t) or the inverter's requests, answered at once
+ * from the current record through cfg.tx_bytes (the safe state when the limits are missing).
+ * @retval >= 0        whole frames taken
+ * @retval BL_EINVAL   no such port, or the port speaks CAN
+ */
+int bl_gw_rx_bytes(bl_gw_t *gw, unsigned port, const uint8_t *d, size_t n, uint64_t now_ms);
 
 /*
  * Advance to now_ms (monotonic, never before the last call): rebuild the

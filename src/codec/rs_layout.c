@@ -1057,10 +1057,14 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
     e.res = res;
     memset(out, 0, cap);
     res->safe_state = bl_rs_limits_stale(rec, now_ms, stale_ms);
-    if (get(&e, BL_F_CAPACITY, &full)) {
+    /* the capacity slots feed rows that use them; a message without such rows must not be
+     * called stale (or substituted) for a capacity it does not carry, so no get() here */
+    if (bl_field_fresh(&rec->f[BL_F_CAPACITY], now_ms, stale_ms)) {
+        full = rec->f[BL_F_CAPACITY].value;
         e.slot[BL_SLOT_FULL] = full;
         e.slot_ok[BL_SLOT_FULL] = true;
-        if (get(&e, BL_F_SOC, &soc)) {
+        if (bl_field_fresh(&rec->f[BL_F_SOC], now_ms, stale_ms)) {
+            soc = rec->f[BL_F_SOC].value;
             e.slot[BL_SLOT_REMAIN] = full * soc / 100000;
             e.slot_ok[BL_SLOT_REMAIN] = true;
         }

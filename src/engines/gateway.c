@@ -29,7 +29,7 @@ const char *bl_gw_ev_str(unsigned k)
 {
     static const char *const n[] = { "pack_up",  "pack_lost",   "pack_used", "pack_unused",
                                      "safe_enter", "safe_leave", "clamp",     "voltage_mismatch",
-                                     "inverter_up", "inverter_lost", "output_refused", "reject" };
+                                     "inverter_up", "inverter_lost", "output_refused", "reject", "reject_rs" };
     return k < BL_ARRAY_LEN(n) ? n[k] : "unknown";
 }
 
@@ -544,6 +544,7 @@ int bl_gw_pack_init(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms)
     if ((rc = bl_can_codec_init(&k->codec, p)) < 0)
         return rc;
     k->p = p;
+    k->bus = BL_BUS_CAN;
     bl_record_init(&k->rec);
     k->stale_ms = stale_ms ? stale_ms : bl_proto_timeout_ms(p);
     k->heard_ms = BL_NEVER;
@@ -556,6 +557,54 @@ int bl_gw_pack_init(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms)
     k->alarm_window_ms = window_for(&k->codec, BL_F_NONE, k->stale_ms);
     k->cycle = cycle_mask(&k->codec);
     poller_init(&k->poll, p);
+    return 0;
+}
+
+static void rs_frame_cb(void *ctx, const bl_stream_ev_t *ev);
+
+static int rs_port_init(bl_gw_rs_t *rs, const bl_protocol_t *p, int addr, bl_gw_rsbuf_t *buf)
+{
+    const bl_rs485_codec_t *c = bl_rs_codec(p);
+    int rc;
+
+    memset(rs, 0, sizeof *rs);
+    if (c == NULL || buf == NULL || c->kind == BL_RSK_MODBUS)
+        return BL_EINVAL;
+    if (addr >= 0 && (addr < c->addr_min || addr > c->addr_max))
+        return BL_EINVAL;
+    rs->c = c;
+    rs->buf = buf;
+    rs->addr = (uint8_t)(addr >= 0 ? addr : c->addr_default);
+    rs->cmd = BL_RS_CMD_UNKNOWN;
+    rs->first_ms = BL_NEVER;
+    if ((rc = bl_rs_session_init(&rs->sess, p)) < 0)
+        return rc;
+    return bl_stream_init(&rs->st, c->framing, buf->frame, sizeof buf->frame, rs_frame_cb, rs);
+}
+
+int bl_gw_pack_init_rs(bl_gw_pack_t *k, const bl_protocol_t *p, uint64_t stale_ms, int addr, bl_gw_rsbuf_t *buf)
+{
+    int rc;
+    bl_caps_t caps;
+
+    memset(k, 0, sizeof *k);
+    if (p == NULL || bl_proto_root(p)->bus == BL_BUS_CAN)
+        return BL_EINVAL;
+    if ((rc = rs_port_init(&k->rs, p, addr, buf)) < 0)
+        return rc;
+    k->p = p;
+    k->bus = bl_proto_root(p)->bus;
+    bl_record_init(&k->rec);
+    k->stale_ms = stale_ms ? stale_ms : bl_proto_timeout_ms(p);
+    k->heard_ms = BL_NEVER;
+    bl_proto_caps(p, &caps);
+    k->limits = caps.fields & (BL_BIT(BL_F_CVL) | BL_BIT(BL_F_CCL) | BL_BIT(BL_F_DCL));
+    for (unsigned f = 0; f < BL_F_BATTERY_COUNT; f++) {
+        /* a poll cycle brings everything: fresh for the timeout, or 3 cycles where that is longer */
+        uint64_t w = (uint64_t)k->rs.c->poll_ms * WINDOW_PERIODS;
+        k->window_ms[f] = bl_field_info(f)->kind == BL_FK_STR ? 0 : w > k->stale_ms ? w : k->stale_ms;
+    }
+    k->alarm_window_ms = k->window_ms[BL_F_SOC];
     return 0;
 }
 
@@ -765,6 +814,50 @@ static void wire_ranges(bl_gw_t *gw)
     }
 }
 
+/* An RS485 output: the same from its layout rows (the replies the battery role sends). */
+static void rs_wire_ranges(bl_gw_t *gw)
+{
+    static const uint8_t lim[] = { BL_F_CVL, BL_F_CCL, BL_F_DCL, BL_F_DVL };
+    const bl_rs485_codec_t *c = gw->ors.c;
+
+    bl_proto_caps_sent(gw->cfg.out, &gw->out_caps);
+    for (unsigned i = 0; i < BL_ARRAY_LEN(lim); i++) {
+        unsigned f = lim[i];
+        int64_t lo = INT32_MIN, hi = INT32_MAX, step = 1, origin = 0;
+        bool any = false;
+        for (unsigned j = 0; j < c->nmsgs; j++) {
+            const bl_rs_msg_t *m = &c->msgs[j];
+            if (m->rsp == NULL || (m->flags & (BL_RMF_NO_REPLY | BL_RMF_WRITE)))
+                continue;
+            for (unsigned r = 0; r < m->nrsp; r++) {
+                const bl_signal_t *sg = &m->rsp[r].sig;
+                int64_t a, b;
+                if (m->rsp[r].op != BL_RI_FIELD || sg->kind != BL_SK_NUM || sg->field != f)
+                    continue;
+                bl_sig_range(sg, &a, &b);
+                lo = a > lo ? a : lo;
+                hi = b < hi ? b : hi;
+                any = true;
+                a = sg->mul < 0 ? -(int64_t)sg->mul : sg->mul;
+                b = sg->div > 0 ? sg->div : 1;
+                if (a % b == 0 && a / b > step) {
+                    step = a / b;
+                    origin = sg->offset;
+                }
+            }
+        }
+        if (!any) {
+            gw->out_caps.fields &= ~(uint32_t)BL_BIT(f);
+            continue;
+        }
+        gw->out_caps.fields |= BL_BIT(f);
+        gw->out_caps.lo[f] = (int32_t)clamp32(lo);
+        gw->out_caps.hi[f] = (int32_t)clamp32(hi);
+        gw->out_caps.step[f] = (int32_t)clamp32(step);
+        gw->out_caps.origin[f] = (int32_t)clamp32(origin);
+    }
+}
+
 /* Which limits, flags and alarms each output message carries (what an early frame is for). */
 static void carried(bl_gw_t *gw)
 {
@@ -798,10 +891,19 @@ int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t 
         cfg->site.dcl_mA < 0 || cfg->site.cvl_mV < 0 || cfg->site.dvl_mV < 0 || cfg->site.capacity_mAh < 0)
         return BL_EINVAL;
     for (size_t i = 0; i < npacks; i++)
-        if (packs[i].p == NULL)
+        if (packs[i].p == NULL || (packs[i].bus != BL_BUS_CAN && cfg->tx_bytes == NULL))
             return BL_EINVAL;
-    if ((rc = bl_can_codec_init(&gw->out, cfg->out)) < 0)
-        return rc;
+    gw->out_bus = bl_proto_root(cfg->out)->bus;
+    if (gw->out_bus == BL_BUS_CAN) {
+        if ((rc = bl_can_codec_init(&gw->out, cfg->out)) < 0)
+            return rc;
+    } else {
+        if (cfg->tx_bytes == NULL ||
+            (rc = rs_port_init(&gw->ors, cfg->out, cfg->out_addr ? (int)cfg->out_addr : -1, cfg->out_buf)) < 0)
+            return BL_EINVAL;
+        gw->ors.gw = gw;
+        gw->ors.port = BL_GW_INVERTER;
+    }
     gw->cfg = *cfg;
     if (gw->cfg.hold_ms == 0)
         gw->cfg.hold_ms = HOLD_DEFAULT_MS;
@@ -814,15 +916,25 @@ int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t 
     bl_record_init(&gw->agg);
     bl_record_init(&gw->told);
     bl_record_init(&gw->inv);
-    wire_ranges(gw);
-    carried(gw);
+    if (gw->out_bus == BL_BUS_CAN) {
+        wire_ranges(gw);
+        carried(gw);
+    } else {
+        rs_wire_ranges(gw);
+    }
+    for (size_t i = 0; i < npacks; i++)
+        if (packs[i].bus != BL_BUS_CAN) {
+            packs[i].rs.gw = gw;
+            packs[i].rs.port = (unsigned)i;
+            packs[i].rs.next_ms = packs[i].rs.cycle_ms = now_ms;
+        }
     for (unsigned j = 0; j < BL_CAN_MAX_MSGS; j++) {
         gw->next_ms[j] = now_ms;
         gw->sent_ms[j] = BL_NEVER;
     }
     for (size_t i = 0; i < npacks; i++)
         poller_start(&packs[i].poll, now_ms);
-    if (cfg->play_inverter) {
+    if (cfg->play_inverter && gw->out_bus == BL_BUS_CAN) {
         poller_init(&gw->inv_play, cfg->out);
         poller_start(&gw->inv_play, now_ms);
     }
@@ -906,6 +1018,8 @@ int bl_gw_rx(bl_gw_t *gw, unsigned port, const bl_can_frame_t *f, uint64_t now_m
 {
     if (port != BL_GW_INVERTER && port >= gw->npacks)
         return BL_EINVAL;
+    if ((port == BL_GW_INVERTER ? gw->out_bus : gw->packs[port].bus) != BL_BUS_CAN)
+        return BL_EINVAL; /* a byte-protocol port: bl_gw_rx_bytes */
     if (now_ms > gw->now_ms)
         gw->now_ms = now_ms;
     if (f->flags & BL_CAN_ERR) {
@@ -916,6 +1030,214 @@ int bl_gw_rx(bl_gw_t *gw, unsigned port, const bl_can_frame_t *f, uint64_t now_m
         return BL_EBADMSG; /* the transport tracks the bus state; an error frame carries no data */
     }
     return port == BL_GW_INVERTER ? rx_inverter(gw, f, now_ms) : rx_pack(gw, port, f, now_ms);
+}
+
+/* ---- byte protocols (RS485) --------------------------------------------- */
+
+static void refresh(bl_gw_t *gw, uint64_t now_ms);
+
+static void rs_reject(bl_gw_t *gw, bl_gw_rs_t *rs, unsigned why)
+{
+    unsigned slot = rs->port == BL_GW_INVERTER ? gw->npacks : rs->port;
+    if (why >= BL_RSR_COUNT)
+        why = BL_RSR_SYNTAX;
+    rs->rejected[why]++;
+    if (!(gw->rs_rejects_seen[slot] & BL_BIT(why))) {
+        gw->rs_rejects_seen[slot] |= BL_BIT(why);
+        emit(gw, BL_GW_EV_REJECT_RS, rs->port == BL_GW_INVERTER ? -1 : (int32_t)rs->port, (int32_t)why, 0, 0);
+    }
+}
+
+static int poll_index(const bl_gw_rs_t *rs, uint16_t cmd)
+{
+    const uint8_t *list = rs->c->poll;
+    for (int i = 0; list != NULL && list[i] != 0 && i < 32; i++)
+        if (list[i] == cmd)
+            return i;
+    return -1;
+}
+
+/* A pack's reply: decoded into its record, all or nothing. */
+static void rs_pack_frame(bl_gw_t *gw, bl_gw_pack_t *k, const bl_rs_frame_t *f)
+{
+    bl_gw_rs_t *rs = &k->rs;
+    uint64_t now = rs->now_ms;
+    int at;
+
+    if (f->request)
+        return; /* an inverter's request (a capture, or our own echo on a 2-wire bus) */
+    if (rs->c->kind == BL_RSK_PYLON && f->addr != rs->addr) {
+        rs_reject(gw, rs, BL_RSR_ADDRESS); /* another pack's answer, or a second master's */
+        return;
+    }
+    if (f->rtn != 0 || f->msg == NULL) {
+        rs_reject(gw, rs, f->rtn != 0 ? BL_RSR_ERROR_CODE : BL_RSR_UNKNOWN_CMD);
+        return;
+    }
+    if (bl_rs_decode(rs->c, f->msg, f->pl, f->plen, f->group ? 1 : 0, now, &k->rec, NULL, 0, &rs->buf->dec) < 0) {
+        rs_reject(gw, rs, rs->buf->dec.why);
+        return;
+    }
+    rs->replies++;
+    if (rs->cmd == f->cmd || rs->cmd == BL_RS_CMD_UNKNOWN || f->inferred) {
+        rs->cmd = BL_RS_CMD_UNKNOWN; /* answered: the next request may go after the gap */
+        rs->next_ms = now + rs->c->gap_ms;
+    }
+    if ((at = poll_index(rs, f->cmd)) >= 0)
+        rs->answered |= BL_BIT(at);
+    if (rs->first_ms == BL_NEVER)
+        rs->first_ms = now;
+    k->rx++;
+    k->heard_ms = now;
+    if (k->link != BL_GW_LINK_ACTIVE) {
+        k->link = BL_GW_LINK_ACTIVE;
+        emit(gw, BL_GW_EV_PACK_UP, (int32_t)rs->port, 0, 0, 0);
+    }
+}
+
+/* The inverter's request to the battery we are: answered at once from the current record. */
+static void rs_out_frame(bl_gw_t *gw, const bl_rs_frame_t *f)
+{
+    bl_gw_rs_t *rs = &gw->ors;
+    bl_rs_answer_t res;
+    bl_gw_txinfo_t info;
+    int n;
+
+    if (!f->request)
+        return; /* another battery's answer on the inverter's bus */
+    gw->rx_inv++;
+    if (gw->inv_link != BL_GW_LINK_ACTIVE) {
+        gw->inv_link = BL_GW_LINK_ACTIVE;
+        emit(gw, BL_GW_EV_INV_UP, 0, 0, 0, 0);
+    }
+    refresh(gw, rs->now_ms);
+    if (gw->holding)
+        return; /* not ready to say anything: the inverter sees no battery yet */
+    n = bl_rs_answer(gw->cfg.out, rs->addr, f, &gw->agg, rs->now_ms, 0, rs->buf->out, sizeof rs->buf->out, &res);
+    if (n <= 0)
+        return; /* silent: another address, or nothing honest to say (res.why) */
+    memset(&info, 0, sizeof info);
+    info.answer = true;
+    info.safe_state = res.enc.safe_state;
+    info.enc.substituted = res.enc.substituted;
+    info.enc.clamped = res.enc.clamped;
+    gw->tx++;
+    gw->tx_answers++;
+    if (info.safe_state)
+        gw->tx_safe++;
+    for (uint32_t b = res.enc.substituted; b; b &= b - 1u)
+        gw->substituted++;
+    gw->cfg.tx_bytes(gw->cfg.ctx, BL_GW_INVERTER, rs->buf->out, (size_t)n, &info);
+}
+
+static void rs_frame_cb(void *ctx, const bl_stream_ev_t *ev)
+{
+    bl_gw_rs_t *rs = ctx;
+    bl_gw_t *gw = rs->gw;
+    bl_rs_frame_t f;
+    bl_rsr_t why;
+
+    if (gw == NULL)
+        return;
+    if (ev->kind != BL_SEV_FRAME) {
+        rs_reject(gw, rs, ev->kind == BL_SEV_NOISE ? BL_RSR_NOISE : ev->why);
+        if (rs->port == BL_GW_INVERTER && ev->kind == BL_SEV_REJECT) {
+            /* a Pylon pack answers a bad checksum with its error code (§5); others stay silent */
+            bl_rs_answer_t res;
+            int n = bl_rs_answer_reject(gw->cfg.out, rs->addr, ev->data, ev->len, (bl_rsr_t)ev->why, rs->buf->out,
+                                        sizeof rs->buf->out, &res);
+            if (n > 0 && !gw->holding)
+                gw->cfg.tx_bytes(gw->cfg.ctx, BL_GW_INVERTER, rs->buf->out, (size_t)n, NULL);
+        }
+        return;
+    }
+    if (bl_rs_session_frame(&rs->sess, ev->data, ev->len, rs->buf->info, sizeof rs->buf->info, &f, &why) < 0) {
+        rs_reject(gw, rs, why);
+        return;
+    }
+    if (rs->port == BL_GW_INVERTER)
+        rs_out_frame(gw, &f);
+    else
+        rs_pack_frame(gw, &gw->packs[rs->port], &f);
+}
+
+int bl_gw_rx_bytes(bl_gw_t *gw, unsigned port, const uint8_t *d, size_t n, uint64_t now_ms)
+{
+    bl_gw_rs_t *rs;
+    uint64_t before;
+
+    if (port != BL_GW_INVERTER && port >= gw->npacks)
+        return BL_EINVAL;
+    if ((port == BL_GW_INVERTER ? gw->out_bus : gw->packs[port].bus) == BL_BUS_CAN)
+        return BL_EINVAL;
+    rs = port == BL_GW_INVERTER ? &gw->ors : &gw->packs[port].rs;
+    if (now_ms > gw->now_ms)
+        gw->now_ms = now_ms;
+    rs->now_ms = now_ms;
+    before = rs->st.frames;
+    bl_stream_push(&rs->st, d, n);
+    return (int)(rs->st.frames - before);
+}
+
+/* The next command of a pack's poll list: the identity ones once, then the list each poll_ms. */
+static uint16_t rs_next_cmd(bl_gw_rs_t *rs, uint64_t now, uint64_t *wait)
+{
+    const uint8_t *once = rs->c->poll_once, *list = rs->c->poll;
+    if (!rs->once_done) {
+        if (once != NULL && once[rs->idx] != 0)
+            return once[rs->idx++];
+        rs->once_done = true;
+        rs->idx = 0;
+    }
+    if (list == NULL || list[0] == 0) {
+        *wait = BL_NEVER;
+        return BL_RS_CMD_UNKNOWN;
+    }
+    if (list[rs->idx] == 0) { /* the cycle is through: the next one starts a poll period after this one */
+        if (now < rs->cycle_ms + rs->c->poll_ms) {
+            *wait = rs->cycle_ms + rs->c->poll_ms;
+            return BL_RS_CMD_UNKNOWN;
+        }
+        rs->idx = 0;
+    }
+    if (rs->idx == 0)
+        rs->cycle_ms = now;
+    return list[rs->idx++];
+}
+
+/* The inverter role towards a byte-protocol pack: one request at a time, reply_ms to answer. */
+static uint64_t rs_poll(bl_gw_t *gw, unsigned i, uint64_t now)
+{
+    bl_gw_pack_t *k = &gw->packs[i];
+    bl_gw_rs_t *rs = &k->rs;
+    uint8_t req[96];
+    uint64_t wait = BL_NEVER;
+    uint16_t cmd;
+    int n;
+
+    if (rs->cmd != BL_RS_CMD_UNKNOWN) {
+        if (now < rs->deadline_ms)
+            return rs->deadline_ms;
+        rs->timeouts++; /* no answer in time: counted, the cycle goes on */
+        rs_reject(gw, rs, BL_RSR_TIMEOUT);
+        rs->cmd = BL_RS_CMD_UNKNOWN;
+        rs->next_ms = now + rs->c->gap_ms;
+    }
+    if (now < rs->next_ms)
+        return rs->next_ms;
+    if ((cmd = rs_next_cmd(rs, now, &wait)) == BL_RS_CMD_UNKNOWN)
+        return wait;
+    n = bl_rs_request(k->p, rs->addr, cmd, false, req, sizeof req);
+    if (n <= 0) {
+        rs->next_ms = now + rs->c->gap_ms; /* nothing this poller can ask: not the link's fault */
+        return rs->next_ms;
+    }
+    rs->cmd = cmd;
+    rs->deadline_ms = now + (rs->c->reply_ms ? rs->c->reply_ms : 500u);
+    rs->requests++;
+    k->tx++;
+    gw->cfg.tx_bytes(gw->cfg.ctx, i, req, (size_t)n, NULL);
+    return rs->deadline_ms;
 }
 
 /* ---- step ---------------------------------------------------------------- */
@@ -997,13 +1319,28 @@ static void agg_events(bl_gw_t *gw)
     }
 }
 
+/* A byte-protocol pack has answered every command of its poll list, or a poll period has
+ * passed since its first reply (a capture of another poller may never ask some of them). */
+static bool rs_cycle_done(const bl_gw_pack_t *k, uint64_t now)
+{
+    const uint8_t *list = k->rs.c->poll;
+    uint32_t all = 0;
+    for (unsigned i = 0; list != NULL && list[i] != 0 && i < 32; i++)
+        all |= BL_BIT(i);
+    if ((k->rs.answered & all) == all)
+        return true;
+    return k->rs.first_ms != BL_NEVER && now - k->rs.first_ms >= k->rs.c->poll_ms;
+}
+
 /* Every pack in use and heard through a whole cycle of its messages: the output may begin
  * (else its first frames would carry blanks that the next cycle fills). */
 static bool packs_ready(const bl_gw_t *gw, uint64_t now)
 {
     for (unsigned i = 0; i < gw->npacks; i++) {
         const bl_gw_pack_t *k = &gw->packs[i];
-        if (!bl_gw_pack_usable(k, now, NULL) || (k->seen_msgs & k->cycle) != k->cycle)
+        if (!bl_gw_pack_usable(k, now, NULL))
+            return false;
+        if (k->bus == BL_BUS_CAN ? (k->seen_msgs & k->cycle) != k->cycle : !rs_cycle_done(k, now))
             return false;
     }
     return true;
@@ -1134,6 +1471,16 @@ static void inverter_link(bl_gw_t *gw, uint64_t now)
         gw->nqueue = 0; /* the session fell back: nothing owed any more */
 }
 
+/* The record as it stands at now: packs in and out of use, the aggregate, its events. */
+static void refresh(bl_gw_t *gw, uint64_t now_ms)
+{
+    pack_events(gw, now_ms);
+    bl_gw_aggregate(&gw->cfg, &gw->out_caps, gw->packs, gw->npacks, now_ms, &gw->agg, &gw->rep);
+    gw->out_safe = gw->out_bus == BL_BUS_CAN ? bl_can_safe_needed(&gw->out, &gw->agg, now_ms, 0)
+                                             : bl_rs_limits_stale(&gw->agg, now_ms, 0);
+    agg_events(gw);
+}
+
 uint64_t bl_gw_step(bl_gw_t *gw, uint64_t now_ms)
 {
     uint64_t next;
@@ -1143,15 +1490,15 @@ uint64_t bl_gw_step(bl_gw_t *gw, uint64_t now_ms)
         now_ms = gw->now_ms; /* monotonic: a late call does not go back in time */
     gw->now_ms = now_ms;
     gw->steps++;
-    pack_events(gw, now_ms);
-    bl_gw_aggregate(&gw->cfg, &gw->out_caps, gw->packs, gw->npacks, now_ms, &gw->agg, &gw->rep);
-    gw->out_safe = bl_can_safe_needed(&gw->out, &gw->agg, now_ms, 0);
-    agg_events(gw);
-    inverter_link(gw, now_ms);
+    refresh(gw, now_ms);
+    if (gw->out_bus == BL_BUS_CAN)
+        inverter_link(gw, now_ms);
     next = next_expiry(gw, now_ms);
     if (gw->cfg.poll_packs)
         for (unsigned i = 0; i < gw->npacks; i++)
-            next = earliest(next, poller_run(gw, &gw->packs[i].poll, i, &gw->inv, inv_stale, now_ms, false));
+            next = earliest(next, gw->packs[i].bus == BL_BUS_CAN
+                                      ? poller_run(gw, &gw->packs[i].poll, i, &gw->inv, inv_stale, now_ms, false)
+                                      : rs_poll(gw, i, now_ms));
     if (gw->holding && (packs_ready(gw, now_ms) || now_ms - gw->start_ms >= gw->cfg.hold_ms)) {
         gw->holding = false;
         for (unsigned j = 0; j < gw->out.n; j++)
@@ -1161,8 +1508,14 @@ uint64_t bl_gw_step(bl_gw_t *gw, uint64_t now_ms)
     }
     if (gw->holding) {
         gw->nqueue = 0; /* no answers before the packs are there: the inverter sees no battery yet */
+        for (unsigned i = 0; i < gw->npacks; i++) /* a byte-protocol pack's first poll period ends */
+            if (gw->packs[i].bus != BL_BUS_CAN && gw->packs[i].rs.first_ms != BL_NEVER &&
+                gw->packs[i].rs.first_ms + gw->packs[i].rs.c->poll_ms > now_ms)
+                next = earliest(next, gw->packs[i].rs.first_ms + gw->packs[i].rs.c->poll_ms);
         return earliest(next, gw->start_ms + gw->cfg.hold_ms);
     }
+    if (gw->out_bus != BL_BUS_CAN)
+        return next <= now_ms ? now_ms + 1u : next; /* an RS485 battery only answers (bl_gw_rx_bytes) */
     if (gw->cfg.play_inverter) {
         gw->inv_play.detected = gw->tx > 0;
         next = earliest(next, poller_run(gw, &gw->inv_play, BL_GW_INVERTER, &gw->inv, 0, now_ms, true));

@@ -18,8 +18,18 @@ typedef struct {
 } gw_sent_t;
 
 typedef struct {
+    uint64_t t_ms;
+    unsigned port;
+    size_t n;
+    uint8_t d[256];
+    bool answer, safe;
+} gw_bytes_t;
+
+typedef struct {
     bl_gw_t gw;
     bl_gw_pack_t packs[BL_GW_MAX_PACKS];
+    gw_bytes_t bytes[512];
+    unsigned nbytes;
     gw_sent_t sent[GW_SENT_MAX];
     unsigned nsent;
     bl_gw_event_t ev[256];
@@ -47,6 +57,22 @@ static inline void rig_tx(void *ctx, unsigned port, const bl_can_frame_t *f, con
     }
 }
 
+static inline void rig_tx_bytes(void *ctx, unsigned port, const uint8_t *d, size_t n, const bl_gw_txinfo_t *info)
+{
+    gw_rig_t *r = ctx;
+    gw_bytes_t *b;
+    if (r->nbytes >= BL_ARRAY_LEN(r->bytes))
+        return;
+    b = &r->bytes[r->nbytes++];
+    memset(b, 0, sizeof *b);
+    b->t_ms = r->gw.now_ms;
+    b->port = port;
+    b->n = n < sizeof b->d ? n : sizeof b->d;
+    memcpy(b->d, d, b->n);
+    b->answer = info != NULL && info->answer;
+    b->safe = info != NULL && info->safe_state;
+}
+
 static inline void rig_event(void *ctx, const bl_gw_event_t *e)
 {
     gw_rig_t *r = ctx;
@@ -60,6 +86,7 @@ static inline void rig_cfg(gw_rig_t *r, bl_gw_cfg_t *cfg, const char *out)
     cfg->out = bl_protocol_find(out);
     assert_non_null(cfg->out);
     cfg->tx = rig_tx;
+    cfg->tx_bytes = rig_tx_bytes;
     cfg->on_event = rig_event;
     cfg->ctx = r;
 }
@@ -71,6 +98,7 @@ static inline void rig_start(gw_rig_t *r, const bl_gw_cfg_t *cfg, const char *in
         assert_int_equal(bl_gw_pack_init(&r->packs[i], bl_protocol_find(in), cfg->stale_ms), 0);
     assert_int_equal(bl_gw_init(&r->gw, cfg, r->packs, n, t0), 0);
     r->nsent = 0;
+    r->nbytes = 0;
     r->nev = 0;
     r->next = t0;
 }
