@@ -237,6 +237,8 @@ typedef struct {
     /* output: the battery role in protocol B */
     uint8_t out_bus;         /* bl_bus_t of cfg.out */
     bl_gw_rs_t ors;          /* RS485 output: framer and session of the inverter's requests */
+    uint64_t play_next_ms;   /* RS485 output with cfg.play_inverter: the next request played */
+    uint8_t play_idx;
     bl_can_codec_t out;
     uint64_t next_ms[BL_CAN_MAX_MSGS];
     uint64_t sent_ms[BL_CAN_MAX_MSGS];

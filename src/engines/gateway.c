@@ -1240,6 +1240,36 @@ static uint64_t rs_poll(bl_gw_t *gw, unsigned i, uint64_t now)
     return rs->deadline_ms;
 }
 
+/* The inverter's polls played on an RS485 output (offline translation): its poll list every
+ * poll_ms, gap_ms apart, each sent out and fed back as if the inverter had asked. */
+static uint64_t rs_play(bl_gw_t *gw, uint64_t now)
+{
+    bl_gw_rs_t *rs = &gw->ors;
+    const uint8_t *list = rs->c->poll;
+    uint8_t req[96];
+    int n;
+
+    if (list == NULL || list[0] == 0)
+        return BL_NEVER;
+    if (gw->play_next_ms == 0)
+        gw->play_next_ms = now;
+    if (now < gw->play_next_ms)
+        return gw->play_next_ms;
+    if (list[gw->play_idx] == 0)
+        gw->play_idx = 0;
+    n = bl_rs_request(gw->cfg.out, rs->addr, list[gw->play_idx], false, req, sizeof req);
+    gw->play_idx++;
+    gw->play_next_ms = list[gw->play_idx] == 0 ? now + rs->c->poll_ms - (uint64_t)(gw->play_idx - 1u) * rs->c->gap_ms
+                                               : now + rs->c->gap_ms;
+    if (gw->play_next_ms <= now)
+        gw->play_next_ms = now + 1u;
+    if (n > 0) {
+        gw->cfg.tx_bytes(gw->cfg.ctx, BL_GW_INVERTER, req, (size_t)n, NULL);
+        (void)bl_gw_rx_bytes(gw, BL_GW_INVERTER, req, (size_t)n, now);
+    }
+    return gw->play_next_ms;
+}
+
 /* ---- step ---------------------------------------------------------------- */
 
 static uint64_t earliest(uint64_t a, uint64_t b)
@@ -1514,8 +1544,11 @@ uint64_t bl_gw_step(bl_gw_t *gw, uint64_t now_ms)
                 next = earliest(next, gw->packs[i].rs.first_ms + gw->packs[i].rs.c->poll_ms);
         return earliest(next, gw->start_ms + gw->cfg.hold_ms);
     }
-    if (gw->out_bus != BL_BUS_CAN)
-        return next <= now_ms ? now_ms + 1u : next; /* an RS485 battery only answers (bl_gw_rx_bytes) */
+    if (gw->out_bus != BL_BUS_CAN) { /* an RS485 battery only answers (bl_gw_rx_bytes) */
+        if (gw->cfg.play_inverter)
+            next = earliest(next, rs_play(gw, now_ms));
+        return next <= now_ms ? now_ms + 1u : next;
+    }
     if (gw->cfg.play_inverter) {
         gw->inv_play.detected = gw->tx > 0;
         next = earliest(next, poller_run(gw, &gw->inv_play, BL_GW_INVERTER, &gw->inv, 0, now_ms, true));
