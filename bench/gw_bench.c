@@ -339,12 +339,20 @@ static int saturation(void)
     for (unsigned k = 0; k < o.nids; k++) {
         printf(" 0x%03X %llu", (unsigned)o.ids[k], (unsigned long long)o.per_id[k]);
         /* every message once a simulated second (+1 for the last step, + early frames: none here) */
-        if (o.per_id[k] + 1 < sim_seconds || o.per_id[k] > sim_seconds + 1)
+        if (o.per_id[k] + 1 < sim_seconds || o.per_id[k] > sim_seconds + 1) {
+            fprintf(stderr, "gw_bench: 0x%03X sent %llu times in %llu simulated s\n", (unsigned)o.ids[k],
+                    (unsigned long long)o.per_id[k], (unsigned long long)sim_seconds);
             fail = 1;
+        }
     }
     printf("\n");
-    if (r.stats.rx_drop || got != sat_frames || handled != sat_frames || inv_got != o.out || inv.stats.rx_drop)
+    if (r.stats.rx_drop || got != sat_frames || handled != sat_frames || inv_got != o.out || inv.stats.rx_drop) {
+        fprintf(stderr, "gw_bench: %llu of %llu frames read, %llu handled, %llu + %llu dropped, %llu of %llu out read\n",
+                (unsigned long long)got, (unsigned long long)sat_frames, (unsigned long long)handled,
+                (unsigned long long)r.stats.rx_drop, (unsigned long long)inv.stats.rx_drop, (unsigned long long)inv_got,
+                (unsigned long long)o.out);
         fail = 1;
+    }
     if (fail)
         fprintf(stderr, "gw_bench: saturation: frames lost or an output period missed\n");
     bl_transport_close(&w);
