@@ -1,0 +1,675 @@
+/*
+ * The closed loop (include/bmslink/sim.h): battery simulator, battery role on
+ * the protocol table, an in-memory bus with fault injection, inverter model.
+ *
+ * Order within one instant t: scenario changes; the battery's physics over
+ * the last step and its new record; the battery's frames (encoder -> bus ->
+ * inverter's decoder); the inverter's frames (and the battery's answers); the
+ * inverter's decision for the next step. The bus has no latency, so what the
+ * inverter decides at t uses what the battery said at t.
+ */
+#include "bmslink/sim.h"
+
+#include <string.h>
+
+static const char *const kind_names[BL_SE_COUNT] = {
+    [BL_SE_COMM_LOSS] = "comm_loss",
+    [BL_SE_FROZEN_FIELD] = "frozen_field",
+    [BL_SE_STALE_FIELD] = "stale_field",
+    [BL_SE_WRONG_SIGN] = "wrong_current_sign",
+    [BL_SE_SCALING] = "scaling_error",
+    [BL_SE_CELL_OV] = "cell_over_voltage",
+    [BL_SE_OVER_TEMP] = "over_temperature",
+    [BL_SE_ALARM_BURST] = "alarm_burst",
+    [BL_SE_BUS_OFF] = "bus_off",
+    [BL_SE_WRONG_BITRATE] = "wrong_bitrate",
+    [BL_SE_SETTING] = "setting",
+    [BL_SE_FIRMWARE] = "firmware",
+    [BL_SE_SIGNAL] = "signal",
+    [BL_SE_GRID] = "grid_loss",
+};
+
+const char *bl_scn_kind_str(unsigned k)
+{
+    return k < BL_SE_COUNT ? kind_names[k] : "unknown";
+}
+
+unsigned bl_scn_kind_by_name(const char *name)
+{
+    for (unsigned i = 0; i < BL_SE_COUNT; i++)
+        if (strcmp(kind_names[i], name) == 0)
+            return i;
+    return BL_SE_COUNT;
+}
+
+const char *bl_viol_str(unsigned v)
+{
+    static const char *const n[BL_VIOL_COUNT] = { "charge_current_limit", "discharge_current_limit",
+                                                  "charge_voltage_limit", "charge_disabled",
+                                                  "discharge_disabled" };
+    return v < BL_VIOL_COUNT ? n[v] : "unknown";
+}
+
+const char *bl_ev_kind_str(unsigned kind)
+{
+    static const char *const n[BL_EV_COUNT] = {
+        [BL_EV_PROT_TRIP] = "protection_trip",   [BL_EV_PROT_RELEASE] = "protection_release",
+        [BL_EV_WARN_ON] = "warning_on",          [BL_EV_WARN_OFF] = "warning_off",
+        [BL_EV_SOC_RECAL] = "soc_recalibrated",  [BL_EV_FLAG] = "request_flag",
+        [BL_EV_INV_STATE] = "inverter_state",    [BL_EV_INV_DETECT] = "battery_detected",
+        [BL_EV_INV_TIMEOUT] = "timeout",         [BL_EV_INV_RESTORED] = "timeout_end",
+        [BL_EV_QUIRK] = "quirk",                 [BL_EV_VIOLATION] = "limit_exceeded",
+        [BL_EV_VIOLATION_END] = "limit_respected", [BL_EV_SCENARIO] = "scenario",
+        [BL_EV_SCENARIO_END] = "scenario_end",   [BL_EV_LINK] = "inverter_link",
+        [BL_EV_REJECT] = "frame_rejected",       [BL_EV_UNSERVED] = "load_unserved",
+        [BL_EV_SETTING] = "setting_mismatch",
+    };
+    return kind < BL_EV_COUNT ? n[kind] : "unknown";
+}
+
+/* ---- scenario defaults and profiles --------------------------------------------------------- */
+
+#define H(x) ((uint64_t)(x) * 3600000u)
+#define DAY_MS UINT64_C(86400000)
+
+static void profile_set(bl_scn_profile_t *p, const uint64_t *at, const int32_t *v, unsigned n)
+{
+    p->n = (uint8_t)n;
+    for (unsigned i = 0; i < n; i++) {
+        p->at_ms[i] = at[i];
+        p->v[i] = v[i];
+    }
+}
+
+void bl_scn_defaults(bl_scenario_t *s)
+{
+    /* a clear day on a 5 kWp array; a household with morning and evening peaks */
+    static const uint64_t pv_at[] = { H(0), H(6), H(8), H(10), H(12), H(14), H(16), H(18), H(20) };
+    static const int32_t pv_w[] = { 0, 0, 1500, 3800, 5000, 4600, 3000, 900, 0 };
+    static const uint64_t ld_at[] = { H(0), H(6), H(7), H(9), H(12), H(17), H(18), H(21), H(23), H(24) };
+    static const int32_t ld_w[] = { 300, 300, 1500, 600, 800, 900, 2500, 2000, 500, 300 };
+    static const uint64_t amb_at[] = { H(0), H(6), H(15), H(24) };
+    static const int32_t amb_m[] = { 20000, 19000, 26000, 20000 };
+
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, "built-in day", 13);
+    s->start_soc_mpct = 50000;
+    s->grid = 1;
+    s->daily = 1;
+    s->step_ms = 1000;
+    profile_set(&s->pv, pv_at, pv_w, (unsigned)BL_ARRAY_LEN(pv_at));
+    profile_set(&s->load, ld_at, ld_w, (unsigned)BL_ARRAY_LEN(ld_at));
+    profile_set(&s->ambient, amb_at, amb_m, (unsigned)BL_ARRAY_LEN(amb_at));
+    bl_bsim_defaults(&s->battery, 16, 200000);
+    s->battery.modules = 2;
+    memcpy(s->battery.model, "SIM-16S-200AH", 14);
+}
+
+int32_t bl_scn_profile_at(const bl_scn_profile_t *p, uint64_t t_ms, bool daily)
+{
+    unsigned i;
+    if (p->n == 0)
+        return 0;
+    if (daily)
+        t_ms %= DAY_MS;
+    if (t_ms <= p->at_ms[0])
+        return p->v[0];
+    for (i = 1; i < p->n; i++)
+        if (t_ms <= p->at_ms[i]) {
+            uint64_t span = p->at_ms[i] - p->at_ms[i - 1];
+            int64_t dv = (int64_t)p->v[i] - p->v[i - 1];
+            if (span == 0)
+                return p->v[i];
+            return p->v[i - 1] + (int32_t)(dv * (int64_t)(t_ms - p->at_ms[i - 1]) / (int64_t)span);
+        }
+    return p->v[p->n - 1];
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+static void emit(bl_sim_t *s, uint8_t kind, int32_t a, int32_t b, const bl_can_frame_t *f)
+{
+    bl_sim_event_t e;
+    if (s->cfg.on_event == NULL)
+        return;
+    memset(&e, 0, sizeof e);
+    e.t_ms = s->now_ms;
+    e.kind = kind;
+    e.a = a;
+    e.b = b;
+    if (f != NULL) {
+        e.frame = *f;
+        e.has_frame = 1;
+    }
+    s->events++;
+    s->cfg.on_event(s->cfg.ctx, &e);
+}
+
+static void forward(void *ctx, const bl_sim_event_t *e)
+{
+    bl_sim_t *s = ctx;
+    s->events++;
+    if (s->cfg.on_event != NULL)
+        s->cfg.on_event(s->cfg.ctx, e);
+}
+
+/* ---- init ---------------------------------------------------------------------------------------- */
+
+static int find_fw(const bl_inv_profile_t *p, const char *name)
+{
+    for (unsigned i = 0; i < p->nfw; i++)
+        if (strcmp(p->firmware[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static bool has_setting(const bl_inv_profile_t *p, const char *name)
+{
+    for (unsigned i = 0; i < p->nsettings; i++)
+        if (strcmp(p->settings[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void limit_fields(bl_sim_t *s);
+
+static int check_events(bl_sim_t *s)
+{
+    const bl_scenario_t *scn = s->cfg.scn;
+    for (unsigned i = 0; i < scn->nev; i++) {
+        const bl_scn_event_t *e = &scn->ev[i];
+        int fw;
+        s->bad_event = (int)i;
+        if (e->kind >= BL_SE_COUNT)
+            return BL_EINVAL;
+        if (e->kind == BL_SE_SETTING && !has_setting(s->cfg.profile, e->name))
+            return BL_ENOENT;
+        if (e->kind == BL_SE_FIRMWARE) {
+            if ((fw = find_fw(s->cfg.profile, e->name)) < 0)
+                return BL_ENOENT;
+            s->ev_fw[i] = (uint8_t)fw;
+        }
+        if ((e->kind == BL_SE_FROZEN_FIELD || e->kind == BL_SE_STALE_FIELD || e->kind == BL_SE_SCALING) &&
+            e->field >= BL_F_BATTERY_COUNT)
+            return BL_EINVAL;
+        if (e->kind == BL_SE_SCALING && (e->a <= 0 || e->b <= 0))
+            return BL_EINVAL;
+        if (e->kind == BL_SE_ALARM_BURST && (e->period_ms == 0 || e->aclass >= BL_AC_COUNT))
+            return BL_EINVAL;
+    }
+    s->bad_event = -1;
+    return 0;
+}
+
+static void tolerances(bl_sim_t *s)
+{
+    bl_caps_t caps;
+    bl_proto_caps(s->cfg.battery_proto, &caps);
+    /* what the wire can carry: a limit rounds to the protocol's step */
+    s->tol_ccl_mA = caps.step[BL_F_CCL] > 0 ? caps.step[BL_F_CCL] / 2 : 0;
+    s->tol_dcl_mA = caps.step[BL_F_DCL] > 0 ? caps.step[BL_F_DCL] / 2 : 0;
+    /* a charger regulating on CVL settles within its regulation band: 1 % */
+    s->tol_cvl_mV = s->cfg.scn->battery.cvl_cell_mV * s->cfg.scn->battery.cells / 100;
+}
+
+int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
+{
+    const bl_scenario_t *scn = cfg->scn;
+    int rc, fw = cfg->firmware;
+
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->bad_event = -1;
+    if (cfg->profile->proto == NULL)
+        return BL_ENOTSUP;
+    if ((rc = check_events(s)) < 0)
+        return rc;
+    if ((rc = bl_bsim_init(&s->bat, &scn->battery, scn->start_soc_mpct,
+                           bl_scn_profile_at(&scn->ambient, 0, scn->daily), 0)) < 0)
+        return rc;
+    if ((rc = bl_batcan_init(&s->bcan, cfg->battery_proto, 0)) < 0)
+        return BL_ENOTSUP;
+    if (fw < 0)
+        fw = scn->firmware[0] ? find_fw(cfg->profile, scn->firmware) : 0;
+    if (fw < 0)
+        return BL_ENOENT;
+    if ((rc = bl_inv_init(&s->inv, cfg->profile, (unsigned)fw, 0)) < 0)
+        return rc;
+    s->fw0 = (uint8_t)fw;
+    for (unsigned i = 0; i < scn->nsettings; i++)
+        if (bl_inv_set_setting(&s->inv, scn->setting_name[i], scn->setting_value[i]) < 0)
+            return BL_ENOENT;
+    s->bat.on_event = forward;
+    s->bat.ev_ctx = s;
+    s->bcan.on_event = forward;
+    s->bcan.ev_ctx = s;
+    s->inv.on_event = forward;
+    s->inv.ev_ctx = s;
+    s->step_ms = scn->step_ms ? scn->step_ms : 1000u;
+    s->bat_bitrate = bl_proto_bitrate(cfg->battery_proto);
+    s->port_bitrate = scn->inverter_bitrate ? scn->inverter_bitrate
+                      : cfg->profile->bitrate ? cfg->profile->bitrate
+                                              : bl_proto_bitrate(cfg->profile->proto);
+    bl_record_init(&s->rec);
+    bl_record_init(&s->sent);
+    bl_record_init(&s->wire);
+    tolerances(s);
+    limit_fields(s);
+    s->soc_min_mpct = INT32_MAX;
+    s->soc_max_mpct = INT32_MIN;
+    s->v_min_mV = INT32_MAX;
+    s->v_max_mV = INT32_MIN;
+    s->t_max_mdegC = INT32_MIN;
+    for (unsigned v = 0; v < BL_VIOL_COUNT; v++)
+        s->viol_since[v] = BL_NEVER;
+    return 0;
+}
+
+/* ---- scenario events ----------------------------------------------------------------------------- */
+
+static void apply(bl_sim_t *s, unsigned i, bool on)
+{
+    const bl_scn_event_t *e = &s->cfg.scn->ev[i];
+    int d = on ? 1 : -1;
+
+    switch (e->kind) {
+    case BL_SE_COMM_LOSS:
+        s->comm_loss = (uint8_t)(s->comm_loss + d);
+        if (e->a)
+            s->comm_loss_both = (uint8_t)(s->comm_loss_both + d);
+        break;
+    case BL_SE_FROZEN_FIELD:
+    case BL_SE_STALE_FIELD: {
+        uint32_t bit = (uint32_t)BL_BIT(e->field);
+        uint32_t *mask = e->kind == BL_SE_FROZEN_FIELD ? &s->frozen_mask : &s->stale_mask;
+        if (on) {
+            *mask |= bit;
+            s->frozen[e->field] = s->rec.f[e->field];
+        } else {
+            *mask &= ~bit;
+        }
+        break;
+    }
+    case BL_SE_WRONG_SIGN: s->wrong_sign = (uint8_t)(s->wrong_sign + d); break;
+    case BL_SE_CELL_OV: bl_bsim_override_cell(&s->bat, on ? e->a : -1, e->b); break;
+    case BL_SE_OVER_TEMP: bl_bsim_override_temp(&s->bat, on, e->a); break;
+    case BL_SE_BUS_OFF: s->bus_off = (uint8_t)(s->bus_off + d); break;
+    case BL_SE_WRONG_BITRATE:
+        s->port_bitrate = on ? (uint32_t)e->a
+                          : s->cfg.scn->inverter_bitrate ? s->cfg.scn->inverter_bitrate
+                          : s->cfg.profile->bitrate      ? s->cfg.profile->bitrate
+                                                         : bl_proto_bitrate(s->cfg.profile->proto);
+        break;
+    case BL_SE_SETTING: {
+        const char *initial = NULL;
+        for (unsigned k = 0; k < s->cfg.scn->nsettings; k++)
+            if (strcmp(s->cfg.scn->setting_name[k], e->name) == 0)
+                initial = s->cfg.scn->setting_value[k];
+        (void)bl_inv_set_setting(&s->inv, e->name, on ? e->value : initial);
+        break;
+    }
+    case BL_SE_FIRMWARE: (void)bl_inv_set_firmware(&s->inv, on ? s->ev_fw[i] : s->fw0); break;
+    case BL_SE_GRID: s->grid_lost = (uint8_t)(s->grid_lost + d); break;
+    default: break; /* SCALING, SIGNAL, ALARM_BURST act while active[] is set */
+    }
+}
+
+/* Is event e in force at t, and when does that next change? */
+static bool in_force(const bl_scn_event_t *e, uint64_t t, uint64_t *change)
+{
+    uint64_t end = e->for_ms ? e->at_ms + e->for_ms : BL_NEVER;
+
+    if (t < e->at_ms) {
+        *change = e->at_ms;
+        return false;
+    }
+    if (t >= end) {
+        *change = BL_NEVER;
+        return false;
+    }
+    *change = end;
+    if (e->kind == BL_SE_ALARM_BURST) {
+        uint64_t k = (t - e->at_ms) / e->period_ms, phase = (t - e->at_ms) % e->period_ms;
+        uint64_t on = e->on_ms ? e->on_ms : e->period_ms / 2u;
+        if (e->count && k >= e->count) {
+            *change = BL_NEVER;
+            return false;
+        }
+        if (phase < on) {
+            *change = t - phase + on;
+            return true;
+        }
+        *change = t - phase + e->period_ms;
+        return false;
+    }
+    return true;
+}
+
+static void scenario(bl_sim_t *s, uint64_t t)
+{
+    uint64_t next = BL_NEVER;
+    for (unsigned i = 0; i < s->cfg.scn->nev; i++) {
+        uint64_t change;
+        bool want = in_force(&s->cfg.scn->ev[i], t, &change);
+        if (want != (s->active[i] != 0)) {
+            s->active[i] = want;
+            apply(s, i, want);
+            emit(s, want ? BL_EV_SCENARIO : BL_EV_SCENARIO_END, s->cfg.scn->ev[i].kind, (int32_t)i, NULL);
+        }
+        if (change < next)
+            next = change;
+    }
+    s->next_scn_ms = next;
+}
+
+/* Record-level faults: what the BMS firmware hands to its encoder. */
+static void record_faults(bl_sim_t *s, uint64_t t)
+{
+    s->sent = s->rec;
+    for (unsigned f = 0; f < BL_F_BATTERY_COUNT; f++) {
+        if (s->frozen_mask >> f & 1u) {
+            s->sent.f[f].value = s->frozen[f].value;
+            s->sent.f[f].valid = s->frozen[f].valid;
+            s->sent.f[f].seen_ms = t; /* a stuck value that still looks fresh */
+        }
+        if (s->stale_mask >> f & 1u)
+            s->sent.f[f] = s->frozen[f]; /* not updated since the fault began */
+    }
+    for (unsigned i = 0; i < s->cfg.scn->nev; i++) {
+        const bl_scn_event_t *e = &s->cfg.scn->ev[i];
+        if (s->active[i] && e->kind == BL_SE_ALARM_BURST) {
+            s->sent.active[e->aclass] |= e->alarms;
+            s->sent.known[e->aclass] |= e->alarms;
+        }
+    }
+}
+
+/* ---- the bus ---------------------------------------------------------------------------------------- */
+
+/* Wire-level faults: a sign or unit bug in the battery's firmware, a forced raw value. */
+static void wire_faults(bl_sim_t *s, bl_can_frame_t *f)
+{
+    const bl_scenario_t *scn = s->cfg.scn;
+    const bl_message_t *m;
+    bool any = s->wrong_sign != 0;
+
+    for (unsigned i = 0; i < scn->nev && !any; i++)
+        any = s->active[i] && (scn->ev[i].kind == BL_SE_SCALING || scn->ev[i].kind == BL_SE_SIGNAL);
+    if (!any || (m = bl_can_lookup(&s->bcan.codec, f, NULL)) == NULL)
+        return;
+    for (unsigned r = 0; r < m->nsigs; r++) {
+        bl_signal_t sg;
+        uint64_t raw;
+        bl_can_sig(&s->bcan.codec, m, r, &sg);
+        if (sg.kind != BL_SK_NUM || bl_sig_raw_get(&sg, f->data, f->len, &raw) < 0)
+            continue;
+        if (s->wrong_sign && sg.field == BL_F_CURRENT) {
+            int64_t milli = bl_sig_to_milli(&sg, bl_sig_raw_value(&sg, raw)), r2;
+            (void)bl_sig_from_milli(&sg, -milli, &r2);
+            raw = (uint64_t)r2;
+        }
+        for (unsigned i = 0; i < scn->nev; i++) {
+            const bl_scn_event_t *e = &scn->ev[i];
+            if (!s->active[i])
+                continue;
+            if (e->kind == BL_SE_SCALING && sg.field == e->field)
+                raw = (uint64_t)((int64_t)bl_sig_raw_value(&sg, raw) * e->a / e->b); /* wraps like the bug */
+            if (e->kind == BL_SE_SIGNAL && strcmp(sg.name, e->name) == 0)
+                raw = (uint64_t)(int64_t)e->a;
+        }
+        (void)bl_sig_raw_put(&sg, f->data, f->len, raw);
+    }
+}
+
+static void error_frame(bl_can_frame_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->flags = BL_CAN_ERR;
+    f->id = 0x008u; /* SocketCAN CAN_ERR_PROT: a protocol violation, as a wrong bitrate looks */
+}
+
+static const uint8_t limit_ids[] = { BL_F_CVL, BL_F_CCL, BL_F_DCL, BL_F_DVL, BL_F_CHARGE_ENABLE,
+                                      BL_F_DISCHARGE_ENABLE };
+
+static void limit_fields(bl_sim_t *s)
+{
+    const bl_can_codec_t *c = &s->bcan.codec;
+    for (unsigned j = 0; j < c->n; j++)
+        for (unsigned r = 0; r < c->msg[j]->nsigs; r++)
+            for (unsigned k = 0; k < sizeof limit_ids; k++)
+                if (c->msg[j]->sigs[r].field == limit_ids[k])
+                    s->limit_fields[j] |= (uint32_t)BL_BIT(limit_ids[k]);
+}
+
+/* Limits the inverter has now been told. */
+static void note_wire(bl_sim_t *s, const bl_can_frame_t *f)
+{
+    const bl_message_t *m = bl_can_lookup(&s->bcan.codec, f, NULL);
+    uint32_t mask = 0;
+    if (m == NULL)
+        return;
+    for (unsigned j = 0; j < s->bcan.codec.n; j++)
+        if (s->bcan.codec.msg[j] == m)
+            mask = s->limit_fields[j];
+    for (unsigned k = 0; mask && k < sizeof limit_ids; k++) {
+        unsigned id = limit_ids[k];
+        bl_field_t fld;
+        if (!(mask >> id & 1u))
+            continue;
+        fld = s->sent.f[id];
+        /* what the encoder put there: the safe value when it substituted */
+        if (s->bcan.last_enc.substituted & BL_BIT(id))
+            fld.value = 0;
+        fld.valid = 1;
+        fld.seen_ms = s->now_ms;
+        s->wire.f[id] = fld;
+    }
+}
+
+static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f)
+{
+    bool mismatch = s->port_bitrate != s->bat_bitrate;
+    uint8_t fate = BL_FATE_DELIVERED;
+    bl_can_frame_t err;
+
+    if (from == BL_SIDE_BATTERY)
+        wire_faults(s, f);
+    if (s->bus_off)
+        fate = BL_FATE_BUS_OFF;
+    else if (from == BL_SIDE_BATTERY ? s->comm_loss != 0 : s->comm_loss_both != 0)
+        fate = BL_FATE_DROPPED;
+    else if (mismatch)
+        fate = BL_FATE_CORRUPTED;
+    s->frames[from][fate]++;
+    if (s->cfg.on_frame != NULL)
+        s->cfg.on_frame(s->cfg.ctx, s->now_ms, from, f, fate);
+    if (fate == BL_FATE_DROPPED || fate == BL_FATE_BUS_OFF)
+        return;
+    if (fate == BL_FATE_CORRUPTED) {
+        error_frame(&err);
+        f = &err;
+    }
+    if (from == BL_SIDE_BATTERY) {
+        if (fate == BL_FATE_DELIVERED)
+            note_wire(s, f);
+        bl_inv_rx(&s->inv, f, s->now_ms);
+    } else {
+        bl_batcan_rx(&s->bcan, f, s->now_ms);
+    }
+}
+
+static void battery_tx(bl_sim_t *s)
+{
+    unsigned n = bl_batcan_tx(&s->bcan, &s->sent, s->now_ms, s->txbuf, BL_SIM_TX_MAX, &s->next_bat_ms);
+    for (unsigned k = 0; k < n; k++)
+        deliver(s, BL_SIDE_BATTERY, &s->txbuf[k]);
+}
+
+static unsigned inverter_tx(bl_sim_t *s)
+{
+    unsigned n = bl_inv_tx(&s->inv, s->now_ms, s->txbuf, BL_SIM_TX_MAX, &s->next_inv_ms);
+    for (unsigned k = 0; k < n; k++)
+        deliver(s, BL_SIDE_INVERTER, &s->txbuf[k]);
+    return n;
+}
+
+/* ---- control --------------------------------------------------------------------------------------- */
+
+static int64_t mJ(int64_t mW, uint64_t dt_ms)
+{
+    return mW * (int64_t)dt_ms / 1000;
+}
+
+static void battery_step(bl_sim_t *s, uint64_t t)
+{
+    const bl_scenario_t *scn = s->cfg.scn;
+    uint64_t dt = t - s->bat.now_ms;
+    int64_t p_mW;
+    int32_t soc;
+
+    s->bat.ambient_mdegC = bl_scn_profile_at(&scn->ambient, t, scn->daily);
+    (void)bl_bsim_step(&s->bat, s->i_cmd_mA, t);
+    /* energy over the step just simulated, at the current that flowed */
+    p_mW = (int64_t)s->bat.i_mA * s->bat.v_mV / 1000;
+    if (p_mW > 0)
+        s->charged_mJ += mJ(p_mW, dt);
+    else
+        s->discharged_mJ += mJ(-p_mW, dt);
+    bl_bsim_record(&s->bat, &s->rec, t);
+    record_faults(s, t);
+    soc = bl_bsim_true_soc(&s->bat);
+    s->soc_min_mpct = soc < s->soc_min_mpct ? soc : s->soc_min_mpct;
+    s->soc_max_mpct = soc > s->soc_max_mpct ? soc : s->soc_max_mpct;
+    s->v_min_mV = s->bat.v_mV < s->v_min_mV ? s->bat.v_mV : s->v_min_mV;
+    s->v_max_mV = s->bat.v_mV > s->v_max_mV ? s->bat.v_mV : s->v_max_mV;
+    s->t_max_mdegC = s->bat.temp_max_mdegC > s->t_max_mdegC ? s->bat.temp_max_mdegC : s->t_max_mdegC;
+}
+
+static bool wire_known(const bl_sim_t *s, unsigned f)
+{
+    return s->wire.f[f].valid != 0;
+}
+
+/* Which limits the decision exceeds: against what was sent, and against the truth. */
+static void judge(bl_sim_t *s)
+{
+    int32_t i = s->out.i_mA;
+    const bl_bsim_t *b = &s->bat;
+    uint32_t v = 0, u = 0;
+
+    if (i > 0 && wire_known(s, BL_F_CCL) && i > s->wire.f[BL_F_CCL].value + s->tol_ccl_mA)
+        v |= BL_BIT(BL_VIOL_CCL);
+    if (i < 0 && wire_known(s, BL_F_DCL) && -i > s->wire.f[BL_F_DCL].value + s->tol_dcl_mA)
+        v |= BL_BIT(BL_VIOL_DCL);
+    if (wire_known(s, BL_F_CVL) && b->v_mV > s->wire.f[BL_F_CVL].value + s->tol_cvl_mV)
+        v |= BL_BIT(BL_VIOL_CVL);
+    if (i > 0 && wire_known(s, BL_F_CHARGE_ENABLE) && !s->wire.f[BL_F_CHARGE_ENABLE].value)
+        v |= BL_BIT(BL_VIOL_CHARGE_DISABLED);
+    if (i < 0 && wire_known(s, BL_F_DISCHARGE_ENABLE) && !s->wire.f[BL_F_DISCHARGE_ENABLE].value)
+        v |= BL_BIT(BL_VIOL_DISCHARGE_DISABLED);
+
+    if (i > 0 && i > b->ccl_mA + s->tol_ccl_mA)
+        u |= BL_BIT(BL_VIOL_CCL);
+    if (i < 0 && -i > b->dcl_mA + s->tol_dcl_mA)
+        u |= BL_BIT(BL_VIOL_DCL);
+    if (b->v_mV > b->cvl_mV + s->tol_cvl_mV)
+        u |= BL_BIT(BL_VIOL_CVL);
+    if (i > 0 && b->ccl_mA == 0)
+        u |= BL_BIT(BL_VIOL_CHARGE_DISABLED);
+    if (i < 0 && b->dcl_mA == 0)
+        u |= BL_BIT(BL_VIOL_DISCHARGE_DISABLED);
+
+    for (unsigned k = 0; k < BL_VIOL_COUNT; k++) {
+        bool now = (v >> k) & 1u, was = (s->viol >> k) & 1u;
+        if (now)
+            s->viol_ms[k] += s->step_ms;
+        if ((u >> k) & 1u)
+            s->unsafe_ms[k] += s->step_ms;
+        if (now && !was) {
+            int32_t by = k == BL_VIOL_CCL ? i - s->wire.f[BL_F_CCL].value
+                         : k == BL_VIOL_DCL ? -i - s->wire.f[BL_F_DCL].value
+                         : k == BL_VIOL_CVL ? b->v_mV - s->wire.f[BL_F_CVL].value
+                                            : i;
+            s->viol_since[k] = s->now_ms;
+            emit(s, BL_EV_VIOLATION, (int32_t)k, by, NULL);
+        } else if (!now && was) {
+            emit(s, BL_EV_VIOLATION_END, (int32_t)k, (int32_t)(s->now_ms - s->viol_since[k]), NULL);
+            s->viol_since[k] = BL_NEVER;
+        }
+    }
+    s->viol = v;
+    s->unsafe = u;
+}
+
+static void inverter_step(bl_sim_t *s, uint64_t t)
+{
+    const bl_scenario_t *scn = s->cfg.scn;
+    bl_inv_env_t *env = &s->env;
+
+    env->pv_W = bl_scn_profile_at(&scn->pv, t, scn->daily);
+    env->load_W = bl_scn_profile_at(&scn->load, t, scn->daily);
+    env->grid = scn->grid && !s->grid_lost;
+    env->v_mV = s->bat.v_mV;
+    env->i_mA = s->bat.i_mA;
+    env->temp_mdegC = (int32_t)(s->bat.temp_udegC / 1000);
+    bl_inv_step(&s->inv, env, t, &s->out);
+    s->i_cmd_mA = s->out.i_mA;
+    if (s->out.grid_W > 0)
+        s->import_mJ += mJ((int64_t)s->out.grid_W * 1000, s->step_ms);
+    else
+        s->export_mJ += mJ(-(int64_t)s->out.grid_W * 1000, s->step_ms);
+    s->unserved_mJ += mJ((int64_t)s->out.unserved_W * 1000, s->step_ms);
+    s->curtailed_mJ += mJ((int64_t)s->out.curtailed_W * 1000, s->step_ms);
+    judge(s);
+}
+
+static void sample(bl_sim_t *s)
+{
+    bl_sim_sample_t smp;
+    if (s->cfg.on_sample == NULL || s->cfg.sample_ms == 0)
+        return;
+    smp.t_ms = s->now_ms;
+    smp.bat = &s->bat;
+    smp.sent = &s->sent;
+    smp.inv = &s->inv;
+    smp.out = &s->out;
+    smp.env = &s->env;
+    smp.violations = s->viol;
+    smp.unsafe = s->unsafe;
+    s->cfg.on_sample(s->cfg.ctx, &smp);
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+uint64_t bl_sim_run(bl_sim_t *s, uint64_t until_ms)
+{
+    for (;;) {
+        uint64_t t = s->now_ms, next;
+        bool ctl = t >= s->next_ctl_ms;
+
+        if (t >= s->next_scn_ms)
+            scenario(s, t);
+        if (ctl)
+            battery_step(s, t);
+        if (t >= s->next_bat_ms)
+            battery_tx(s);
+        if (t >= s->next_inv_ms && inverter_tx(s) > 0)
+            battery_tx(s); /* answers to polls, and a battery that waited for the inverter */
+        if (ctl) {
+            inverter_step(s, t);
+            s->next_ctl_ms = t + s->step_ms;
+            if (s->cfg.sample_ms && t >= s->next_sample_ms) {
+                sample(s);
+                s->next_sample_ms = t + s->cfg.sample_ms;
+            }
+        }
+        next = min64(min64(s->next_ctl_ms, s->next_bat_ms), min64(s->next_inv_ms, s->next_scn_ms));
+        if (next > until_ms || next <= t)
+            break;
+        s->now_ms = next;
+    }
+    return s->now_ms;
+}
