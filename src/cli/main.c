@@ -10,6 +10,8 @@ static const bl_verb_t verbs[] = {
     { "dbc", verb_dbc, "print a CAN protocol as a DBC file" },
     { "emulate", verb_emulate, "be a battery or an inverter on a bus" },
     /* ---- more verbs: add yours on its own line below ---- */
+    { "profiles", verb_profiles, "list inverter profiles: settings, timeouts, quirks with sources" }, /* #7 */
+    { "simulate", verb_simulate, "closed loop in memory: simulated battery, protocol, inverter model" }, /* #7 */
 };
 
 static int usage(FILE *fp, int rc)
