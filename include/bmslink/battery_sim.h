@@ -126,7 +126,7 @@ typedef struct {
     int32_t cell_mV[BL_BSIM_MAX_CELLS];  /* terminal voltage of each cell, as measured */
     uint8_t ocv_i[BL_BSIM_MAX_CELLS];    /* curve segment cache */
     int64_t soc_inv[BL_BSIM_MAX_CELLS];  /* 100 % x 2^32 / capacity in mC: SOC without a division */
-    int32_t ocv_slope[BL_BSIM_CURVE_MAX]; /* OCV segment slopes, mV per 0.001 % x 2^16 */
+    int64_t ocv_slope[BL_BSIM_CURVE_MAX]; /* OCV segment slopes, mV per 0.001 % x 2^32 */
     int64_t r25_sum_uohm;                /* string resistance at 25 °C */
     int32_t rfac_ppm;                    /* resistance factor at the present temperature */
     /* pack */

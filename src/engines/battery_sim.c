@@ -208,7 +208,7 @@ static int32_t ocv_at(const bl_bsim_t *b, int32_t x, uint8_t *seg)
     while (i < (unsigned)c->n - 1 && x > c->x[i])
         i++;
     *seg = (uint8_t)i;
-    return c->y[i - 1] + (int32_t)(((int64_t)(x - c->x[i - 1]) * b->ocv_slope[i]) / 65536);
+    return c->y[i - 1] + (int32_t)(((int64_t)(x - c->x[i - 1]) * b->ocv_slope[i]) / (INT64_C(1) << 32));
 }
 
 static uint32_t rng_next(uint32_t *s)
@@ -292,11 +292,16 @@ int bl_bsim_init(bl_bsim_t *b, const bl_bsim_params_t *p, int32_t soc_mpct, int3
         b->q_uC[k] = b->cap_uC[k] * soc_ppm / 1000000;
         b->r_uohm[k] = p->r_cell_uohm + (int32_t)((int64_t)p->r_cell_uohm * dr / 1000000);
         b->toff_mdegC[k] = rng_spread(&seed, p->spread_temp_mdegC);
-        b->soc_inv[k] = ((int64_t)MPCT_FULL << 32) / (b->cap_uC[k] / 1000);
+        /* rounded up, so a cell exactly at a table point reads that point */
+        b->soc_inv[k] = (((int64_t)MPCT_FULL << 32) + b->cap_uC[k] / 1000 - 1) / (b->cap_uC[k] / 1000);
         b->r25_sum_uohm += b->r_uohm[k];
     }
-    for (unsigned i = 1; i < p->ocv.n; i++)
-        b->ocv_slope[i] = (int32_t)(((int64_t)(p->ocv.y[i] - p->ocv.y[i - 1]) * 65536) / (p->ocv.x[i] - p->ocv.x[i - 1]));
+    for (unsigned i = 1; i < p->ocv.n; i++) {
+        /* Q32, rounded away from zero so the segment ends exactly on its next point */
+        int64_t dy = (int64_t)(p->ocv.y[i] - p->ocv.y[i - 1]) * (INT64_C(1) << 32);
+        int64_t dx = p->ocv.x[i] - p->ocv.x[i - 1];
+        b->ocv_slope[i] = dy >= 0 ? (dy + dx - 1) / dx : (dy - dx + 1) / dx;
+    }
     b->temp_udegC = (int64_t)ambient_mdegC * 1000;
     b->ambient_mdegC = ambient_mdegC;
     b->rfac_ppm = rfac_at(b, ambient_mdegC);

@@ -649,9 +649,10 @@ static int32_t ma_of_w(int32_t w, int32_t v_mV)
     return clamp32((int64_t)w * 1000000 / v_mV, INT32_MIN, INT32_MAX);
 }
 
-static int32_t w_of_ma(int32_t ma, int32_t v_mV)
+/* rounded up: a discharge that covers the load covers all of it */
+static int32_t ma_of_w_up(int32_t w, int32_t v_mV)
 {
-    return (int32_t)((int64_t)ma * v_mV / 1000000);
+    return clamp32(((int64_t)w * 1000000 + v_mV - 1) / v_mV, INT32_MIN, INT32_MAX);
 }
 
 static int32_t regulate(int32_t cap, int64_t err_mV, int32_t max)
@@ -759,7 +760,7 @@ static void power(bl_inv_t *v, const bl_inv_env_t *env, bl_inv_out_t *out)
     int32_t vb = env->v_mV > 1000 ? env->v_mV : 1000;
     int32_t net = env->pv_W - env->load_W; /* + surplus */
     int32_t cmax = ma_of_w(p->max_charge_W, vb), dmax = ma_of_w(p->max_discharge_W, vb);
-    int32_t want_c = net > 0 ? ma_of_w(net, vb) : 0, want_d = net < 0 ? ma_of_w(-net, vb) : 0;
+    int32_t want_c = net > 0 ? ma_of_w(net, vb) : 0, want_d = net < 0 ? ma_of_w_up(-net, vb) : 0;
     bool grid_charge = false, dcl_ign = false;
     int32_t ccap, dcap, i = 0;
 
@@ -798,15 +799,16 @@ static void power(bl_inv_t *v, const bl_inv_env_t *env, bl_inv_out_t *out)
 
     out->i_mA = i;
     {
-        int32_t batt_W = w_of_ma(i, vb); /* + into the battery */
-        int32_t balance = env->load_W - env->pv_W + batt_W;
-        if (env->grid) {
-            out->grid_W = balance;
-        } else if (balance > 0) {
-            out->unserved_W = balance; /* PV and battery could not carry the load */
-        } else {
-            out->curtailed_W = -balance;
-        }
+        /* in mW: the battery's share of the power balance (+ into the battery); what is
+         * left below 1 W is the mA rounding of the current, not power */
+        int64_t balance = ((int64_t)env->load_W - env->pv_W) * 1000 + (int64_t)i * vb / 1000;
+        int32_t w = (int32_t)(balance / 1000);
+        if (env->grid)
+            out->grid_W = w;
+        else if (w > 0)
+            out->unserved_W = w; /* PV and battery could not carry the load */
+        else
+            out->curtailed_W = -w;
     }
 }
 

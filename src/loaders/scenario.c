@@ -566,6 +566,8 @@ static bool scenario(ydoc_t *y, bl_scenario_t *s)
     int64_t x;
     bool b;
 
+    if (root == NULL)
+        return true; /* an empty file (or only comments): the built-in day */
     if (!yis_map(root))
         return yfail(y, root, "a scenario is a mapping (name:, load:, pv:, events:, ...)");
     if (!ymap_only(y, root, "scenario", keys))

@@ -29,11 +29,7 @@ bool ydoc_parse(ydoc_t *y, const char *name, const char *text, size_t len, char 
                  parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
                  parser.context ? parser.context : "");
     } else {
-        y->loaded = true;
-        if (yaml_document_get_root_node(&y->doc) == NULL) {
-            snprintf(err, errlen, "%s:1: empty file: expected a mapping", name);
-            ok = false;
-        }
+        y->loaded = true; /* an empty document has no root: callers decide what that means */
     }
     yaml_parser_delete(&parser);
     return ok;
