@@ -70,6 +70,17 @@ int bl_sig_raw_get(const bl_signal_t *s, const uint8_t *data, size_t len, uint64
 /* Insert raw (masked to s->len bits) into data[0..len). BL_ERANGE when it does not fit. */
 int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw);
 
+/* The first 8 bytes of a frame as two 64-bit words, loaded once per frame so
+ * that every signal of the frame is a shift and a mask. */
+typedef struct {
+    uint64_t le, be;
+    size_t len; /* bytes the frame really has */
+} bl_sig_words_t;
+
+void bl_sig_words_load(const uint8_t *data, size_t len, bl_sig_words_t *w);
+/* As bl_sig_raw_get() on the loaded frame. */
+int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw);
+
 /* Sign-extend / interpret raw per s->flags. */
 int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw);
 /* raw -> milli-units (mul/div/offset, BL_SF_ABS). */

@@ -51,7 +51,6 @@ typedef struct {
     uint64_t first_ts, last_ts;
     bool have_ts, stop;
     /* per source */
-    const char *src;
     unsigned shown, suppressed;
     /* detection buffer */
     pending_t *pend;
@@ -167,7 +166,7 @@ static void json_signals(session_t *s, const bl_cap_frame_t *cf, const bl_decode
 static void json_frame(session_t *s, const bl_cap_frame_t *cf, const bl_decoded_t *d, int rc)
 {
     bl_out_t *o = &s->out;
-    char id[16], reason[160];
+    char id[16];
 
     id_text(&cf->f, id, sizeof id);
     o->first = true;
@@ -194,6 +193,7 @@ static void json_frame(session_t *s, const bl_cap_frame_t *cf, const bl_decoded_
         cli_json_alarms(o, d->active);
         j_knull(o, "error");
     } else {
+        char reason[160];
         if (d->why == BL_REJ_RANGE || d->why == BL_REJ_RESERVED)
             json_signals(s, cf, d); /* what the frame said, for the diagnosis */
         reason_text(s, &cf->f, d, reason, sizeof reason);
@@ -206,7 +206,7 @@ static void json_frame(session_t *s, const bl_cap_frame_t *cf, const bl_decoded_
 static void text_frame(session_t *s, const bl_cap_frame_t *cf, const bl_decoded_t *d, int rc)
 {
     bl_out_t *o = &s->out;
-    char id[16], reason[160];
+    char id[16];
 
     id_text(&cf->f, id, sizeof id);
     if (cf->has_ts)
@@ -216,6 +216,7 @@ static void text_frame(session_t *s, const bl_cap_frame_t *cf, const bl_decoded_
     out_printf(o, " %s %s [%u] ", cf->bus, id, cf->f.len);
     out_hex(o, cf->f.data, (cf->f.flags & BL_CAN_RTR) ? 0 : cf->f.len);
     if (rc < 0) {
+        char reason[160];
         reason_text(s, &cf->f, d, reason, sizeof reason);
         out_printf(o, "  REJECTED: %s\n", reason);
         return;
@@ -267,10 +268,10 @@ static void process(session_t *s, const char *src, uint64_t line, const bl_cap_f
     if (rc == 0) {
         s->decoded++;
     } else {
-        char id[16], reason[160];
         s->errors++;
         s->reasons[d.why]++;
         if (d.why != BL_REJ_UNKNOWN_ID || !s->json) {
+            char id[16], reason[160];
             id_text(&cf->f, id, sizeof id);
             reason_text(s, &cf->f, &d, reason, sizeof reason);
             problem(s, src, line, "%s: %s", id, reason);
@@ -437,7 +438,7 @@ static void print_text_tail(session_t *s)
                (unsigned long long)s->frames, (unsigned long long)s->decoded, (unsigned long long)s->errors);
     for (unsigned r = 1; r < BL_REJ_COUNT; r++)
         if (s->reasons[r])
-            out_printf(o, "%s%s %llu", r ? ", " : "", bl_reject_str((bl_reject_t)r), (unsigned long long)s->reasons[r]);
+            out_printf(o, ", %s %llu", bl_reject_str((bl_reject_t)r), (unsigned long long)s->reasons[r]);
     out_str(o, "\nlast record:\n");
     for (unsigned i = 0; i < BL_F_BATTERY_COUNT; i++) {
         const bl_field_info_t *fi = bl_field_info(i);

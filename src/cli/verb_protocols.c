@@ -31,7 +31,9 @@ static void json_sources(bl_out_t *o, const char *s)
 {
     j_key(o, "sources");
     j_arr(o);
-    while (s != NULL && *s) {
+    if (s == NULL)
+        s = "";
+    while (*s) {
         const char *p = s;
         int depth = 0;
         while (*p && !(*p == ',' && depth == 0)) {
@@ -272,7 +274,7 @@ static void text_detail(bl_out_t *o, const bl_protocol_t *p)
             snprintf(per, sizeof per, "every %u ms", (unsigned)m->period_ms);
         else
             snprintf(per, sizeof per, "on request");
-        out_printf(o, "  %s%0*X %-28s %s dlc %u (accepts %u..8), %s%s\n", m->ext ? "0x" : "0x", m->ext ? 8 : 3,
+        out_printf(o, "  0x%0*X %-28s %s dlc %u (accepts %u..8), %s%s\n", m->ext ? 8 : 3,
                    m->id, m->name, m->dir == BL_DIR_B2I ? "battery->inverter" : "inverter->battery", m->dlc,
                    m->dlc_min, per, c.sends[j] ? "" : ", decode only");
         for (unsigned i = 0; i < m->nsigs; i++) {

@@ -62,6 +62,15 @@ void bl_can_sig(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_s
     bl_sig_variant(&m->sigs[i], c->vflags, out);
 }
 
+/* The effective row: the table row itself, or a variant copy in *tmp. */
+static const bl_signal_t *row(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_signal_t *tmp)
+{
+    if (c->vflags == 0)
+        return &m->sigs[i];
+    bl_sig_variant(&m->sigs[i], c->vflags, tmp);
+    return tmp;
+}
+
 static bool id_matches(const bl_message_t *m, uint32_t id)
 {
     uint32_t mask = m->id_mask ? m->id_mask : BL_CAN_EFF_MASK;
@@ -125,7 +134,8 @@ static size_t text_span(const bl_signal_t *s, size_t len, size_t *first)
 }
 
 /* Decode one row into d->val[i]; returns a reject cause or BL_REJ_NONE. */
-static bl_reject_t decode_row(const bl_signal_t *s, const bl_can_frame_t *f, int64_t *val, bool *present)
+static bl_reject_t decode_row(const bl_signal_t *s, const bl_can_frame_t *f, const bl_sig_words_t *w,
+                              int64_t *val, bool *present)
 {
     uint64_t raw;
     size_t first;
@@ -135,7 +145,7 @@ static bl_reject_t decode_row(const bl_signal_t *s, const bl_can_frame_t *f, int
         *present = text_span(s, f->len, &first) > 0;
         return BL_REJ_NONE;
     }
-    if (bl_sig_raw_get(s, f->data, f->len, &raw) < 0)
+    if (bl_sig_raw_from(s, w, &raw) < 0)
         return BL_REJ_NONE; /* beyond this frame's length: an optional trailing field */
     if ((s->flags & BL_SF_CHECK) && raw != (uint64_t)(uint32_t)s->def)
         return BL_REJ_RESERVED;
@@ -225,6 +235,7 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
     bl_reject_t why = BL_REJ_NONE;
     int mux;
     uint32_t bools_set = 0;
+    bl_sig_words_t w;
 
     if (d == NULL)
         d = &local;
@@ -242,15 +253,16 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
     d->dlc_max = 8;
     if (f->len < m->dlc_min || f->len > 8)
         return reject(c, d, BL_REJ_LENGTH);
-    mux = mux_value(c, m, f->data, f->len);
+    mux = m->nmux ? mux_value(c, m, f->data, f->len) : -1;
+    bl_sig_words_load(f->data, f->len, &w);
 
     for (unsigned i = 0; i < m->nsigs && i < BL_MAX_SIGS; i++) {
-        bl_signal_t s;
+        bl_signal_t tmp;
+        const bl_signal_t *s = row(c, m, i, &tmp);
         bool present;
-        bl_can_sig(c, m, i, &s);
-        if (s.mux >= 0 && s.mux != mux)
+        if (s->mux >= 0 && s->mux != mux)
             continue;
-        why = decode_row(&s, f, &d->val[i], &present);
+        why = decode_row(s, f, &w, &d->val[i], &present);
         if (present)
             d->have |= UINT64_C(1) << i;
         if (why != BL_REJ_NONE) {
@@ -261,39 +273,40 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
 
     /* all rows are good: store them */
     for (unsigned i = 0; i < m->nsigs && i < BL_MAX_SIGS; i++) {
-        bl_signal_t s;
+        bl_signal_t tmp;
+        const bl_signal_t *s;
         const bl_field_info_t *fi;
         if (!(d->have >> i & 1u))
             continue;
-        bl_can_sig(c, m, i, &s);
-        if (s.kind == BL_SK_ALARM || s.kind == BL_SK_PAIR) {
-            bl_alarm_mask_t am = alarm_mask(&s);
+        s = row(c, m, i, &tmp);
+        if (s->kind == BL_SK_ALARM || s->kind == BL_SK_PAIR) {
+            bl_alarm_mask_t am = alarm_mask(s);
             int64_t v = d->val[i];
-            bool known = s.kind == BL_SK_ALARM || v == 1 || v == 2;
-            bool active = s.kind == BL_SK_ALARM ? v != 0 : v == 1;
+            bool known = s->kind == BL_SK_ALARM || v == 1 || v == 2;
+            bool active = s->kind == BL_SK_ALARM ? v != 0 : v == 1;
             if (known)
-                d->known[s.aclass] |= am;
+                d->known[s->aclass] |= am;
             if (active)
-                d->active[s.aclass] |= am;
+                d->active[s->aclass] |= am;
             continue;
         }
-        fi = bl_field_info(s.field);
+        fi = bl_field_info(s->field);
         if (fi == NULL)
             continue;
-        d->fields |= BL_BIT(s.field);
-        if (s.kind == BL_SK_ASCII || s.kind == BL_SK_VERSION) {
-            store_text(&s, f, rec, now_ms);
-        } else if (s.kind == BL_SK_BOOL) {
+        d->fields |= BL_BIT(s->field);
+        if (s->kind == BL_SK_ASCII || s->kind == BL_SK_VERSION) {
+            store_text(s, f, rec, now_ms);
+        } else if (s->kind == BL_SK_BOOL) {
             /* several bits may stand for one flag (force charge I and II): OR them */
             int32_t v = (int32_t)d->val[i];
-            if (bools_set & BL_BIT(s.field))
-                v = v || rec->f[s.field].value;
-            bools_set |= BL_BIT(s.field);
-            bl_record_set(rec, s.field, v, 0, now_ms);
+            if (bools_set & BL_BIT(s->field))
+                v = v || rec->f[s->field].value;
+            bools_set |= BL_BIT(s->field);
+            bl_record_set(rec, s->field, v, 0, now_ms);
         } else if (fi->kind == BL_FK_INT) {
-            bl_record_set(rec, s.field, (int32_t)(d->val[i] / 1000), 0, now_ms);
+            bl_record_set(rec, s->field, (int32_t)(d->val[i] / 1000), 0, now_ms);
         } else {
-            bl_record_set(rec, s.field, (int32_t)d->val[i], bl_sig_decimals(&s), now_ms);
+            bl_record_set(rec, s->field, (int32_t)d->val[i], bl_sig_decimals(s), now_ms);
         }
     }
     for (unsigned k = 0; k < BL_AC_COUNT; k++) {

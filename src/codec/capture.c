@@ -9,15 +9,16 @@ typedef struct {
     const char *p, *start, *end;
 } cur_t;
 
+/* hex digit value, -1 for anything else (a table: this is the hot loop of every decode) */
+static const int8_t hex_tab[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int hexval(char ch)
 {
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
+    return hex_tab[(unsigned char)ch] - 1;
 }
 
 static bool is_space(char ch)
@@ -58,32 +59,30 @@ static int fail(bl_line_err_t *err, const cur_t *c, bl_reject_t why, const char 
     return BL_EBADMSG;
 }
 
-/* seconds[.fraction] -> microseconds; false when no digits */
+/* seconds[.fraction] -> microseconds; false when no digits or more than 12 */
 static bool parse_seconds(cur_t *c, uint64_t *us)
 {
+    const char *p = c->p, *e = c->end, *start = p;
     uint64_t s = 0, frac = 0;
-    unsigned nd = 0, nf = 0;
+    unsigned nf = 0;
 
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && nd < 12) {
-        s = s * 10u + (uint64_t)(*c->p++ - '0');
-        nd++;
-    }
-    if (nd == 0)
+    while (p < e && (unsigned)(*p - '0') < 10u)
+        s = s * 10u + (uint64_t)(*p++ - '0');
+    if (p == start || p - start > 12)
         return false;
-    if (c->p < c->end && *c->p == '.') {
-        c->p++;
-        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+    if (p < e && *p == '.') {
+        p++;
+        while (p < e && (unsigned)(*p - '0') < 10u) {
             if (nf < 6) {
-                frac = frac * 10u + (uint64_t)(*c->p - '0');
+                frac = frac * 10u + (uint64_t)(*p - '0');
                 nf++;
             }
-            c->p++;
+            p++;
         }
     }
-    while (nf < 6) {
+    for (; nf < 6; nf++)
         frac *= 10u;
-        nf++;
-    }
+    c->p = p;
     *us = s * 1000000u + frac;
     return true;
 }
@@ -428,7 +427,7 @@ static void parse_asc_date(bl_capture_t *st, cur_t *c)
     year = read_uint(c, 4, &nd);
     if (nd != 4 || day == 0 || day > 31 || h > 23 || mi > 59 || s > 60)
         return;
-    st->asc_base_us = (uint64_t)bl_epoch_from_civil((int)year, mo + 1, day, h, mi, s) * 1000000u + ms * 1000u;
+    st->asc_base_us = (uint64_t)bl_epoch_from_civil((int)year, mo + 1, day, h, mi, s) * 1000000u + (uint64_t)ms * 1000u;
 }
 
 static bool asc_header(bl_capture_t *st, cur_t *c)

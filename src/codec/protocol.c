@@ -22,8 +22,8 @@ static uint32_t shortest_period(const bl_protocol_t *p)
 {
     uint32_t best = 0;
     for (; p != NULL; p = p->base) {
-        const bl_message_t *lists[2] = { p->msgs, p->extra };
-        unsigned counts[2] = { p->nmsgs, p->nextra };
+        const bl_message_t *const lists[2] = { p->msgs, p->extra };
+        const unsigned counts[2] = { p->nmsgs, p->nextra };
         for (unsigned l = 0; l < 2; l++)
             for (unsigned i = 0; lists[l] != NULL && i < counts[l]; i++) {
                 const bl_message_t *m = &lists[l][i];
@@ -60,7 +60,6 @@ const char *bl_bus_str(unsigned b)
 void bl_proto_caps(const bl_protocol_t *p, bl_caps_t *caps)
 {
     bl_can_codec_t c;
-    bl_alarm_mask_t bits_seen[BL_AC_COUNT] = { 0 };
 
     memset(caps, 0, sizeof *caps);
     if (bl_can_codec_init(&c, p) < 0)
@@ -77,7 +76,6 @@ void bl_proto_caps(const bl_protocol_t *p, bl_caps_t *caps)
                 caps->alarms[s.aclass] |= am;
                 if (s.also)
                     caps->shared[s.aclass] |= am;
-                (void)bits_seen;
                 continue;
             }
             if (s.field >= BL_F_BATTERY_COUNT)

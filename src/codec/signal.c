@@ -50,6 +50,33 @@ int bl_sig_raw_get(const bl_signal_t *s, const uint8_t *data, size_t len, uint64
     return 0;
 }
 
+void bl_sig_words_load(const uint8_t *data, size_t len, bl_sig_words_t *w)
+{
+    uint8_t b[8] = { 0 };
+    memcpy(b, data, len < 8 ? len : 8);
+    /* a fixed-size shift/or of a local array compiles to one load (plus a byte swap) */
+    w->le = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24 |
+            (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 | (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
+    w->be = (uint64_t)b[7] | (uint64_t)b[6] << 8 | (uint64_t)b[5] << 16 | (uint64_t)b[4] << 24 |
+            (uint64_t)b[3] << 32 | (uint64_t)b[2] << 40 | (uint64_t)b[1] << 48 | (uint64_t)b[0] << 56;
+    w->len = len;
+}
+
+int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw)
+{
+    unsigned need = sig_bytes_needed(s);
+
+    if (need == 0 || need > w->len)
+        return BL_ERANGE;
+    if (s->order == BL_LE) {
+        *raw = (w->le >> s->start) & len_mask(s->len);
+    } else {
+        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
+        *raw = (w->be >> (64u - msb - s->len)) & len_mask(s->len);
+    }
+    return 0;
+}
+
 int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw)
 {
     unsigned need = sig_bytes_needed(s);
