@@ -134,38 +134,33 @@ typedef enum {
 typedef struct {
     const char *name, *brand, *family;
     const char *models[BL_INV_MAX_MODELS];
-    uint8_t nmodels;
     const char *firmware[BL_INV_MAX_FW]; /* variant names; index 0 is the default */
-    uint8_t nfw;
     const char *protocol_name;  /* as written in the profile */
     const bl_protocol_t *proto; /* NULL: this build lacks the protocol */
-    uint8_t bus;                /* bl_bus_t */
-    uint32_t bitrate, baud;     /* what the inverter's port is set to */
     const char *interface_note; /* wiring, port, termination */
+    const char *sources;
+    bl_inv_timeout_t timeouts[BL_INV_MAX_TIMEOUTS];
+    bl_inv_setting_t settings[BL_INV_MAX_SETTINGS];
+    bl_inv_quirk_t quirks[BL_INV_MAX_QUIRKS];
+    uint32_t bitrate, baud;     /* what the inverter's port is set to */
     /* power stage */
     int32_t max_charge_W, max_discharge_W;
     int32_t soc_min_mpct;       /* its own discharge cut-off (on-grid) */
     int32_t soc_min_offgrid_mpct;
     int32_t soc_hyst_mpct;      /* discharge resumes this far above the cut-off */
     int32_t force_charge_mA;    /* grid charge on a force-charge request; 0 = ignores the request */
-    uint8_t uses_full_charge;   /* charges from the grid on a full-charge request */
-    uint8_t on_alarm, on_warning; /* bl_inv_alarm_rx_t */
     uint32_t uses;              /* BL_BIT(field) | BL_INV_USES_ALARMS: what it reads; the rest is ignored */
     /* its own values where it has none from the battery (field not sent, not used,
      * or a wrong setting that makes it run without the BMS); 0 = no charging /
      * no discharging / no voltage regulation */
     int32_t own_cvl_mV, own_ccl_mA, own_dcl_mA, own_dvl_mV;
     uint32_t detect[BL_INV_MAX_DETECT]; /* messages that must have arrived to detect the battery */
-    uint8_t ndetect;
     uint32_t restart_ms;        /* from standby/fault back to running once the cause is gone */
-    bl_inv_timeout_t timeouts[BL_INV_MAX_TIMEOUTS];
-    uint8_t ntimeouts;
-    bl_inv_setting_t settings[BL_INV_MAX_SETTINGS];
-    uint8_t nsettings;
-    bl_inv_quirk_t quirks[BL_INV_MAX_QUIRKS];
-    uint8_t nquirks;
+    uint8_t nmodels, nfw, ndetect, ntimeouts, nsettings, nquirks;
+    uint8_t bus;                /* bl_bus_t */
+    uint8_t uses_full_charge;   /* charges from the grid on a full-charge request */
+    uint8_t on_alarm, on_warning; /* bl_inv_alarm_rx_t */
     char alarm_code[BL_A_COUNT][BL_EV_CODE_MAX]; /* its display code per canonical alarm, "" none */
-    const char *sources;
 } bl_inv_profile_t;
 
 /* Defaults for a profile before the loader fills it: obedient, 5 kW, SOC floor 10 %. */

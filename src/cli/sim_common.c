@@ -38,11 +38,10 @@ const char *cli_profiles_dir(void)
             *slash = '\0';
             if ((slash = strrchr(buf, '/')) != NULL) {
                 *slash = '\0';
-                if (strlen(buf) + 32 < sizeof buf) {
-                    strcat(buf, "/share/bmslink/profiles");
-                    if (is_dir(buf))
-                        return buf;
-                }
+                size_t l = strlen(buf);
+                if (snprintf(buf + l, sizeof buf - l, "/share/bmslink/profiles") < (int)(sizeof buf - l) &&
+                    is_dir(buf))
+                    return buf;
             }
         }
     }

@@ -54,7 +54,6 @@ typedef struct {
     bl_sim_event_t *e;
     size_t ne, ce;
     FILE *log;
-    const char *log_path;
     int log_err;
     bl_sim_t *sim;
     bool oom;
@@ -695,7 +694,7 @@ static int parse(int argc, char **argv, sim_opts_t *so)
     int ch;
 
     memset(so, 0, sizeof *so);
-    so->sample_ms = 15u * 60000u;
+    so->sample_ms = UINT64_C(15) * 60000u;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -857,8 +856,8 @@ int verb_simulate(int argc, char **argv)
     cfg.battery_proto = bp;
     cfg.profile = &pf->p;
     cfg.scn = scn;
-    cfg.firmware = -1;
-    if (so.firmware != NULL && (cfg.firmware = fw_index(&pf->p, so.firmware)) < 0) {
+    cfg.firmware = so.firmware != NULL ? fw_index(&pf->p, so.firmware) : -1;
+    if (so.firmware != NULL && cfg.firmware < 0) {
         rc = BL_EXIT_USAGE;
         goto out;
     }

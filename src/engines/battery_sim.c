@@ -254,7 +254,7 @@ static int32_t rfac_at(const bl_bsim_t *b, int32_t t_mdegC)
 
 static int32_t soc_of(int64_t q, int64_t cap)
 {
-    return clamp32(q * MPCT_FULL / cap, -MPCT_FULL, 2 * MPCT_FULL);
+    return cap > 0 ? clamp32(q * MPCT_FULL / cap, -MPCT_FULL, 2 * MPCT_FULL) : 0;
 }
 
 /* The same with the reciprocal of cell k (hot path). */

@@ -353,8 +353,8 @@ static void set_view(bl_inv_t *v, unsigned field, int32_t value)
 
 static bool setting_wrong(const bl_inv_t *v, unsigned i)
 {
-    const char *val = v->setting_value[i];
-    return val != NULL && strcmp(val, v->p->settings[i].required) != 0;
+    const char *actual = v->setting_value[i];
+    return actual != NULL && strcmp(actual, v->p->settings[i].required) != 0;
 }
 
 static bool ignores_bms(const bl_inv_t *v)

@@ -178,14 +178,14 @@ static int check_events(bl_sim_t *s)
     const bl_scenario_t *scn = s->cfg.scn;
     for (unsigned i = 0; i < scn->nev; i++) {
         const bl_scn_event_t *e = &scn->ev[i];
-        int fw;
         s->bad_event = (int)i;
         if (e->kind >= BL_SE_COUNT)
             return BL_EINVAL;
         if (e->kind == BL_SE_SETTING && !has_setting(s->cfg.profile, e->name))
             return BL_ENOENT;
         if (e->kind == BL_SE_FIRMWARE) {
-            if ((fw = find_fw(s->cfg.profile, e->name)) < 0)
+            int fw = find_fw(s->cfg.profile, e->name);
+            if (fw < 0)
                 return BL_ENOENT;
             s->ev_fw[i] = (uint8_t)fw;
         }
@@ -227,7 +227,7 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
     if ((rc = bl_bsim_init(&s->bat, &scn->battery, scn->start_soc_mpct,
                            bl_scn_profile_at(&scn->ambient, 0, scn->daily), 0)) < 0)
         return rc;
-    if ((rc = bl_batcan_init(&s->bcan, cfg->battery_proto, 0)) < 0)
+    if (bl_batcan_init(&s->bcan, cfg->battery_proto, 0) < 0)
         return BL_ENOTSUP;
     if (fw < 0)
         fw = scn->firmware[0] ? find_fw(cfg->profile, scn->firmware) : 0;

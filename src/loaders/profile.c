@@ -642,7 +642,8 @@ int bl_profiles_load_dir(const char *dir, bl_profile_file_t **out, void (*err_fn
             n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_str);
+    if (n > 0)
+        qsort(names, n, sizeof *names, by_str);
     pf = calloc(n ? n : 1, sizeof *pf);
     for (size_t i = 0; pf != NULL && i < n; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

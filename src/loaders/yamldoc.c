@@ -255,22 +255,31 @@ bool ybool(ydoc_t *y, const yaml_node_t *n, const char *what, bool *out)
     return yfail(y, n, "%s: '%s' is not true or false", what, s);
 }
 
+/* one or two decimal digits; advances *s */
+static bool two_digits(const char **s, unsigned *out)
+{
+    const char *p = *s;
+    unsigned v = 0, n = 0;
+    while (n < 2 && *p >= '0' && *p <= '9') {
+        v = v * 10u + (unsigned)(*p++ - '0');
+        n++;
+    }
+    *s = p;
+    *out = v;
+    return n > 0;
+}
+
 /* "HH:MM" or "HH:MM:SS" */
 static bool time_of_day(const char *s, uint64_t *ms)
 {
     unsigned h = 0, m = 0, sec = 0;
-    int used = 0;
-    if (sscanf(s, "%2u:%2u%n", &h, &m, &used) != 2)
+    if (!two_digits(&s, &h) || *s++ != ':' || !two_digits(&s, &m))
         return false;
-    if (s[used] == ':') {
-        int more = 0;
-        if (sscanf(s + used + 1, "%2u%n", &sec, &more) != 1)
-            return false;
-        used += 1 + more;
-    }
-    if (s[used] != '\0' || h > 24 || m > 59 || sec > 59 || (h == 24 && (m || sec)))
+    if (*s == ':' && (s++, !two_digits(&s, &sec)))
         return false;
-    *ms = ((uint64_t)h * 3600u + m * 60u + sec) * 1000u;
+    if (*s != '\0' || h > 24 || m > 59 || sec > 59 || (h == 24 && (m || sec)))
+        return false;
+    *ms = ((uint64_t)h * 3600u + (uint64_t)m * 60u + sec) * 1000u;
     return true;
 }
 

@@ -109,7 +109,7 @@ static void broadcast(void)
 /* n seconds of broadcast + decisions; returns the last current it drives */
 static int32_t run(unsigned n, int32_t pv_W, int32_t load_W, bool grid, bl_inv_out_t *out)
 {
-    bl_inv_out_t o;
+    bl_inv_out_t o = { 0 };
     bl_inv_env_t env = { .pv_W = pv_W, .load_W = load_W, .grid = grid, .v_mV = V_PACK, .i_mA = 0,
                          .temp_mdegC = 25000 };
     for (unsigned k = 0; k < n; k++) {
