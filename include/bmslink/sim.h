@@ -64,6 +64,7 @@ typedef struct {
 
 typedef struct {
     char name[64];
+    uint64_t start_ms;       /* the run begins at this time of the scenario clock (e.g. 10:00) */
     uint64_t duration_ms;    /* 0: the caller decides */
     int32_t start_soc_mpct;
     uint8_t grid;            /* grid connected at the start */
@@ -174,7 +175,7 @@ typedef struct {
 } bl_sim_t;
 
 /*
- * Set up the loop at t = 0.
+ * Set up the loop at t = scn->start_ms.
  * @retval 0           ready
  * @retval BL_ENOTSUP  the profile's protocol is not in this build, or not CAN
  * @retval BL_EINVAL   bad battery parameters, firmware or scenario (cfg->scn)
@@ -182,7 +183,8 @@ typedef struct {
  */
 int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg);
 
-/* Advance to until_ms (injected time); returns the time reached. */
+/* Advance to until_ms on the scenario clock (the run began at scn->start_ms);
+ * returns the time reached. */
 uint64_t bl_sim_run(bl_sim_t *s, uint64_t until_ms);
 
 #endif

@@ -767,7 +767,9 @@ static void print_text(bl_out_t *o, const run_t *r, const bl_sim_t *s, const sim
                (unsigned)bp->cells, (int)(bp->capacity_mAh / 1000), bp->model, (int)(s->cfg.scn->start_soc_mpct / 1000));
     out_printf(o, "  inverter %s: %s %s, firmware %s, protocol %s\n", p->name, p->brand, p->family ? p->family : "",
                p->nfw ? p->firmware[s->inv.fw] : "-", p->protocol_name);
-    out_printf(o, "  scenario %s, ", s->cfg.scn->name);
+    out_printf(o, "  scenario %s, from ", s->cfg.scn->name);
+    out_clock(o, s->cfg.scn->start_ms);
+    out_str(o, " for ");
     out_clock(o, dur);
     out_printf(o, " in %u ms steps\n", (unsigned)s->step_ms);
     if (strcmp(bl_proto_root(s->cfg.battery_proto)->name, bl_proto_root(p->proto)->name) != 0)
@@ -795,6 +797,7 @@ static void print_json(bl_out_t *o, const run_t *r, const bl_sim_t *s, const sim
     j_kstr(o, "firmware", p->nfw ? p->firmware[s->inv.fw] : "");
     j_kstr(o, "inverter_protocol", p->protocol_name);
     j_kstr(o, "scenario", s->cfg.scn->name);
+    j_kmilli(o, "start_s", (int64_t)s->cfg.scn->start_ms, 3);
     j_kmilli(o, "duration_s", (int64_t)dur, 3);
     j_kint(o, "step_ms", s->step_ms);
     j_kmilli(o, "sample_s", (int64_t)so->sample_ms, 3);
@@ -877,7 +880,7 @@ int verb_simulate(int argc, char **argv)
         goto out;
     }
     dur = so.have_duration ? so.duration_ms : scn->duration_ms ? scn->duration_ms : UINT64_C(86400000);
-    bl_sim_run(s, dur);
+    bl_sim_run(s, scn->start_ms + dur);
     if (run.oom) {
         cli_err("simulate: out of memory for the timeline (use a longer --sample)");
         rc = BL_EXIT_IO;

@@ -225,16 +225,17 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
     if ((rc = check_events(s)) < 0)
         return rc;
     if ((rc = bl_bsim_init(&s->bat, &scn->battery, scn->start_soc_mpct,
-                           bl_scn_profile_at(&scn->ambient, 0, scn->daily), 0)) < 0)
+                           bl_scn_profile_at(&scn->ambient, scn->start_ms, scn->daily), scn->start_ms)) < 0)
         return rc;
-    if (bl_batcan_init(&s->bcan, cfg->battery_proto, 0) < 0)
+    if (bl_batcan_init(&s->bcan, cfg->battery_proto, scn->start_ms) < 0)
         return BL_ENOTSUP;
     if (fw < 0)
         fw = scn->firmware[0] ? find_fw(cfg->profile, scn->firmware) : 0;
     if (fw < 0)
         return BL_ENOENT;
-    if ((rc = bl_inv_init(&s->inv, cfg->profile, (unsigned)fw, 0)) < 0)
+    if ((rc = bl_inv_init(&s->inv, cfg->profile, (unsigned)fw, scn->start_ms)) < 0)
         return rc;
+    s->now_ms = s->next_ctl_ms = s->next_sample_ms = s->next_bat_ms = s->next_inv_ms = s->next_scn_ms = scn->start_ms;
     s->fw0 = (uint8_t)fw;
     for (unsigned i = 0; i < scn->nsettings; i++)
         if (bl_inv_set_setting(&s->inv, scn->setting_name[i], scn->setting_value[i]) < 0)

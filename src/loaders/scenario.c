@@ -560,7 +560,7 @@ static bool events(ydoc_t *y, const yaml_node_t *n, bl_scenario_t *s)
 
 static bool scenario(ydoc_t *y, bl_scenario_t *s)
 {
-    static const char *const keys[] = { "name", "duration", "start_soc_pct", "grid", "daily", "step", "battery",
+    static const char *const keys[] = { "name", "start", "duration", "start_soc_pct", "grid", "daily", "step", "battery",
                                         "inverter", "load", "pv", "ambient_C", "events", NULL };
     yaml_node_t *root = ydoc_root(y), *v;
     int64_t x;
@@ -573,6 +573,8 @@ static bool scenario(ydoc_t *y, bl_scenario_t *s)
     if (!ymap_only(y, root, "scenario", keys))
         return false;
     if ((v = ymap_get(y, root, "name")) != NULL && !copy_text(y, v, "name", s->name, sizeof s->name))
+        return false;
+    if ((v = ymap_get(y, root, "start")) != NULL && !ydur(y, v, "start", &s->start_ms))
         return false;
     if ((v = ymap_get(y, root, "duration")) != NULL && !ydur(y, v, "duration", &s->duration_ms))
         return false;
