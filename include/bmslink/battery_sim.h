@@ -155,7 +155,7 @@ typedef struct {
     int64_t bleed_uC[BL_BSIM_MAX_CELLS];
     int64_t discharged_uC;  /* throughput for the cycle count */
     uint32_t trips[BL_A_COUNT];   /* protection trips per alarm, only incremented */
-    uint32_t blocked_steps;       /* steps in which a protection cut requested current */
+    uint32_t blocked_steps;       /* steps in which the BMS (or the 100 C limit) cut the request */
     bl_sim_event_fn on_event;
     void *ev_ctx;
 } bl_bsim_t;

@@ -12,6 +12,8 @@
 #define UC_PER_MAH INT64_C(3600000) /* 1 mAh = 3.6 C = 3 600 000 µC */
 #define MPCT_FULL 100000            /* 100 % in 0.001 % */
 #define THERMAL_CHUNK_MS 10000u     /* explicit Euler stays stable well below C/h */
+#define TEMP_MAX_uC INT64_C(1000000000) /* +-1000 °C: beyond, the model (and the pack) is gone */
+#define C_RATE_MAX 100              /* no LFP string carries more than 100 C: requests are held to it */
 
 static void curve_set(bl_bsim_curve_t *c, const int32_t (*pts)[2], unsigned n)
 {
@@ -230,6 +232,17 @@ static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : v > hi ? hi : (int32_t)v;
 }
 
+/* a x b, saturated at the int64 range: parameters from a file must not overflow the model */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    if (a == 0 || b == 0)
+        return 0;
+    if ((a > 0) == (b > 0) ? (a > 0 ? a > INT64_MAX / b : a < INT64_MAX / b)
+                           : (a > 0 ? b < INT64_MIN / a : a < INT64_MIN / b))
+        return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
+    return a * b;
+}
+
 static void emit(bl_bsim_t *b, uint8_t kind, int32_t a, int32_t v)
 {
     bl_sim_event_t e;
@@ -254,13 +267,13 @@ static int32_t rfac_at(const bl_bsim_t *b, int32_t t_mdegC)
 
 static int32_t soc_of(int64_t q, int64_t cap)
 {
-    return cap > 0 ? clamp32(q * MPCT_FULL / cap, -MPCT_FULL, 2 * MPCT_FULL) : 0;
+    return cap > 0 ? clamp32(mul_sat(q, MPCT_FULL) / cap, -MPCT_FULL, 2 * MPCT_FULL) : 0;
 }
 
 /* The same with the reciprocal of cell k (hot path). */
 static int32_t cell_soc(const bl_bsim_t *b, unsigned k)
 {
-    return clamp32(b->q_uC[k] / 1000 * b->soc_inv[k] / (INT64_C(1) << 32), -MPCT_FULL, 2 * MPCT_FULL);
+    return clamp32(mul_sat(b->q_uC[k] / 1000, b->soc_inv[k]) / (INT64_C(1) << 32), -MPCT_FULL, 2 * MPCT_FULL);
 }
 
 /* ---- init ------------------------------------------------------------------ */
@@ -289,7 +302,8 @@ int bl_bsim_init(bl_bsim_t *b, const bl_bsim_params_t *p, int32_t soc_mpct, int3
         soc_ppm = (int64_t)soc_mpct * 10 + dsoc;
         if (soc_ppm < 0)
             soc_ppm = 0;
-        b->q_uC[k] = b->cap_uC[k] * soc_ppm / 1000000;
+        /* split so 10000 Ah x 1e6 ppm does not overflow */
+        b->q_uC[k] = b->cap_uC[k] / 1000000 * soc_ppm + b->cap_uC[k] % 1000000 * soc_ppm / 1000000;
         b->r_uohm[k] = p->r_cell_uohm + (int32_t)((int64_t)p->r_cell_uohm * dr / 1000000);
         b->toff_mdegC[k] = rng_spread(&seed, p->spread_temp_mdegC);
         /* rounded up, so a cell exactly at a table point reads that point */
@@ -352,10 +366,14 @@ static void heat(bl_bsim_t *b, int32_t i_mA, uint64_t dt_ms)
     while (dt_ms > 0) {
         uint64_t d = dt_ms > THERMAL_CHUNK_MS ? THERMAL_CHUNK_MS : dt_ms;
         /* (mA)^2 x µΩ = 1e-12 W: / 1e9 gives mW */
-        int64_t p_mW = (int64_t)i_mA * i_mA / 1000 * r_pack / 1000000;
-        int64_t loss_mW = (b->temp_udegC - (int64_t)b->ambient_mdegC * 1000) * b->prm.cooling_mW_per_K / 1000000;
-        /* mW x ms = µJ; µJ / (J/K) = µK */
-        b->temp_udegC += (p_mW - loss_mW) * (int64_t)d / b->prm.heat_capacity_J_per_K;
+        int64_t p_mW = mul_sat((int64_t)i_mA * i_mA / 1000, r_pack) / 1000000;
+        int64_t loss_mW = mul_sat(b->temp_udegC - (int64_t)b->ambient_mdegC * 1000, b->prm.cooling_mW_per_K) / 1000000;
+        /* mW x ms = µJ; µJ / (J/K) = µK; a pack past 1000 °C has left the model */
+        b->temp_udegC += mul_sat(p_mW - loss_mW, (int64_t)d) / b->prm.heat_capacity_J_per_K;
+        if (b->temp_udegC > TEMP_MAX_uC)
+            b->temp_udegC = TEMP_MAX_uC;
+        if (b->temp_udegC < -TEMP_MAX_uC)
+            b->temp_udegC = -TEMP_MAX_uC;
         dt_ms -= d;
     }
 }
@@ -376,7 +394,7 @@ static void measure(bl_bsim_t *b)
     for (unsigned k = 0; k < b->prm.cells; k++) {
         int32_t ocv = ocv_at(b, cell_soc(b, k), &b->ocv_i[k]);
         /* mA x µΩ = nV: / 1e6 gives mV */
-        int32_t ir = (int32_t)(i_eff * b->r_uohm[k] / 1000000);
+        int32_t ir = clamp32(mul_sat(i_eff, b->r_uohm[k]) / 1000000, -1000000, 1000000);
         int32_t mv = ocv + ir;
         int32_t tk = t + b->toff_mdegC[k];
         if ((int)k == b->ov_cell)
@@ -388,7 +406,7 @@ static void measure(bl_bsim_t *b)
         tmin = tk < tmin ? tk : tmin;
         tmax = tk > tmax ? tk : tmax;
     }
-    b->v_mV = (int32_t)v;
+    b->v_mV = clamp32(v, INT32_MIN, INT32_MAX);
     b->cell_min_mV = cmin;
     b->cell_max_mV = cmax;
     b->temp_min_mdegC = tmin;
@@ -561,7 +579,10 @@ int32_t bl_bsim_step(bl_bsim_t *b, int32_t request_mA, uint64_t now_ms)
     uint64_t dt = now_ms > b->now_ms ? now_ms - b->now_ms : 0;
     int32_t i = request_mA;
     uint32_t bal = balance_mask(b);
+    int64_t imax = (int64_t)b->prm.capacity_mAh * C_RATE_MAX;
 
+    if (i > imax || i < -imax)
+        i = (int32_t)(i > 0 ? imax : -imax);
     if ((b->block & BL_BSIM_BLOCK_CHARGE) && i > 0)
         i = 0;
     if ((b->block & BL_BSIM_BLOCK_DISCHARGE) && i < 0)
