@@ -56,8 +56,9 @@ void bl_batcan_rx(bl_batcan_t *b, const bl_can_frame_t *f, uint64_t now_ms);
  * Frames the battery sends at now_ms from rec into out[0..cap). Returns the
  * count; *next_ms = when it next has something to send (BL_NEVER: nothing
  * until the inverter speaks). Frames that do not fit wait for the next call.
+ * which (may be NULL, else cap entries): the codec message index of each frame.
  */
 unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, bl_can_frame_t *out, unsigned cap,
-                      uint64_t *next_ms);
+                      uint64_t *next_ms, uint8_t *which);
 
 #endif

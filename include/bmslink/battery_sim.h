@@ -127,6 +127,8 @@ typedef struct {
     uint8_t ocv_i[BL_BSIM_MAX_CELLS];    /* curve segment cache */
     int64_t soc_inv[BL_BSIM_MAX_CELLS];  /* 100 % x 2^32 / capacity in mC: SOC without a division */
     int64_t ocv_slope[BL_BSIM_CURVE_MAX]; /* OCV segment slopes, mV per 0.001 % x 2^32 */
+    int64_t der_slope[6][BL_BSIM_CURVE_MAX]; /* the same for ccl_soc .. dcl_temp (no division per step) */
+    int64_t soc_inv_nominal;             /* 100 % x 2^32 / nominal capacity in mC */
     int64_t r25_sum_uohm;                /* string resistance at 25 °C */
     int32_t rfac_ppm;                    /* resistance factor at the present temperature */
     /* pack */

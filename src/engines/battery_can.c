@@ -112,8 +112,14 @@ static unsigned send(bl_batcan_t *b, unsigned j, const bl_record_t *rec, uint64_
     return n;
 }
 
+static void mark(uint8_t *which, unsigned from, unsigned to, unsigned j)
+{
+    for (unsigned k = from; which != NULL && k < to; k++)
+        which[k] = (uint8_t)j;
+}
+
 unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, bl_can_frame_t *out, unsigned cap,
-                      uint64_t *next_ms)
+                      uint64_t *next_ms, uint8_t *which)
 {
     unsigned n = 0;
     uint64_t next = BL_NEVER;
@@ -130,6 +136,7 @@ unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, b
             unsigned k = send(b, j, rec, now_ms, out + n, cap - n);
             if (k == 0 && n >= cap)
                 continue; /* no room: stays pending */
+            mark(which, n, n + k, j);
             n += k;
             b->pending &= ~BIT64(j);
             continue;
@@ -137,7 +144,9 @@ unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, b
         if (!b->started || m->period_ms == 0 || (m->flags & BL_MF_ON_REQUEST))
             continue;
         if (now_ms >= b->next_ms[j] && n < cap) {
-            n += send(b, j, rec, now_ms, out + n, cap - n);
+            unsigned k = send(b, j, rec, now_ms, out + n, cap - n);
+            mark(which, n, n + k, j);
+            n += k;
             b->next_ms[j] += m->period_ms;
             if (b->next_ms[j] <= now_ms)
                 b->next_ms[j] = now_ms + m->period_ms;

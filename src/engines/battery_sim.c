@@ -191,6 +191,31 @@ int32_t bl_bsim_curve(const bl_bsim_curve_t *c, int32_t x)
     return c->y[c->n - 1];
 }
 
+/* Segment slopes of a curve in Q32, rounded away from zero so a segment ends exactly
+ * on its next point: y(x) then needs a multiplication, not a division. */
+static void slopes(const bl_bsim_curve_t *c, int64_t *out)
+{
+    for (unsigned i = 1; i < c->n; i++) {
+        int64_t dy = (int64_t)(c->y[i] - c->y[i - 1]) * (INT64_C(1) << 32);
+        int64_t dx = c->x[i] - c->x[i - 1];
+        out[i] = dy >= 0 ? (dy + dx - 1) / dx : (dy - dx + 1) / dx;
+    }
+}
+
+/* A derating curve (a few points) with its precomputed slopes. */
+static int32_t curve_q32(const bl_bsim_curve_t *c, const int64_t *slope, int32_t x)
+{
+    unsigned i;
+    if (c->n == 0)
+        return 0;
+    if (x <= c->x[0])
+        return c->y[0];
+    for (i = 1; i < c->n; i++)
+        if (x <= c->x[i])
+            return c->y[i - 1] + (int32_t)(((int64_t)(x - c->x[i - 1]) * slope[i]) / (INT64_C(1) << 32));
+    return c->y[c->n - 1];
+}
+
 /* The OCV curve is read for every cell every step: start from the segment used
  * last time and use the slopes precomputed at init (no division). */
 static int32_t ocv_at(const bl_bsim_t *b, int32_t x, uint8_t *seg)
@@ -233,14 +258,12 @@ static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 }
 
 /* a x b, saturated at the int64 range: parameters from a file must not overflow the model */
-static int64_t mul_sat(int64_t a, int64_t b)
+static inline int64_t mul_sat(int64_t a, int64_t b)
 {
-    if (a == 0 || b == 0)
-        return 0;
-    if ((a > 0) == (b > 0) ? (a > 0 ? a > INT64_MAX / b : a < INT64_MAX / b)
-                           : (a > 0 ? b < INT64_MIN / a : a < INT64_MIN / b))
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) /* gcc and clang, no library call */
         return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
-    return a * b;
+    return r;
 }
 
 static void emit(bl_bsim_t *b, uint8_t kind, int32_t a, int32_t v)
@@ -310,12 +333,14 @@ int bl_bsim_init(bl_bsim_t *b, const bl_bsim_params_t *p, int32_t soc_mpct, int3
         b->soc_inv[k] = (((int64_t)MPCT_FULL << 32) + b->cap_uC[k] / 1000 - 1) / (b->cap_uC[k] / 1000);
         b->r25_sum_uohm += b->r_uohm[k];
     }
-    for (unsigned i = 1; i < p->ocv.n; i++) {
-        /* Q32, rounded away from zero so the segment ends exactly on its next point */
-        int64_t dy = (int64_t)(p->ocv.y[i] - p->ocv.y[i - 1]) * (INT64_C(1) << 32);
-        int64_t dx = p->ocv.x[i] - p->ocv.x[i - 1];
-        b->ocv_slope[i] = dy >= 0 ? (dy + dx - 1) / dx : (dy - dx + 1) / dx;
-    }
+    slopes(&p->ocv, b->ocv_slope);
+    slopes(&p->ccl_soc, b->der_slope[0]);
+    slopes(&p->ccl_cell, b->der_slope[1]);
+    slopes(&p->ccl_temp, b->der_slope[2]);
+    slopes(&p->dcl_soc, b->der_slope[3]);
+    slopes(&p->dcl_cell, b->der_slope[4]);
+    slopes(&p->dcl_temp, b->der_slope[5]);
+    b->soc_inv_nominal = (((int64_t)MPCT_FULL << 32) + nominal / 1000 - 1) / (nominal / 1000);
     b->temp_udegC = (int64_t)ambient_mdegC * 1000;
     b->ambient_mdegC = ambient_mdegC;
     b->rfac_ppm = rfac_at(b, ambient_mdegC);
@@ -413,10 +438,16 @@ static void measure(bl_bsim_t *b)
     b->temp_max_mdegC = tmax;
 }
 
+/* The counter as SOC, without a division (the reciprocal is rounded up like the cells'). */
+static int32_t est_soc(const bl_bsim_t *b)
+{
+    return clamp32(mul_sat(b->est_uC / 1000, b->soc_inv_nominal) / (INT64_C(1) << 32), 0, MPCT_FULL);
+}
+
 static void recalibrate(bl_bsim_t *b)
 {
     int64_t nominal = (int64_t)b->prm.capacity_mAh * UC_PER_MAH;
-    int32_t before = (int32_t)(b->est_uC * MPCT_FULL / nominal);
+    int32_t before = est_soc(b);
 
     /* full: the highest cell at its full voltage while the charge current has tailed off */
     if (b->i_mA >= 0 && b->i_mA <= b->prm.tail_mA && b->cell_max_mV >= b->prm.full_cell_mV &&
@@ -427,21 +458,20 @@ static void recalibrate(bl_bsim_t *b)
         b->est_uC = 0;
         emit(b, BL_EV_SOC_RECAL, before, 0);
     }
-    b->soc_mpct = (int32_t)(b->est_uC * MPCT_FULL / nominal);
+    b->soc_mpct = est_soc(b);
 }
 
-static int32_t quantity(const bl_bsim_t *b, unsigned q)
+/* Every quantity a protection row can watch, measured once per step. */
+static void quantities(const bl_bsim_t *b, int32_t q[BL_BQ_COUNT])
 {
-    switch (q) {
-    case BL_BQ_CELL_V_MAX: return b->cell_max_mV;
-    case BL_BQ_CELL_V_MIN: return b->cell_min_mV;
-    case BL_BQ_PACK_V: return b->v_mV;
-    case BL_BQ_TEMP_MAX: return b->temp_max_mdegC;
-    case BL_BQ_TEMP_MIN: return b->temp_min_mdegC;
-    case BL_BQ_CHARGE_I: return b->i_mA > 0 ? b->i_mA : 0;
-    case BL_BQ_DISCHARGE_I: return b->i_mA < 0 ? -b->i_mA : 0;
-    default: return b->cell_max_mV - b->cell_min_mV; /* BL_BQ_CELL_DELTA */
-    }
+    q[BL_BQ_CELL_V_MAX] = b->cell_max_mV;
+    q[BL_BQ_CELL_V_MIN] = b->cell_min_mV;
+    q[BL_BQ_PACK_V] = b->v_mV;
+    q[BL_BQ_TEMP_MAX] = b->temp_max_mdegC;
+    q[BL_BQ_TEMP_MIN] = b->temp_min_mdegC;
+    q[BL_BQ_CHARGE_I] = b->i_mA > 0 ? b->i_mA : 0;
+    q[BL_BQ_DISCHARGE_I] = b->i_mA < 0 ? -b->i_mA : 0;
+    q[BL_BQ_CELL_DELTA] = b->cell_max_mV - b->cell_min_mV;
 }
 
 /*
@@ -472,12 +502,14 @@ static void protect(bl_bsim_t *b)
 {
     bl_alarm_mask_t warn = 0, trip = 0;
     uint8_t block = 0;
+    int32_t q[BL_BQ_COUNT];
 
+    quantities(b, q);
     for (unsigned i = 0; i < b->prm.nprot; i++) {
         const bl_bsim_prot_t *p = &b->prm.prot[i];
         bl_bsim_pstate_t *s = &b->ps[i];
         bool above = (p->flags & BL_BSIM_PF_ABOVE) != 0;
-        int32_t v = quantity(b, p->qty);
+        int32_t v = q[p->qty];
         int r;
 
         if (p->flags & BL_BSIM_PF_WARN) {
@@ -519,10 +551,11 @@ static int32_t min4(int32_t a, int32_t b, int32_t c, int32_t d)
 static void derate(bl_bsim_t *b)
 {
     const bl_bsim_params_t *p = &b->prm;
-    int32_t fc = min4(bl_bsim_curve(&p->ccl_soc, b->soc_mpct), bl_bsim_curve(&p->ccl_cell, b->cell_max_mV),
-                      bl_bsim_curve(&p->ccl_temp, b->temp_min_mdegC), bl_bsim_curve(&p->ccl_temp, b->temp_max_mdegC));
-    int32_t fd = min4(bl_bsim_curve(&p->dcl_soc, b->soc_mpct), bl_bsim_curve(&p->dcl_cell, b->cell_min_mV),
-                      bl_bsim_curve(&p->dcl_temp, b->temp_min_mdegC), bl_bsim_curve(&p->dcl_temp, b->temp_max_mdegC));
+    int64_t(*s)[BL_BSIM_CURVE_MAX] = b->der_slope;
+    int32_t fc = min4(curve_q32(&p->ccl_soc, s[0], b->soc_mpct), curve_q32(&p->ccl_cell, s[1], b->cell_max_mV),
+                      curve_q32(&p->ccl_temp, s[2], b->temp_min_mdegC), curve_q32(&p->ccl_temp, s[2], b->temp_max_mdegC));
+    int32_t fd = min4(curve_q32(&p->dcl_soc, s[3], b->soc_mpct), curve_q32(&p->dcl_cell, s[4], b->cell_min_mV),
+                      curve_q32(&p->dcl_temp, s[5], b->temp_min_mdegC), curve_q32(&p->dcl_temp, s[5], b->temp_max_mdegC));
 
     fc = clamp32(fc, 0, 1000);
     fd = clamp32(fd, 0, 1000);
@@ -666,8 +699,13 @@ void bl_bsim_record(const bl_bsim_t *b, bl_record_t *r, uint64_t now_ms)
 
     for (unsigned k = 0; k < p->cells; k++)
         tsum += t + b->toff_mdegC[k];
-    for (unsigned i = 0; i < BL_ARRAY_LEN(vals); i++)
-        bl_record_set(r, vals[i].id, vals[i].v, vals[i].dec, now_ms);
+    for (unsigned i = 0; i < BL_ARRAY_LEN(vals); i++) {
+        bl_field_t *f = &r->f[vals[i].id]; /* what bl_record_set does, inline: this runs every step */
+        f->value = vals[i].v;
+        f->valid = 1;
+        f->dec = vals[i].dec;
+        f->seen_ms = now_ms;
+    }
     r->f[BL_F_TEMP].value = (int32_t)(tsum / p->cells);
     /* identity never changes: copy it once, then only refresh its time */
     if (!r->f[BL_F_MANUFACTURER].valid || !r->f[BL_F_MODEL].valid || !r->f[BL_F_FIRMWARE].valid) {

@@ -442,16 +442,10 @@ static void limit_fields(bl_sim_t *s)
                     s->limit_fields[j] |= (uint32_t)BL_BIT(limit_ids[k]);
 }
 
-/* Limits the inverter has now been told. */
-static void note_wire(bl_sim_t *s, const bl_can_frame_t *f)
+/* Limits the inverter has now been told by a frame of codec message j. */
+static void note_wire(bl_sim_t *s, unsigned j)
 {
-    const bl_message_t *m = bl_can_lookup(&s->bcan.codec, f, NULL);
-    uint32_t mask = 0;
-    if (m == NULL)
-        return;
-    for (unsigned j = 0; j < s->bcan.codec.n; j++)
-        if (s->bcan.codec.msg[j] == m)
-            mask = s->limit_fields[j];
+    uint32_t mask = s->limit_fields[j];
     for (unsigned k = 0; mask && k < sizeof limit_ids; k++) {
         unsigned id = limit_ids[k];
         bl_field_t fld;
@@ -467,7 +461,7 @@ static void note_wire(bl_sim_t *s, const bl_can_frame_t *f)
     }
 }
 
-static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f)
+static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f, unsigned j)
 {
     bool mismatch = s->port_bitrate != s->bat_bitrate;
     uint8_t fate = BL_FATE_DELIVERED;
@@ -492,7 +486,7 @@ static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f)
     }
     if (from == BL_SIDE_BATTERY) {
         if (fate == BL_FATE_DELIVERED)
-            note_wire(s, f);
+            note_wire(s, j);
         bl_inv_rx(&s->inv, f, s->now_ms);
     } else {
         bl_batcan_rx(&s->bcan, f, s->now_ms);
@@ -501,16 +495,17 @@ static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f)
 
 static void battery_tx(bl_sim_t *s)
 {
-    unsigned n = bl_batcan_tx(&s->bcan, &s->sent, s->now_ms, s->txbuf, BL_SIM_TX_MAX, &s->next_bat_ms);
+    uint8_t which[BL_SIM_TX_MAX];
+    unsigned n = bl_batcan_tx(&s->bcan, &s->sent, s->now_ms, s->txbuf, BL_SIM_TX_MAX, &s->next_bat_ms, which);
     for (unsigned k = 0; k < n; k++)
-        deliver(s, BL_SIDE_BATTERY, &s->txbuf[k]);
+        deliver(s, BL_SIDE_BATTERY, &s->txbuf[k], which[k]);
 }
 
 static unsigned inverter_tx(bl_sim_t *s)
 {
     unsigned n = bl_inv_tx(&s->inv, s->now_ms, s->txbuf, BL_SIM_TX_MAX, &s->next_inv_ms);
     for (unsigned k = 0; k < n; k++)
-        deliver(s, BL_SIDE_INVERTER, &s->txbuf[k]);
+        deliver(s, BL_SIDE_INVERTER, &s->txbuf[k], 0);
     return n;
 }
 
