@@ -13,83 +13,8 @@
 
 #include "bmslink/battery_can.h"
 #include "bmslink/battery_sim.h"
+#include "bmslink/faults.h"
 #include "bmslink/inverter.h"
-
-#define BL_SCN_MAX_POINTS 48
-#define BL_SCN_MAX_EVENTS 64
-#define BL_SCN_MAX_SETTINGS BL_INV_MAX_SETTINGS
-
-/* A piecewise-linear profile over time (daily: over the time of day). */
-typedef struct {
-    uint8_t n;
-    uint64_t at_ms[BL_SCN_MAX_POINTS];
-    int32_t v[BL_SCN_MAX_POINTS];
-} bl_scn_profile_t;
-
-/* Fault injection and operating events, first-class for validation. */
-typedef enum {
-    BL_SE_COMM_LOSS = 0,  /* battery frames do not reach the inverter; a = 1: both directions */
-    BL_SE_FROZEN_FIELD,   /* field keeps the value it had, still sent as fresh */
-    BL_SE_STALE_FIELD,    /* field stops being updated: the encoder sees it age */
-    BL_SE_WRONG_SIGN,     /* the current leaves with the opposite sign */
-    BL_SE_SCALING,        /* raw value of field x a / b on the wire (a unit mix-up; wraps like firmware) */
-    BL_SE_CELL_OV,        /* cell a reads b mV */
-    BL_SE_OVER_TEMP,      /* temperature reads a m°C */
-    BL_SE_ALARM_BURST,    /* alarms raised in class aclass for on_ms of every period_ms, count times */
-    BL_SE_BUS_OFF,        /* the battery's CAN controller is bus-off: sends and hears nothing */
-    BL_SE_WRONG_BITRATE,  /* the inverter's port runs at a bitrate: frames become error frames */
-    BL_SE_SETTING,        /* inverter setting name = value */
-    BL_SE_FIRMWARE,       /* inverter switches to firmware variant name */
-    BL_SE_SIGNAL,         /* the battery sends raw a in signal name (e.g. a battery type enum) */
-    BL_SE_GRID,           /* grid lost for the duration */
-    BL_SE_COUNT
-} bl_scn_kind_t;
-
-const char *bl_scn_kind_str(unsigned k);
-unsigned bl_scn_kind_by_name(const char *name); /* BL_SE_COUNT when unknown */
-
-typedef struct {
-    uint8_t kind;        /* bl_scn_kind_t */
-    uint8_t field;       /* frozen / stale / scaling: bl_field_id_t */
-    uint8_t aclass;      /* alarm burst */
-    uint8_t _pad;
-    uint64_t at_ms;
-    uint64_t for_ms;     /* 0 = to the end */
-    int32_t a, b;
-    bl_alarm_mask_t alarms;
-    uint32_t period_ms, on_ms, count;
-    char name[BL_STR_MAX], value[BL_STR_MAX];
-    uint32_t line;       /* where the scenario file defines it (messages) */
-} bl_scn_event_t;
-
-typedef struct {
-    char name[64];
-    uint64_t start_ms;       /* the run begins at this time of the scenario clock (e.g. 10:00) */
-    uint64_t duration_ms;    /* 0: the caller decides */
-    int32_t start_soc_mpct;
-    uint8_t grid;            /* grid connected at the start */
-    uint8_t daily;           /* profiles repeat every 24 h */
-    bl_scn_profile_t load, pv, ambient; /* W, W, m°C */
-    bl_bsim_params_t battery;
-    char firmware[BL_STR_MAX];          /* inverter firmware variant, "" = the profile's default */
-    uint8_t nsettings;
-    char setting_name[BL_SCN_MAX_SETTINGS][BL_STR_MAX];
-    char setting_value[BL_SCN_MAX_SETTINGS][BL_STR_MAX];
-    uint32_t inverter_bitrate;          /* 0: the profile's */
-    uint32_t step_ms;                   /* control step, default 1000 */
-    uint8_t nev;
-    bl_scn_event_t ev[BL_SCN_MAX_EVENTS];
-} bl_scenario_t;
-
-/*
- * The built-in day: a 16S 200 Ah pack at 50 %, 25 °C, on-grid, a 5 kWp PV
- * bell from 06:00 to 20:00 and a household load with morning and evening
- * peaks, no events.
- */
-void bl_scn_defaults(bl_scenario_t *s);
-
-/* Value of a profile at t (daily: t modulo 24 h); 0 when the profile is empty. */
-int32_t bl_scn_profile_at(const bl_scn_profile_t *p, uint64_t t_ms, bool daily);
 
 /* Limits the inverter exceeded (against what the battery put on the bus). */
 typedef enum {
@@ -149,14 +74,10 @@ typedef struct {
     bl_record_t wire;       /* limits last put on the bus */
     bl_inv_env_t env;
     bl_inv_out_t out;
-    uint64_t now_ms, next_ctl_ms, next_sample_ms, next_bat_ms, next_inv_ms, next_scn_ms;
+    uint64_t now_ms, next_ctl_ms, next_sample_ms, next_bat_ms, next_inv_ms;
     uint32_t step_ms;
     int32_t i_cmd_mA;
-    /* active faults */
-    uint8_t active[BL_SCN_MAX_EVENTS];
-    uint32_t frozen_mask, stale_mask;
-    bl_field_t frozen[BL_F_COUNT];
-    uint8_t comm_loss, comm_loss_both, bus_off, wrong_sign, grid_lost;
+    bl_faults_t faults;     /* the scenario's events in force */
     uint32_t port_bitrate, bat_bitrate;
     int32_t tol_ccl_mA, tol_dcl_mA, tol_cvl_mV;
     uint32_t limit_fields[BL_CAN_MAX_MSGS]; /* per battery codec message: limit fields it carries */

@@ -12,36 +12,6 @@
 
 #include <string.h>
 
-static const char *const kind_names[BL_SE_COUNT] = {
-    [BL_SE_COMM_LOSS] = "comm_loss",
-    [BL_SE_FROZEN_FIELD] = "frozen_field",
-    [BL_SE_STALE_FIELD] = "stale_field",
-    [BL_SE_WRONG_SIGN] = "wrong_current_sign",
-    [BL_SE_SCALING] = "scaling_error",
-    [BL_SE_CELL_OV] = "cell_over_voltage",
-    [BL_SE_OVER_TEMP] = "over_temperature",
-    [BL_SE_ALARM_BURST] = "alarm_burst",
-    [BL_SE_BUS_OFF] = "bus_off",
-    [BL_SE_WRONG_BITRATE] = "wrong_bitrate",
-    [BL_SE_SETTING] = "setting",
-    [BL_SE_FIRMWARE] = "firmware",
-    [BL_SE_SIGNAL] = "signal",
-    [BL_SE_GRID] = "grid_loss",
-};
-
-const char *bl_scn_kind_str(unsigned k)
-{
-    return k < BL_SE_COUNT ? kind_names[k] : "unknown";
-}
-
-unsigned bl_scn_kind_by_name(const char *name)
-{
-    for (unsigned i = 0; i < BL_SE_COUNT; i++)
-        if (strcmp(kind_names[i], name) == 0)
-            return i;
-    return BL_SE_COUNT;
-}
-
 const char *bl_viol_str(unsigned v)
 {
     static const char *const n[BL_VIOL_COUNT] = { "charge_current_limit", "discharge_current_limit",
@@ -65,64 +35,6 @@ const char *bl_ev_kind_str(unsigned kind)
         [BL_EV_SETTING] = "setting_mismatch",
     };
     return kind < BL_EV_COUNT ? n[kind] : "unknown";
-}
-
-/* ---- scenario defaults and profiles --------------------------------------------------------- */
-
-#define H(x) ((uint64_t)(x) * 3600000u)
-#define DAY_MS UINT64_C(86400000)
-
-static void profile_set(bl_scn_profile_t *p, const uint64_t *at, const int32_t *v, unsigned n)
-{
-    p->n = (uint8_t)n;
-    for (unsigned i = 0; i < n; i++) {
-        p->at_ms[i] = at[i];
-        p->v[i] = v[i];
-    }
-}
-
-void bl_scn_defaults(bl_scenario_t *s)
-{
-    /* a clear day on a 5 kWp array; a household with morning and evening peaks */
-    static const uint64_t pv_at[] = { H(0), H(6), H(8), H(10), H(12), H(14), H(16), H(18), H(20) };
-    static const int32_t pv_w[] = { 0, 0, 1500, 3800, 5000, 4600, 3000, 900, 0 };
-    static const uint64_t ld_at[] = { H(0), H(6), H(7), H(9), H(12), H(17), H(18), H(21), H(23), H(24) };
-    static const int32_t ld_w[] = { 300, 300, 1500, 600, 800, 900, 2500, 2000, 500, 300 };
-    static const uint64_t amb_at[] = { H(0), H(6), H(15), H(24) };
-    static const int32_t amb_m[] = { 20000, 19000, 26000, 20000 };
-
-    memset(s, 0, sizeof *s);
-    memcpy(s->name, "built-in day", 13);
-    s->start_soc_mpct = 50000;
-    s->grid = 1;
-    s->daily = 1;
-    s->step_ms = 1000;
-    profile_set(&s->pv, pv_at, pv_w, (unsigned)BL_ARRAY_LEN(pv_at));
-    profile_set(&s->load, ld_at, ld_w, (unsigned)BL_ARRAY_LEN(ld_at));
-    profile_set(&s->ambient, amb_at, amb_m, (unsigned)BL_ARRAY_LEN(amb_at));
-    bl_bsim_defaults(&s->battery, 16, 200000);
-    s->battery.modules = 2;
-    memcpy(s->battery.model, "SIM-16S-200AH", 14);
-}
-
-int32_t bl_scn_profile_at(const bl_scn_profile_t *p, uint64_t t_ms, bool daily)
-{
-    unsigned i;
-    if (p->n == 0)
-        return 0;
-    if (daily)
-        t_ms %= DAY_MS;
-    if (t_ms <= p->at_ms[0])
-        return p->v[0];
-    for (i = 1; i < p->n; i++)
-        if (t_ms <= p->at_ms[i]) {
-            uint64_t span = p->at_ms[i] - p->at_ms[i - 1];
-            int64_t dv = (int64_t)p->v[i] - p->v[i - 1];
-            if (span == 0)
-                return p->v[i];
-            return p->v[i - 1] + (int32_t)(dv * (int64_t)(t_ms - p->at_ms[i - 1]) / (int64_t)span);
-        }
-    return p->v[p->n - 1];
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -172,6 +84,21 @@ static bool has_setting(const bl_inv_profile_t *p, const char *name)
 }
 
 static void limit_fields(bl_sim_t *s);
+
+/* Inverter-side scenario events: a setting or firmware variant, back to the start's at the end. */
+static void inverter_event(void *ctx, const bl_scn_event_t *e, unsigned idx, bool on)
+{
+    bl_sim_t *s = ctx;
+    if (e->kind == BL_SE_SETTING) {
+        const char *initial = NULL;
+        for (unsigned k = 0; k < s->cfg.scn->nsettings; k++)
+            if (strcmp(s->cfg.scn->setting_name[k], e->name) == 0)
+                initial = s->cfg.scn->setting_value[k];
+        (void)bl_inv_set_setting(&s->inv, e->name, on ? e->value : initial);
+    } else if (e->kind == BL_SE_FIRMWARE) {
+        (void)bl_inv_set_firmware(&s->inv, on ? s->ev_fw[idx] : s->fw0);
+    }
+}
 
 static int check_events(bl_sim_t *s)
 {
@@ -235,7 +162,12 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
         return BL_ENOENT;
     if ((rc = bl_inv_init(&s->inv, cfg->profile, (unsigned)fw, scn->start_ms)) < 0)
         return rc;
-    s->now_ms = s->next_ctl_ms = s->next_sample_ms = s->next_bat_ms = s->next_inv_ms = s->next_scn_ms = scn->start_ms;
+    s->now_ms = s->next_ctl_ms = s->next_sample_ms = s->next_bat_ms = s->next_inv_ms = scn->start_ms;
+    bl_faults_init(&s->faults, scn, &s->bat);
+    s->faults.apply = inverter_event;
+    s->faults.apply_ctx = s;
+    s->faults.on_event = forward;
+    s->faults.ev_ctx = s;
     s->fw0 = (uint8_t)fw;
     for (unsigned i = 0; i < scn->nsettings; i++)
         if (bl_inv_set_setting(&s->inv, scn->setting_name[i], scn->setting_value[i]) < 0)
@@ -266,161 +198,7 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
     return 0;
 }
 
-/* ---- scenario events ----------------------------------------------------------------------------- */
-
-static void apply(bl_sim_t *s, unsigned i, bool on)
-{
-    const bl_scn_event_t *e = &s->cfg.scn->ev[i];
-    int d = on ? 1 : -1;
-
-    switch (e->kind) {
-    case BL_SE_COMM_LOSS:
-        s->comm_loss = (uint8_t)(s->comm_loss + d);
-        if (e->a)
-            s->comm_loss_both = (uint8_t)(s->comm_loss_both + d);
-        break;
-    case BL_SE_FROZEN_FIELD:
-    case BL_SE_STALE_FIELD: {
-        uint32_t bit = (uint32_t)BL_BIT(e->field);
-        uint32_t *mask = e->kind == BL_SE_FROZEN_FIELD ? &s->frozen_mask : &s->stale_mask;
-        if (on) {
-            *mask |= bit;
-            s->frozen[e->field] = s->rec.f[e->field];
-        } else {
-            *mask &= ~bit;
-        }
-        break;
-    }
-    case BL_SE_WRONG_SIGN: s->wrong_sign = (uint8_t)(s->wrong_sign + d); break;
-    case BL_SE_CELL_OV: bl_bsim_override_cell(&s->bat, on ? e->a : -1, e->b); break;
-    case BL_SE_OVER_TEMP: bl_bsim_override_temp(&s->bat, on, e->a); break;
-    case BL_SE_BUS_OFF: s->bus_off = (uint8_t)(s->bus_off + d); break;
-    case BL_SE_WRONG_BITRATE:
-        s->port_bitrate = on ? (uint32_t)e->a
-                          : s->cfg.scn->inverter_bitrate ? s->cfg.scn->inverter_bitrate
-                          : s->cfg.profile->bitrate      ? s->cfg.profile->bitrate
-                                                         : bl_proto_bitrate(s->cfg.profile->proto);
-        break;
-    case BL_SE_SETTING: {
-        const char *initial = NULL;
-        for (unsigned k = 0; k < s->cfg.scn->nsettings; k++)
-            if (strcmp(s->cfg.scn->setting_name[k], e->name) == 0)
-                initial = s->cfg.scn->setting_value[k];
-        (void)bl_inv_set_setting(&s->inv, e->name, on ? e->value : initial);
-        break;
-    }
-    case BL_SE_FIRMWARE: (void)bl_inv_set_firmware(&s->inv, on ? s->ev_fw[i] : s->fw0); break;
-    case BL_SE_GRID: s->grid_lost = (uint8_t)(s->grid_lost + d); break;
-    default: break; /* SCALING, SIGNAL, ALARM_BURST act while active[] is set */
-    }
-}
-
-/* Is event e in force at t, and when does that next change? */
-static bool in_force(const bl_scn_event_t *e, uint64_t t, uint64_t *change)
-{
-    uint64_t end = e->for_ms ? e->at_ms + e->for_ms : BL_NEVER;
-
-    if (t < e->at_ms) {
-        *change = e->at_ms;
-        return false;
-    }
-    if (t >= end) {
-        *change = BL_NEVER;
-        return false;
-    }
-    *change = end;
-    if (e->kind == BL_SE_ALARM_BURST) {
-        uint64_t k = (t - e->at_ms) / e->period_ms, phase = (t - e->at_ms) % e->period_ms;
-        uint64_t on = e->on_ms ? e->on_ms : e->period_ms / 2u;
-        if (e->count && k >= e->count) {
-            *change = BL_NEVER;
-            return false;
-        }
-        if (phase < on) {
-            *change = t - phase + on;
-            return true;
-        }
-        *change = t - phase + e->period_ms;
-        return false;
-    }
-    return true;
-}
-
-static void scenario(bl_sim_t *s, uint64_t t)
-{
-    uint64_t next = BL_NEVER;
-    for (unsigned i = 0; i < s->cfg.scn->nev; i++) {
-        uint64_t change;
-        bool want = in_force(&s->cfg.scn->ev[i], t, &change);
-        if (want != (s->active[i] != 0)) {
-            s->active[i] = want;
-            apply(s, i, want);
-            emit(s, want ? BL_EV_SCENARIO : BL_EV_SCENARIO_END, s->cfg.scn->ev[i].kind, (int32_t)i, NULL);
-        }
-        if (change < next)
-            next = change;
-    }
-    s->next_scn_ms = next;
-}
-
-/* Record-level faults: what the BMS firmware hands to its encoder. */
-static void record_faults(bl_sim_t *s, uint64_t t)
-{
-    s->sent = s->rec;
-    for (unsigned f = 0; f < BL_F_BATTERY_COUNT; f++) {
-        if (s->frozen_mask >> f & 1u) {
-            s->sent.f[f].value = s->frozen[f].value;
-            s->sent.f[f].valid = s->frozen[f].valid;
-            s->sent.f[f].seen_ms = t; /* a stuck value that still looks fresh */
-        }
-        if (s->stale_mask >> f & 1u)
-            s->sent.f[f] = s->frozen[f]; /* not updated since the fault began */
-    }
-    for (unsigned i = 0; i < s->cfg.scn->nev; i++) {
-        const bl_scn_event_t *e = &s->cfg.scn->ev[i];
-        if (s->active[i] && e->kind == BL_SE_ALARM_BURST) {
-            s->sent.active[e->aclass] |= e->alarms;
-            s->sent.known[e->aclass] |= e->alarms;
-        }
-    }
-}
-
 /* ---- the bus ---------------------------------------------------------------------------------------- */
-
-/* Wire-level faults: a sign or unit bug in the battery's firmware, a forced raw value. */
-static void wire_faults(bl_sim_t *s, bl_can_frame_t *f)
-{
-    const bl_scenario_t *scn = s->cfg.scn;
-    const bl_message_t *m;
-    bool any = s->wrong_sign != 0;
-
-    for (unsigned i = 0; i < scn->nev && !any; i++)
-        any = s->active[i] && (scn->ev[i].kind == BL_SE_SCALING || scn->ev[i].kind == BL_SE_SIGNAL);
-    if (!any || (m = bl_can_lookup(&s->bcan.codec, f, NULL)) == NULL)
-        return;
-    for (unsigned r = 0; r < m->nsigs; r++) {
-        bl_signal_t sg;
-        uint64_t raw;
-        bl_can_sig(&s->bcan.codec, m, r, &sg);
-        if (sg.kind != BL_SK_NUM || bl_sig_raw_get(&sg, f->data, f->len, &raw) < 0)
-            continue;
-        if (s->wrong_sign && sg.field == BL_F_CURRENT) {
-            int64_t milli = bl_sig_to_milli(&sg, bl_sig_raw_value(&sg, raw)), r2;
-            (void)bl_sig_from_milli(&sg, -milli, &r2);
-            raw = (uint64_t)r2;
-        }
-        for (unsigned i = 0; i < scn->nev; i++) {
-            const bl_scn_event_t *e = &scn->ev[i];
-            if (!s->active[i])
-                continue;
-            if (e->kind == BL_SE_SCALING && sg.field == e->field)
-                raw = (uint64_t)((int64_t)bl_sig_raw_value(&sg, raw) * e->a / e->b); /* wraps like the bug */
-            if (e->kind == BL_SE_SIGNAL && strcmp(sg.name, e->name) == 0)
-                raw = (uint64_t)(int64_t)e->a;
-        }
-        (void)bl_sig_raw_put(&sg, f->data, f->len, raw);
-    }
-}
 
 static void error_frame(bl_can_frame_t *f)
 {
@@ -463,15 +241,16 @@ static void note_wire(bl_sim_t *s, unsigned j)
 
 static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f, unsigned j)
 {
-    bool mismatch = s->port_bitrate != s->bat_bitrate;
+    const bl_faults_t *fl = &s->faults;
+    bool mismatch = (fl->bitrate ? fl->bitrate : s->port_bitrate) != s->bat_bitrate;
     uint8_t fate = BL_FATE_DELIVERED;
     bl_can_frame_t err;
 
     if (from == BL_SIDE_BATTERY)
-        wire_faults(s, f);
-    if (s->bus_off)
+        bl_faults_wire(fl, &s->bcan.codec, f);
+    if (fl->bus_off)
         fate = BL_FATE_BUS_OFF;
-    else if (from == BL_SIDE_BATTERY ? s->comm_loss != 0 : s->comm_loss_both != 0)
+    else if (from == BL_SIDE_BATTERY ? fl->comm_loss != 0 : fl->comm_loss_both != 0)
         fate = BL_FATE_DROPPED;
     else if (mismatch)
         fate = BL_FATE_CORRUPTED;
@@ -532,7 +311,7 @@ static void battery_step(bl_sim_t *s, uint64_t t)
     else
         s->discharged_mJ += mJ(-p_mW, dt);
     bl_bsim_record(&s->bat, &s->rec, t);
-    record_faults(s, t);
+    bl_faults_record(&s->faults, &s->rec, &s->sent, t);
     soc = bl_bsim_true_soc(&s->bat);
     s->soc_min_mpct = soc < s->soc_min_mpct ? soc : s->soc_min_mpct;
     s->soc_max_mpct = soc > s->soc_max_mpct ? soc : s->soc_max_mpct;
@@ -604,7 +383,7 @@ static void inverter_step(bl_sim_t *s, uint64_t t)
 
     env->pv_W = bl_scn_profile_at(&scn->pv, t, scn->daily);
     env->load_W = bl_scn_profile_at(&scn->load, t, scn->daily);
-    env->grid = scn->grid && !s->grid_lost;
+    env->grid = scn->grid && !s->faults.grid_lost;
     env->v_mV = s->bat.v_mV;
     env->i_mA = s->bat.i_mA;
     env->temp_mdegC = (int32_t)(s->bat.temp_udegC / 1000);
@@ -646,8 +425,7 @@ uint64_t bl_sim_run(bl_sim_t *s, uint64_t until_ms)
         uint64_t t = s->now_ms, next;
         bool ctl = t >= s->next_ctl_ms;
 
-        if (t >= s->next_scn_ms)
-            scenario(s, t);
+        bl_faults_step(&s->faults, t, &s->rec);
         if (ctl)
             battery_step(s, t);
         if (t >= s->next_bat_ms)
@@ -662,7 +440,7 @@ uint64_t bl_sim_run(bl_sim_t *s, uint64_t until_ms)
                 s->next_sample_ms = t + s->cfg.sample_ms;
             }
         }
-        next = min64(min64(s->next_ctl_ms, s->next_bat_ms), min64(s->next_inv_ms, s->next_scn_ms));
+        next = min64(min64(s->next_ctl_ms, s->next_bat_ms), min64(s->next_inv_ms, s->faults.next_ms));
         if (next > until_ms || next <= t)
             break;
         s->now_ms = next;
