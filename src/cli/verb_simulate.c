@@ -528,7 +528,7 @@ static void print_text(bl_out_t *o, const run_t *r, const bl_sim_t *s, const sim
 
     out_printf(o, "bmslink simulate: battery %s (simulated %uS %d Ah LFP, %s, start %d %%)\n", so->battery,
                (unsigned)bp->cells, (int)(bp->capacity_mAh / 1000), bp->model, (int)(s->cfg.scn->start_soc_mpct / 1000));
-    out_printf(o, "  inverter %s: %s %s, firmware %s, protocol %s\n", p->name, p->brand, p->family ? p->family : "",
+    out_printf(o, "  inverter %s: %s, firmware %s, protocol %s\n", p->name, p->family ? p->family : p->brand,
                p->nfw ? p->firmware[s->inv.fw] : "-", p->protocol_name);
     out_printf(o, "  scenario %s, from ", s->cfg.scn->name);
     out_clock(o, s->cfg.scn->start_ms);
