@@ -35,7 +35,28 @@ FIELDS = {
     "module_count": "module_count", "capacity": "capacity_Ah", "capacity_ah": "capacity_Ah",
     "cycle_count": "cycle_count", "cycles": "cycle_count", "manufacturer": "manufacturer",
     "model": "model", "firmware_version": "firmware_version",
+    # ---- CAN families (issue 4): the fact sheets' names for the same canonical fields ----
+    "soc_hires": "soc_pct",
+    "max_voltage": "charge_voltage_limit_V", "min_voltage": "discharge_voltage_limit_V",
+    "charge_voltage": "charge_voltage_limit_V",
+    "charge_cutoff_voltage": "charge_voltage_limit_V", "discharge_cutoff_voltage": "discharge_voltage_limit_V",
+    "max_charge_current": "charge_current_limit_A", "max_discharge_current": "discharge_current_limit_A",
+    "max_cell_voltage": "cell_voltage_max_V", "min_cell_voltage": "cell_voltage_min_V",
+    "max_temperature": "temp_max_C", "min_temperature": "temp_min_C",
+    "max_cell_temperature": "temp_max_C", "min_cell_temperature": "temp_min_C",
+    "full_capacity": "capacity_Ah", "capacity_available": "capacity_Ah",
+    "modules_in_series": "module_count", "modules_online": "module_count", "pack_count": "module_count",
+    "brand": "manufacturer", "name": "manufacturer",
+    "status.charge_enabled": "charge_enable", "status.discharge_enabled": "discharge_enable",
+    "force_charge_1": "force_charge", "forced_charge_request": "force_charge",
+    # inverter -> battery frames: the inverter record (checked through the message's signals)
+    "inverter_voltage": "inv_voltage_V", "inverter_temperature": "inv_temperature_C",
+    "inverter_soc": "inv_soc_pct", "operating_state": "inv_state", "error_number": "inv_error",
+    "firmware": "firmware_version", "sw_version": "firmware_version",
 }
+
+# rows whose unit says the field is not the canonical one of the same name (BYD 0x250 capacity in kWh)
+NOT_CANONICAL_UNITS = {"capacity_Ah": {"kWh", "Wh"}}
 
 # vector alarm names (after "alarm."/"warning."/"protection.") -> canonical alarm names
 ALARMS = {
@@ -48,9 +69,29 @@ ALARMS = {
     "internal_comm_fail": "communication_fault", "system_error": "internal_fault",
     "high_temperature": "discharge_over_temperature", "low_temperature": "discharge_under_temperature",
     "short_circuit": "short_circuit", "cell_imbalance": "cell_imbalance", "general": "internal_fault",
+    # ---- CAN families (issue 4) ----
+    "internal_comm": "communication_fault", "pile_low_voltage": "pack_under_voltage",
+    "pile_high_voltage": "pack_over_voltage", "system_defect": "internal_fault",
+    "internal_hardware": "internal_fault",
 }
 
-CLASSES = {"alarm": "alarms", "warning": "warnings", "protection": "protections"}
+# SMA HV calls its alarm class "fault", Pylon HV has an "error" byte: both are alarms here
+CLASSES = {"alarm": "alarms", "warning": "warnings", "protection": "protections", "fault": "alarms",
+           "error": "alarms"}
+
+
+def field_key(row):
+    """Canonical JSON key of a vector row's field, or None when it has no canonical meaning."""
+    key = FIELDS.get(row["field"])
+    if key is not None and row.get("unit") in NOT_CANONICAL_UNITS.get(key, ()):
+        return None
+    return key
+
+
+def protocol_detail(name):
+    """bmslink protocols --json NAME as a dict."""
+    p = subprocess.run([bmslink(), "protocols", "--json", name], capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)
 
 
 def bmslink():

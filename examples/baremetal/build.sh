@@ -8,7 +8,7 @@ top=$(cd "$here/../.." && pwd)
 out=${1:?usage: build.sh OUTDIR}
 command -v arm-none-eabi-gcc >/dev/null || { echo "arm-none-eabi-gcc not installed"; exit 77; }
 mkdir -p "$out/obj"
-CFLAGS="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -std=c11 -ffreestanding -ffunction-sections -fdata-sections
+CFLAGS="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -std=c11 -ffreestanding -ffunction-sections -fdata-sections -DBL_NO_DOCS
  -Wall -Wextra -Werror -Wconversion -Wsign-conversion -I$top/include"
 core=$(ls "$top"/src/model/*.c "$top"/src/codec/*.c "$top"/src/protocols/*.c "$top"/src/engines/*.c 2>/dev/null)
 objs=""

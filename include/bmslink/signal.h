@@ -40,7 +40,13 @@ enum {
     BL_SF_HEXVER = 1u << 6,     /* version bytes are hex digits (0x17 -> "17") */
     BL_SF_PAD_NUL = 1u << 7,    /* ASCII padding is NUL, not space */
     BL_SF_VAR_OFFSET = 1u << 8, /* offset that "no offset" protocol variants drop (and go signed) */
-    BL_SF_CHECK = 1u << 9       /* constant: decode rejects a raw value other than .def */
+    BL_SF_CHECK = 1u << 9,      /* constant: decode rejects a raw value other than .def */
+    BL_SF_STATE = 1u << 10,     /* raw = the session state of the trigger table (SolaX contactor) */
+    BL_SF_UNVERIFIED = 1u << 11,/* one source, or inferred (sign, unit, position): shown as such */
+    BL_SF_DECODE_ONLY = 1u << 12,/* alarm bit read but never raised by the encoder: several bits mean
+                                   one canonical alarm and another row is the one that carries it */
+    BL_SF_NO_STORE = 1u << 13   /* encode from .field, but decode does not store it there: a related
+                                   quantity (module vs cell temperature) that must not overwrite it */
 };
 
 typedef struct {
@@ -101,6 +107,11 @@ static inline bool bl_sig_has_range(const bl_signal_t *s)
 {
     return s->min != s->max;
 }
+
+/* Physical range (milli-units) a numeric row can carry: its raw range through the scale
+ * ("not available" marker and "0 = absent" excluded, a magnitude folded to >= 0),
+ * narrowed to its plausibility range when it has one. */
+void bl_sig_range(const bl_signal_t *s, int64_t *lo, int64_t *hi);
 
 /* Effective row after applying protocol variant flags (byte order swap, offsets dropped). */
 #define BL_VAR_BE 0x01u        /* every multi-byte signal big endian */

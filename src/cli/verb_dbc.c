@@ -6,12 +6,15 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: bmslink dbc PROTOCOL\n"
+    "usage: bmslink dbc [--address N] PROTOCOL\n"
     "  Print a CAN protocol (or variant) as a DBC file on stdout: every message of both\n"
     "  directions, signals with scale, offset, range and unit, cycle times, value tables\n"
     "  for flags and alarm pairs, and comments naming the canonical field of each signal.\n"
-    "example:\n"
-    "  bmslink dbc pylon-lv > pylon-lv.dbc\n";
+    "  -a, --address N  battery / group address in addressed ids (Pylon HV 0x4211 = 1,\n"
+    "                   Sofar 0x1351 = 1); default 0\n"
+    "examples:\n"
+    "  bmslink dbc pylon-lv > pylon-lv.dbc\n"
+    "  bmslink dbc --address 1 pylon-hv > pylon-hv-group1.dbc\n";
 
 static void fmt_num(char *buf, size_t n, double v)
 {
@@ -93,24 +96,36 @@ static unsigned dbc_size(const bl_can_codec_t *c, const bl_message_t *m)
     return size > 8 ? 8 : size;
 }
 
+static uint32_t g_addr; /* --address, already shifted into place */
+
 static uint32_t dbc_id(const bl_message_t *m)
 {
-    return m->ext ? (m->id | 0x80000000u) : m->id;
+    uint32_t id = m->id;
+    if (m->id_mask)
+        id |= g_addr & ~m->id_mask & (m->ext ? BL_CAN_EFF_MASK : BL_CAN_SFF_MASK);
+    return m->ext ? (id | 0x80000000u) : id;
 }
 
 int verb_dbc(int argc, char **argv)
 {
-    static const struct option opts[] = { { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    static const struct option opts[] = { { "address", required_argument, 0, 'a' }, { "help", no_argument, 0, 'h' },
+                                          { 0, 0, 0, 0 } };
     const bl_protocol_t *p;
     bl_can_codec_t c;
     bl_out_t *o = &(bl_out_t){ 0 };
+    uint64_t addr = 0;
     int ch;
 
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "a:h", opts, NULL)) != -1) {
         if (ch == 'h')
             return cli_help(usage);
+        if (ch == 'a') {
+            if (!cli_parse_count(optarg, &addr) || addr > 255)
+                return cli_usage_err(usage, "dbc", "bad --address '%s' (0..255)", optarg);
+            continue;
+        }
         return cli_usage_err(usage, "dbc", "unknown option '%s'", argv[optind - 1]);
     }
     if (argc - optind != 1)
@@ -120,6 +135,16 @@ int verb_dbc(int argc, char **argv)
     if (bl_can_codec_init(&c, p) < 0) {
         cli_err("dbc: %s is a %s protocol; DBC files describe CAN only", p->name, bl_bus_str(bl_proto_root(p)->bus));
         return BL_EXIT_USAGE;
+    }
+    g_addr = (uint32_t)addr << bl_proto_root(p)->addr_shift;
+    if (addr != 0) {
+        bool any = false;
+        for (unsigned j = 0; j < c.n; j++)
+            any = any || c.msg[j]->id_mask != 0;
+        if (!any) {
+            cli_err("dbc: %s has no addressed ids; --address does not apply", p->name);
+            return BL_EXIT_USAGE;
+        }
     }
     out_init(o, stdout);
     out_printf(o, "VERSION \"bmslink %s %s\"\n\n", BL_VERSION_STRING, p->name);
@@ -139,9 +164,14 @@ int verb_dbc(int argc, char **argv)
                p->title, p->sources ? p->sources : "-", bl_conf_str(p->confidence));
     for (unsigned j = 0; j < c.n; j++) {
         const bl_message_t *m = c.msg[j];
-        out_printf(o, "CM_ BO_ %u \"%s, dlc %u (accepts %u..8)%s\";\n", (unsigned)dbc_id(m),
+        out_printf(o, "CM_ BO_ %u \"%s, dlc %u (accepts %u..%u)%s%s", (unsigned)dbc_id(m),
                    m->dir == BL_DIR_B2I ? "battery to inverter" : "inverter to battery", m->dlc, m->dlc_min,
-                   c.sends[j] ? "" : ", decode only");
+                   (m->flags & BL_MF_EMPTY) ? 0u : m->dlc_max ? m->dlc_max : 8u, c.sends[j] ? "" : ", decode only",
+                   (m->flags & BL_MF_ON_REQUEST) ? ", sent on request" : "");
+        if (m->id_mask)
+            out_printf(o, "; id bits 0x%X are the battery / group address (this file: address %u)",
+                       (unsigned)(~m->id_mask & (m->ext ? BL_CAN_EFF_MASK : BL_CAN_SFF_MASK)), (unsigned)addr);
+        out_str(o, "\";\n");
         for (unsigned i = 0; i < m->nsigs; i++) {
             bl_signal_t s;
             const bl_field_info_t *fi;

@@ -285,6 +285,38 @@ static void process(session_t *s, const char *src, uint64_t line, const bl_cap_f
         s->stop = true;
 }
 
+/* Where the chosen protocol and a rival read the same id differently (issue 4: ambiguity is
+ * reported, never guessed silently): rivals that fit about as well one line each, the
+ * others in one note, each family once. */
+static void report_clashes(const bl_cap_frame_t *frames, size_t n, const bl_detect_score_t *sc, size_t nsc)
+{
+    bl_detect_clash_t cl[24];
+    size_t nc = bl_detect_clashes(frames, n, sc, nsc, cl, BL_ARRAY_LEN(cl));
+    bool noted = false;
+
+    for (size_t i = 0; i < nc; i++)
+        if (cl[i].ambiguous)
+            fprintf(stderr, "bmslink: decode: ambiguous: %s 0x%0*X is %s in %s but %s in %s (%u frames); "
+                            "name the protocol with -p if %s is wrong\n",
+                    cl[i].ext ? "29-bit" : "11-bit", cl[i].ext ? 8 : 3, (unsigned)cl[i].id, cl[i].ma->name,
+                    cl[i].a->name, cl[i].mb->name, cl[i].b->name, (unsigned)cl[i].frames, cl[i].a->name);
+    for (size_t i = 0; i < nc; i++) {
+        bool dup = false;
+        if (cl[i].ambiguous)
+            continue;
+        for (size_t k = 0; k < i; k++) /* this id and this family already named */
+            dup = dup || (!cl[k].ambiguous && cl[k].id == cl[i].id && bl_proto_root(cl[k].b) == bl_proto_root(cl[i].b));
+        if (dup)
+            continue;
+        fprintf(stderr, noted ? ", 0x%0*X (%s %s)" : "bmslink: decode: note: read differently by protocols that fit "
+                                                     "less well: 0x%0*X (%s %s)",
+                cl[i].ext ? 8 : 3, (unsigned)cl[i].id, bl_proto_root(cl[i].b)->name, cl[i].mb->name);
+        noted = true;
+    }
+    if (noted)
+        fputc('\n', stderr);
+}
+
 static int choose_protocol(session_t *s)
 {
     bl_detect_score_t sc[8];
@@ -296,19 +328,22 @@ static int choose_protocol(session_t *s)
     for (size_t i = 0; i < s->npend; i++)
         tmp[i] = s->pend[i].f;
     n = bl_detect_can(tmp, s->npend, sc, BL_ARRAY_LEN(sc));
-    free(tmp);
     if (n == 0 || sc[0].decoded == 0) {
+        free(tmp);
         cli_err("decode: no known protocol matches this traffic (%zu frames looked at); name one with -p",
                 s->npend);
         return BL_EXIT_IO;
     }
     s->p = sc[0].p;
-    fprintf(stderr, "bmslink: decode: detected %s: %u of %u frames decode, %u of its message ids seen",
-            s->p->name, sc[0].decoded, sc[0].frames, sc[0].ids);
+    fprintf(stderr, "bmslink: decode: detected %s: %u of %u frames decode, %u of its message ids seen (%s)",
+            s->p->name, sc[0].decoded, sc[0].frames, sc[0].ids,
+            sc[0].b2i && sc[0].i2b ? "battery and inverter talking" : sc[0].b2i ? "battery talking" : "inverter talking");
     for (size_t i = 1; i < n && i < 4; i++)
         if (sc[i].decoded * 10u >= sc[0].decoded * 8u)
             fprintf(stderr, "; %s also fits (%u decode)", sc[i].p->name, sc[i].decoded);
     fputc('\n', stderr);
+    report_clashes(tmp, s->npend, sc, n);
+    free(tmp);
     return 0;
 }
 

@@ -51,10 +51,32 @@ static int resolve(bl_can_codec_t *c, const bl_protocol_t *p)
 int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
 {
     memset(c, 0, sizeof *c);
+    c->peer_seen_ms = BL_NEVER;
     if (p == NULL || bl_proto_root(p)->bus != BL_BUS_CAN)
         return BL_EINVAL;
     c->p = p;
+    /* where the battery speaks first it may send at once; else it waits for the inverter */
+    c->started = bl_proto_root(p)->first == BL_FIRST_BATTERY;
     return resolve(c, p);
+}
+
+const bl_message_t *bl_can_msg(const bl_can_codec_t *c, uint32_t id, unsigned ext, unsigned dir)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        const bl_message_t *m = c->msg[i];
+        uint32_t mask = m->id_mask ? m->id_mask : BL_CAN_EFF_MASK;
+        if ((id & mask) == (m->id & mask) && m->ext == ext && m->dir == dir)
+            return m;
+    }
+    return NULL;
+}
+
+bool bl_can_sends(const bl_can_codec_t *c, const bl_message_t *m)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->msg[i] == m)
+            return c->sends[i] != 0;
+    return false;
 }
 
 void bl_can_sig(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_signal_t *out)
@@ -159,15 +181,7 @@ static bl_reject_t decode_row(const bl_signal_t *s, const bl_can_frame_t *f, con
             return BL_REJ_RANGE;
         }
         break;
-    case BL_SK_BOOL: {
-        bool v = (s->flags & BL_SF_MATCH) ? raw == (uint64_t)(uint32_t)s->def : raw != 0;
-        *val = (s->flags & BL_SF_INVERT) ? !v : v;
-        break;
-    }
-    case BL_SK_ALARM:
-        *val = raw != 0;
-        break;
-    default: /* PAIR, MUX */
+    default: /* BOOL, ALARM, PAIR, MUX: the wire value, as a DBC decoder shows it */
         *val = (int64_t)raw;
         break;
     }
@@ -250,9 +264,11 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
     if (f->flags & BL_CAN_RTR)
         return reject(c, d, BL_REJ_REMOTE);
     d->dlc_min = m->dlc_min;
-    d->dlc_max = 8;
-    if (f->len < m->dlc_min || f->len > 8)
+    d->dlc_max = (m->flags & BL_MF_EMPTY) ? 0 : m->dlc_max ? m->dlc_max : 8;
+    if (f->len < d->dlc_min || f->len > d->dlc_max)
         return reject(c, d, BL_REJ_LENGTH);
+    if (m->id_mask)
+        d->addr = (f->id & ~m->id_mask & BL_CAN_EFF_MASK) >> bl_proto_root(c->p)->addr_shift;
     mux = m->nmux ? mux_value(c, m, f->data, f->len) : -1;
     bl_sig_words_load(f->data, f->len, &w);
 
@@ -283,7 +299,7 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
             bl_alarm_mask_t am = alarm_mask(s);
             int64_t v = d->val[i];
             bool known = s->kind == BL_SK_ALARM || v == 1 || v == 2;
-            bool active = s->kind == BL_SK_ALARM ? v != 0 : v == 1;
+            bool active = s->kind == BL_SK_ALARM ? v != 0 : v == 1; /* PAIR 01 = raised */
             if (known)
                 d->known[s->aclass] |= am;
             if (active)
@@ -291,14 +307,17 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
             continue;
         }
         fi = bl_field_info(s->field);
-        if (fi == NULL)
+        if (fi == NULL || (s->flags & BL_SF_NO_STORE))
             continue;
         d->fields |= BL_BIT(s->field);
         if (s->kind == BL_SK_ASCII || s->kind == BL_SK_VERSION) {
             store_text(s, f, rec, now_ms);
         } else if (s->kind == BL_SK_BOOL) {
             /* several bits may stand for one flag (force charge I and II): OR them */
-            int32_t v = (int32_t)d->val[i];
+            uint64_t raw = (uint64_t)d->val[i];
+            int32_t v = (s->flags & BL_SF_MATCH) ? raw == (uint64_t)(uint32_t)s->def : raw != 0;
+            if (s->flags & BL_SF_INVERT)
+                v = !v;
             if (bools_set & BL_BIT(s->field))
                 v = v || rec->f[s->field].value;
             bools_set |= BL_BIT(s->field);
@@ -310,9 +329,20 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
         }
     }
     for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        bl_alarm_mask_t others = 0;
+        unsigned me = BL_CAN_MAX_MSGS;
         if (d->known[k] == 0)
             continue;
-        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~d->known[k]) | d->active[k]);
+        for (unsigned j = 0; j < c->n; j++) {
+            if (c->msg[j] == m)
+                me = j;
+            else
+                others |= c->msg_active[j][k];
+        }
+        if (me < BL_CAN_MAX_MSGS)
+            c->msg_active[me][k] = (bl_alarm_mask_t)((c->msg_active[me][k] & ~d->known[k]) | d->active[k]);
+        /* "not raised" here clears an alarm only when no other message still raises it */
+        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
         rec->known[k] |= d->known[k];
         rec->alarm_seen_ms[k] = now_ms;
     }
@@ -384,7 +414,9 @@ static int encode_num(const bl_signal_t *s, const bl_record_t *rec, uint64_t now
     }
     if (!bl_field_fresh(&rec->f[s->field], now_ms, stale_ms)) {
         res->substituted |= BL_BIT(s->field);
-        if (s->flags & BL_SF_INVALID) {
+        /* a current limit the battery did not give is 0 A, never "not available": SMA SI keeps
+         * its last good value for an invalid field (can-sma-si.md §2), 0 A it obeys */
+        if ((s->flags & BL_SF_INVALID) && s->field != BL_F_CCL && s->field != BL_F_DCL) {
             *raw = bl_sig_invalid_marker(s);
             return 0;
         }
@@ -434,6 +466,11 @@ static uint64_t encode_alarm(const bl_can_codec_t *c, const bl_signal_t *s, cons
     bool active = (rec->active[s->aclass] & am) != 0 || (safe && (c->p->safe[s->aclass] & am) != 0);
     const bl_protocol_t *p = c->p;
 
+    if (s->flags & BL_SF_DECODE_ONLY) /* another row carries this alarm on the wire */
+        return (s->kind == BL_SK_PAIR && (rec->known[s->aclass] & am)) ? 2u : 0u;
+    if (am == 0) /* an item with no canonical alarm: the row's constant code */
+        return (uint64_t)(uint32_t)s->def & (s->kind == BL_SK_PAIR ? 3u : 1u);
+
     /* variants inherit the safe alarms of their base */
     while (safe && !active && p->base != NULL) {
         p = p->base;
@@ -480,6 +517,9 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
     memset(res, 0, sizeof *res);
     memset(out, 0, sizeof *out);
     out->id = m->id;
+    if (m->id_mask) /* an addressed id: this battery's / group's address in the free bits */
+        out->id |= (c->addr << bl_proto_root(c->p)->addr_shift) & ~m->id_mask &
+                   (m->ext ? BL_CAN_EFF_MASK : BL_CAN_SFF_MASK);
     out->len = m->dlc;
     out->flags = m->ext ? BL_CAN_EXT : 0;
 
@@ -494,6 +534,10 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
             raw = mux;
             break;
         case BL_SK_NUM:
+            if (s.flags & BL_SF_STATE) {
+                raw = c->state;
+                break;
+            }
             if (encode_num(&s, rec, now_ms, stale_ms, opts, &raw, res) < 0) {
                 res->why = BL_REJ_RANGE;
                 res->sig = (uint8_t)i;
@@ -519,4 +563,82 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
         (void)bl_sig_raw_put(&s, out->data, out->len, raw); /* rows beyond the DLC are not sent */
     }
     return 0;
+}
+
+/* ---- the session: both roles as data ----------------------------------- */
+
+static bool trig_matches(const bl_trigger_t *t, const bl_can_frame_t *f, uint8_t state)
+{
+    if (t->in_states && !(t->in_states & (1u << state)))
+        return false;
+    if (t->byte != BL_TRIG_ANY && (t->byte >= f->len || (f->data[t->byte] & t->mask) != t->value))
+        return false;
+    if (t->mask2 && (t->byte2 >= f->len || (f->data[t->byte2] & t->mask2) != t->value2))
+        return false;
+    return true;
+}
+
+static void react_add(const bl_can_codec_t *c, const bl_trigger_t *t, bl_reaction_t *r)
+{
+    for (const uint32_t *id = t->resp; id != NULL && *id != 0; id++) {
+        const bl_message_t *m = bl_can_msg(c, *id, t->ext, BL_DIR_B2I);
+        bool dup = false;
+        if (m == NULL) /* a row naming a message the tables lack is caught by the table tests */
+            continue;
+        for (unsigned k = 0; k < r->n; k++)
+            dup = dup || r->send[k] == m;
+        if (!dup && r->n < BL_REACT_MAX)
+            r->send[r->n++] = m;
+    }
+}
+
+int bl_can_react(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_reaction_t *r)
+{
+    bl_reaction_t local;
+    size_t nt;
+    const bl_trigger_t *t = bl_proto_triggers(c->p, &nt);
+    uint8_t ext = (f->flags & BL_CAN_EXT) ? 1 : 0;
+    const bl_message_t *m;
+    uint8_t state;
+
+    if (r == NULL)
+        r = &local;
+    memset(r, 0, sizeof *r);
+    r->state_before = r->state_after = c->state;
+    if (f->flags & (BL_CAN_ERR | BL_CAN_RTR))
+        return 0;
+    m = bl_can_lookup(c, f, NULL);
+    if (m == NULL || m->dir != BL_DIR_I2B)
+        return 0; /* not this protocol's inverter: the link is not proven alive by it */
+    c->peer_seen_ms = now_ms;
+    state = c->state; /* every row sees the state the frame arrived in */
+    for (size_t i = 0; i < nt; i++) {
+        uint32_t mask = m->id_mask ? m->id_mask : BL_CAN_EFF_MASK;
+        if ((t[i].req & mask) != (m->id & mask) || t[i].ext != ext || !trig_matches(&t[i], f, state))
+            continue;
+        r->rows++;
+        c->reactions++;
+        if (t[i].next_state != BL_STATE_KEEP)
+            c->state = t[i].next_state;
+        if ((t[i].action & BL_TA_START) && !c->started)
+            c->started = r->started = true;
+        if (t[i].action & BL_TA_RESPOND)
+            react_add(c, &t[i], r);
+    }
+    r->state_after = c->state;
+    return r->rows;
+}
+
+bool bl_can_link_check(bl_can_codec_t *c, uint64_t now_ms)
+{
+    uint32_t to = bl_proto_link_timeout_ms(c->p);
+
+    if (to == 0 || c->peer_seen_ms == BL_NEVER || now_ms - c->peer_seen_ms < to)
+        return to == 0 || c->peer_seen_ms != BL_NEVER;
+    /* lost: back to the power-up state (SolaX opens its contactors, BYD goes silent) */
+    c->links_lost++;
+    c->state = 0;
+    c->started = bl_proto_root(c->p)->first == BL_FIRST_BATTERY;
+    c->peer_seen_ms = BL_NEVER;
+    return false;
 }

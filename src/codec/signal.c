@@ -212,3 +212,40 @@ void bl_sig_variant(const bl_signal_t *in, unsigned vflags, bl_signal_t *out)
         out->flags = (uint16_t)(out->flags | BL_SF_SIGNED);
     }
 }
+
+void bl_sig_range(const bl_signal_t *s, int64_t *lo, int64_t *hi)
+{
+    int64_t rlo, rhi, a, b;
+
+    if (s->len == 0 || s->len > 64) {
+        *lo = *hi = 0;
+        return;
+    }
+    if (s->flags & BL_SF_SIGNED) {
+        rlo = s->len >= 64 ? INT64_MIN / 1024 : -(int64_t)(UINT64_C(1) << (s->len - 1u));
+        rhi = s->len >= 64 ? INT64_MAX / 1024 : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
+    } else {
+        rlo = 0;
+        rhi = s->len >= 53 ? INT64_MAX / 1024 : (int64_t)len_mask(s->len);
+    }
+    if ((s->flags & BL_SF_INVALID) && (s->flags & BL_SF_SIGNED)) /* the marker is not a value */
+        rlo++;
+    else if (s->flags & BL_SF_INVALID)
+        rhi--;
+    if ((s->flags & BL_SF_ZERO_ABSENT) && rlo == 0)
+        rlo = 1;
+    {
+        bl_signal_t plain = *s; /* the wire's signed range, before abs() folds it */
+        plain.flags = (uint16_t)(plain.flags & ~BL_SF_ABS);
+        a = bl_sig_to_milli(&plain, rlo);
+        b = bl_sig_to_milli(&plain, rhi);
+    }
+    *lo = a < b ? a : b;
+    *hi = a < b ? b : a;
+    if ((s->flags & BL_SF_ABS) && *lo < 0) /* a magnitude: the encoder sends it positive */
+        *lo = 0;
+    if (bl_sig_has_range(s)) {
+        *lo = *lo > s->min ? *lo : s->min;
+        *hi = *hi < s->max ? *hi : s->max;
+    }
+}

@@ -6,6 +6,43 @@
 #include "smacore.h"
 
 /*
+ * 0x351-0x356 as the SMA TI defines them (§3): LE, unused fields sent as
+ * "invalid" (0xFFFF unsigned, 0x8000 signed) so the SI keeps its default.
+ * Ranges are plausibility limits of a 48 V system; DCL is read as a magnitude.
+ */
+const bl_signal_t bl_smacore_0x351[4] = {
+    SIG_NUM("ChargeVoltage", BL_F_CVL, LE_AT(0), 16, BL_LE, BL_SF_INVALID, 100, 0, V(0), V(100), "V"),
+    SIG_NUM("ChargeCurrentLimit", BL_F_CCL, LE_AT(2), 16, BL_LE, S_SIGNED | BL_SF_INVALID, 100, 0, A(0),
+            A(3276.7), "A"),
+    SIG_NUM("DischargeCurrentLimit", BL_F_DCL, LE_AT(4), 16, BL_LE, S_SIGNED | BL_SF_INVALID | BL_SF_ABS, 100, 0,
+            A(0), A(3276.7), "A"),
+    SIG_NUM("DischargeVoltage", BL_F_DVL, LE_AT(6), 16, BL_LE, BL_SF_INVALID, 100, 0, V(0), V(100), "V"),
+};
+
+/* SOC and SOH in 1 %; bytes 4-5 the 0.01 % SOC the SI prefers when present (0 on
+ * zero-padded BYD frames: absent, VIC-04) */
+const bl_signal_t bl_smacore_0x355[3] = {
+    SIG_NUM("SOC", BL_F_SOC, LE_AT(0), 16, BL_LE, BL_SF_INVALID, 1000, 0, PCT(0), PCT(100), "%"),
+    SIG_NUM("SOH", BL_F_SOH, LE_AT(2), 16, BL_LE, BL_SF_INVALID, 1000, 0, PCT(0), PCT(100), "%"),
+    SIG_NUM("SOCHiRes", BL_F_SOC, LE_AT(4), 16, BL_LE, BL_SF_ZERO_ABSENT | BL_SF_INVALID, 10, 0, PCT(0), PCT(100),
+            "%"),
+};
+
+const bl_signal_t bl_smacore_0x356[3] = {
+    SIG_NUM("Voltage", BL_F_VOLTAGE, LE_AT(0), 16, BL_LE, S_SIGNED | BL_SF_INVALID, 10, 0, V(0), V(100), "V"),
+    SIG_NUM("Current", BL_F_CURRENT, LE_AT(2), 16, BL_LE, S_SIGNED | BL_SF_INVALID, 100, 0, A(-3000), A(3000), "A"),
+    SIG_NUM("Temperature", BL_F_TEMP, LE_AT(4), 16, BL_LE, S_SIGNED | BL_SF_INVALID, 100, 0, C(-50), C(100), "C"),
+};
+
+const bl_signal_t bl_smacore_0x35b[1] = {
+    SIG_RAW("Events", LE_AT(0), 64, BL_LE, 0, 0),
+};
+
+const bl_signal_t bl_smacore_0x35e[1] = {
+    SIG_ASCII("ManufacturerName", BL_F_MANUFACTURER, 0, 8, 0, NULL),
+};
+
+/*
  * 0x35A: each item is a 2-bit pair, even bit "raised", odd bit "cleared":
  * 01 active, 10 OK, 00/11 no information (a zero-filled frame reports nothing).
  * Bytes 0-3 are alarms, bytes 4-7 the same items as warnings.

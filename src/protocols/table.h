@@ -10,6 +10,20 @@
 
 #include "bmslink/protocol.h"
 
+/*
+ * Human documentation in the tables (handshake rules, identity facts, trigger notes,
+ * sources) is for the tools. A firmware that shows no text builds with -DBL_NO_DOCS and
+ * keeps those bytes (about 2 KB of flash per protocol); the rows that drive the codec and
+ * the session stay.
+ */
+#ifdef BL_NO_DOCS
+#define DOC(x) NULL
+#else
+#define DOC(x) x
+#endif
+/* identity fact row: where, value, what an inverter does with it */
+#define IDF(w, v, m) { DOC(w), DOC(v), DOC(m) }
+
 #define V(x) ((int32_t)((x) * 1000))   /* volts -> mV */
 #define A(x) ((int32_t)((x) * 1000))   /* amps -> mA */
 #define C(x) ((int32_t)((x) * 1000))   /* °C -> m°C */
@@ -85,6 +99,74 @@
         .ext = (ex), .dir = (dr), .dlc = (dl), .dlc_min = (dlmin), .nmux = 0, .flags = (flg),            \
         .period_ms = (per)                                                                                \
     }
+
+/* A message with an address mask (free id bits = battery / group address), a multiplexer
+ * count (selector values 0..nmx-1 are sent) or both. */
+#define MSGX(idv, msk, ex, dr, nm, sigarr, dl, dlmin, per, flg, nmx)                                      \
+    {                                                                                                     \
+        .id = (idv), .id_mask = (msk), .name = (nm), .sigs = (sigarr), .nsigs = BL_ARRAY_LEN(sigarr),    \
+        .ext = (ex), .dir = (dr), .dlc = (dl), .dlc_min = (dlmin), .nmux = (nmx), .flags = (flg),        \
+        .period_ms = (per)                                                                                \
+    }
+/* A frame without data bytes (announce, quick stop): accepts DLC 0 only. */
+#define MSG_EMPTY(idv, ex, dr, nm, per, flg)                                                              \
+    {                                                                                                     \
+        .id = (idv), .id_mask = 0, .name = (nm), .sigs = NULL, .nsigs = 0, .ext = (ex), .dir = (dr),      \
+        .dlc = 0, .dlc_min = 0, .nmux = 0, .flags = (uint16_t)((flg) | BL_MF_EMPTY), .period_ms = (per)   \
+    }
+
+/* raw value that carries the session state of the trigger table (e.g. SolaX contactor 0/1) */
+#define SIG_STATE(nm, st, ln)                                                                             \
+    {                                                                                                     \
+        .name = (nm), .unit = "", .text = NULL, .mul = 1000, .div = 1, .offset = 0, .min = 0, .max = 0,  \
+        .def = 0, .flags = BL_SF_STATE, .also = 0, .kind = BL_SK_NUM, .field = BL_F_NONE,               \
+        .alarm = BL_A_COUNT, .aclass = 0, .start = (st), .len = (ln), .order = BL_LE, .str_off = 0,      \
+        .mux = -1                                                                                         \
+    }
+
+/* alarm bit with extra flags (BL_SF_DECODE_ONLY: read, but another row carries it on encode) */
+#define SIG_ALARMF(nm, cls, al, als, st, flg)                                                             \
+    {                                                                                                     \
+        .name = (nm), .unit = "", .text = NULL, .mul = 1000, .div = 1, .offset = 0, .min = 0, .max = 0,  \
+        .def = 0, .flags = (uint16_t)(flg), .also = (bl_alarm_mask_t)(als), .kind = BL_SK_ALARM,          \
+        .field = BL_F_NONE, .alarm = (al), .aclass = (cls), .start = (st), .len = 1, .order = BL_LE,     \
+        .str_off = 0, .mux = -1                                                                           \
+    }
+#define SIG_PAIRF(nm, cls, al, als, st, flg)                                                              \
+    {                                                                                                     \
+        .name = (nm), .unit = "", .text = NULL, .mul = 1000, .div = 1, .offset = 0, .min = 0, .max = 0,  \
+        .def = 0, .flags = (uint16_t)(flg), .also = (bl_alarm_mask_t)(als), .kind = BL_SK_PAIR,           \
+        .field = BL_F_NONE, .alarm = (al), .aclass = (cls), .start = (st), .len = 2, .order = BL_LE,     \
+        .str_off = 0, .mux = -1                                                                           \
+    }
+
+/* 2-bit pair with no canonical alarm, always sent as code `code` (SMA HV: 2 = not triggered) */
+#define SIG_PAIRC(nm, cls, code, st)                                                                      \
+    {                                                                                                     \
+        .name = (nm), .unit = "", .text = NULL, .mul = 1000, .div = 1, .offset = 0, .min = 0, .max = 0,  \
+        .def = (code), .flags = 0, .also = 0, .kind = BL_SK_PAIR, .field = BL_F_NONE,                    \
+        .alarm = BL_A_COUNT, .aclass = (cls), .start = (st), .len = 2, .order = BL_LE, .str_off = 0,     \
+        .mux = -1                                                                                         \
+    }
+
+/* 0-terminated id list for trigger answers */
+#define IDS(...) ((const uint32_t[]){ __VA_ARGS__, 0 })
+
+/* trigger row: inverter frame `rq` with (data[b] & m) == v in states `ins` -> action, answers */
+#define TRIG(rq, ex, b, m, v, ins, nxt, act, per, rsp, txt)                                               \
+    {                                                                                                     \
+        .req = (rq), .ext = (ex), .byte = (b), .mask = (m), .value = (v), .byte2 = 0, .mask2 = 0,         \
+        .value2 = 0, .in_states = (ins), .next_state = (nxt), .action = (act), .period_ms = (per),        \
+        .resp = (rsp), .what = DOC(txt)                                                                   \
+    }
+#define TRIG2(rq, ex, b, m, v, b2, m2, v2, ins, nxt, act, per, rsp, txt)                                  \
+    {                                                                                                     \
+        .req = (rq), .ext = (ex), .byte = (b), .mask = (m), .value = (v), .byte2 = (b2), .mask2 = (m2),   \
+        .value2 = (v2), .in_states = (ins), .next_state = (nxt), .action = (act), .period_ms = (per),     \
+        .resp = (rsp), .what = DOC(txt)                                                                   \
+    }
+#define KEEP BL_STATE_KEEP
+#define ANY BL_TRIG_ANY
 
 /* Little-endian byte-aligned helpers: byte offset -> DBC start bit. */
 #define LE_AT(byte) ((uint8_t)((byte)*8))

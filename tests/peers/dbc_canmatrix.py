@@ -20,8 +20,9 @@ except ImportError:
     sys.exit(77)
 
 
-def load_dbc(name):
-    dbc = subprocess.run([blvec.bmslink(), "dbc", name], capture_output=True, text=True)
+def load_dbc(name, address=0):
+    dbc = subprocess.run([blvec.bmslink(), "dbc", "--address", str(address), name] if address else
+                         [blvec.bmslink(), "dbc", name], capture_output=True, text=True)
     if dbc.returncode != 0:
         raise SystemExit("bmslink dbc %s failed: %s" % (name, dbc.stderr))
     with tempfile.NamedTemporaryFile("w", suffix=".dbc", delete=False) as t:
@@ -42,14 +43,34 @@ def cm_decode(db, fid, ext, data):
     return fr, {k: v for k, v in fr.decode(raw).items()}
 
 
+def addresses(name):
+    """[(mask, shift)] of the protocol's addressed messages (Pylon HV group, Sofar battery id)."""
+    d = blvec.protocol_detail(name)
+    return d.get("address_shift", 0), [(int(m["id"], 16), int(m["id_mask"], 16), m["extended"])
+                                       for m in d.get("messages", []) if "id_mask" in m]
+
+
+def address_of(fid, ext, shift, masks):
+    for mid, mk, mext in masks:
+        if mext == ext and (fid & mk) == (mid & mk):
+            return (fid & ~mk & (0x1FFFFFFF if ext else 0x7FF)) >> shift
+    return 0
+
+
 def compare(name, db, frames, bad):
-    """frames: [(id, ext, data_hex)]; returns the number of signal values compared."""
+    """frames: [(id, ext, data_hex)]; returns the number of signal values compared. An addressed
+    id (0x4211) is compared against the DBC exported for that address (bmslink dbc --address)."""
+    shift, masks = addresses(name)
+    dbs = {0: db}
     lines = ["(%d.000000) can0 %s#%s\n" % (1700000000 + i, ("%08X" if e else "%03X") % fid, d)
              for i, (fid, e, d) in enumerate(frames)]
     objs, err, _ = blvec.decode_json(name, lines)
     n = 0
     for (fid, ext, data), o in zip(frames, objs):
-        fr, dec = cm_decode(db, fid, ext, data)
+        a = address_of(fid, ext, shift, masks) if masks else 0
+        if a not in dbs:
+            dbs[a] = load_dbc(name, a)
+        fr, dec = cm_decode(dbs[a], fid, ext, data)
         if fr is None:
             if o.get("message"):
                 bad.append("%s: 0x%X decodes in bmslink but is not in the DBC" % (name, fid))
