@@ -1,9 +1,11 @@
 /*
  * The battery role on a CAN bus, for any protocol table: broadcast the
  * battery's messages at their periods when the battery speaks first, stay
- * silent until the inverter has spoken when it does not, answer requests with
- * the messages sent on request, follow the inverter's keep-alive (link
- * active / missing), and hear what the inverter reports (inv_* fields).
+ * silent until the inverter has spoken when it does not, answer what the
+ * protocol's trigger rows say (bl_can_react: polls, pairing, contactor
+ * commands, session states), follow the inverter's keep-alive (link active /
+ * missing; a lost link resets the session as the table says), and hear what
+ * the inverter reports (inv_* fields).
  * Every frame goes through the table codec, so invalid or stale fields leave
  * in the protocol's safe state.
  *
@@ -24,13 +26,12 @@ typedef enum {
 const char *bl_link_str(unsigned l);
 
 typedef struct {
-    bl_can_codec_t codec;
+    bl_can_codec_t codec;     /* its session (state, started, peer_seen_ms) is the protocol's trigger table */
     uint64_t next_ms[BL_CAN_MAX_MSGS];
-    uint64_t pending;         /* BL_BIT64(codec index): on-request messages owed */
-    uint8_t started;          /* periodic sending has begun */
+    const bl_message_t *queue[BL_REACT_MAX * 2]; /* answers owed, in the order the rows gave them */
+    uint8_t nqueue;
     uint8_t link;             /* bl_link_t */
-    uint64_t peer_seen_ms;
-    uint32_t link_timeout_ms; /* inverter missing after this silence (default 60 s, as Battery-Emulator) */
+    uint32_t link_timeout_ms; /* inverter missing after this silence: the protocol's, else 60 s (Battery-Emulator) */
     uint64_t stale_ms;        /* fields older than this go out as the safe value (init: the protocol timeout) */
     bl_record_t inv;          /* what the inverter told us */
     /* counters, only incremented */
@@ -38,6 +39,7 @@ typedef struct {
     uint32_t tx, tx_refused;  /* refused: a value out of the signal's range (nothing sent) */
     uint32_t safe_frames;     /* frames sent in the protocol's safe state */
     uint32_t substituted;     /* fields replaced by their safe value, summed over frames */
+    uint32_t queue_full;      /* answers dropped: more owed than the queue holds */
     bl_encoded_t last_enc;    /* result of the last encode */
     bl_sim_event_fn on_event;
     void *ev_ctx;

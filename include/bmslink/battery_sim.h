@@ -11,6 +11,7 @@
  * Freestanding, integer arithmetic only (deterministic on every compiler and
  * target): charge is counted exactly in mA x ms (= µC), so SOC is conserved
  * to the last microcoulomb. Time is an argument; the caller owns the memory.
+ * Per-cell arrays hold the first `groups` entries (see bl_bsim_t).
  */
 #ifndef BMSLINK_BATTERY_SIM_H
 #define BMSLINK_BATTERY_SIM_H
@@ -19,7 +20,8 @@
 #include "bmslink/model.h"
 #include "bmslink/simevent.h"
 
-#define BL_BSIM_MAX_CELLS 32
+#define BL_BSIM_MAX_CELLS 32      /* cells (or groups of identical cells) simulated one by one */
+#define BL_BSIM_MAX_STRING 512    /* cells in series: an HV string is simulated as up to 32 groups */
 #define BL_BSIM_CURVE_MAX 24
 #define BL_BSIM_MAX_PROT 16
 
@@ -65,7 +67,7 @@ typedef struct {
 } bl_bsim_prot_t;
 
 typedef struct {
-    uint8_t cells;            /* in series, 4..BL_BSIM_MAX_CELLS */
+    uint16_t cells;           /* in series, 4..512; above 32 a multiple of a group count 8..32 */
     uint8_t modules;          /* reported module count */
     int32_t capacity_mAh;     /* nominal capacity of the string */
     int32_t soh_mpct;         /* reported SOH, 0.001 % */
@@ -118,6 +120,10 @@ typedef struct {
 typedef struct {
     bl_bsim_params_t prm;
     uint64_t now_ms;
+    /* a string of up to 32 cells is simulated cell by cell; a longer one (HV) as `groups`
+     * groups of `per_group` identical cells: cell extremes are group extremes */
+    uint8_t groups;
+    uint16_t per_group;
     /* cells */
     int64_t q_uC[BL_BSIM_MAX_CELLS];     /* charge held, µC (mA x ms) */
     int64_t cap_uC[BL_BSIM_MAX_CELLS];   /* capacity of each cell */

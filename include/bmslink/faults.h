@@ -64,7 +64,7 @@ typedef struct {
     uint32_t line;       /* where the scenario file defines it (messages) */
 } bl_scn_event_t;
 
-typedef struct {
+typedef struct bl_scenario {
     char name[64];
     uint64_t start_ms;       /* the run begins at this time of the scenario clock (e.g. 10:00) */
     uint64_t duration_ms;    /* 0: the caller decides */

@@ -182,6 +182,23 @@ typedef struct {
     int32_t curtailed_W;        /* PV it could not use */
 } bl_inv_out_t;
 
+/* One thing the inverter sends on its own: a periodic message, or a trigger row's request
+ * (with the selector bytes the row matches), or a hello that wakes the battery. */
+typedef struct {
+    const bl_message_t *m;
+    uint32_t period_ms;
+    uint64_t next_ms;
+    uint8_t hello;              /* sent only while the battery is not detected */
+    uint8_t on_detect;          /* sent once each time the battery is detected (a session command) */
+    uint8_t done;
+    uint8_t keepalive;          /* BL_MF_KEEPALIVE: the keep-alive quirks apply */
+    uint8_t byte, mask, value, byte2, mask2, value2; /* byte BL_TRIG_ANY: nothing forced */
+} bl_inv_slot_t;
+
+#define BL_INV_MAX_SLOTS 32
+#define BL_INV_DEFAULT_PERIOD_MS 1000u /* a keep-alive whose period no document gives */
+#define BL_INV_HELLO_RETRY_MS 10000u   /* a hello repeats until the battery answers */
+
 typedef struct {
     const bl_inv_profile_t *p;
     uint8_t fw;                 /* firmware index */
@@ -196,7 +213,8 @@ typedef struct {
     bl_record_t tx;             /* its own inv_* fields for the frames it sends */
     uint64_t heard_ms[BL_CAN_MAX_MSGS]; /* last good frame per codec message, BL_NEVER = never */
     bl_can_frame_t last[BL_CAN_MAX_MSGS];
-    uint64_t next_tx_ms[BL_CAN_MAX_MSGS];
+    bl_inv_slot_t slot[BL_INV_MAX_SLOTS];
+    uint8_t nslots;
     uint8_t mux_next[BL_CAN_MAX_MSGS];
     uint8_t timed_out[BL_INV_MAX_TIMEOUTS];
     uint8_t detected;
@@ -237,8 +255,13 @@ int bl_inv_set_setting(bl_inv_t *v, const char *name, const char *value);
 void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms);
 
 /*
- * Frames the inverter sends at now_ms (keep-alives, polls, its measurements)
- * into out[0..cap). Returns the count; *next_ms = when it next has something.
+ * Frames the inverter sends at now_ms into out[0..cap): the protocol's periodic
+ * inverter messages, the requests of its trigger rows that have a period (polls,
+ * heartbeats), keep-alives whose period no document gives every 1 s, -- while
+ * the battery is not detected -- the rows that start a battery (identification,
+ * pairing) every 10 s, and once the battery is detected the rows that move its
+ * session forward (SolaX: close the contactor). Returns the count; *next_ms =
+ * when it next has something.
  */
 unsigned bl_inv_tx(bl_inv_t *v, uint64_t now_ms, bl_can_frame_t *out, unsigned cap, uint64_t *next_ms);
 

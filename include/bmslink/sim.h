@@ -68,6 +68,7 @@ typedef struct {
     bl_sim_cfg_t cfg;
     bl_bsim_t bat;
     bl_batcan_t bcan;
+    bl_can_codec_t wcodec;  /* reads back frames a wire fault altered: what the inverter was told */
     bl_inv_t inv;
     bl_record_t rec;        /* battery record (the BMS's view) */
     bl_record_t sent;       /* after record-level faults: what the encoder gets */

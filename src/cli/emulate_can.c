@@ -24,7 +24,7 @@ typedef struct {
     bl_transport_t t;
     bl_batcan_t b;
     FILE *rec;
-    uint64_t sent, heard, write_fail;
+    uint64_t sent, write_fail;
 } run_t;
 
 static void on_event(void *ctx, const bl_sim_event_t *e)

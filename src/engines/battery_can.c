@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-#define BIT64(n) (UINT64_C(1) << (n))
-
 const char *bl_link_str(unsigned l)
 {
     static const char *const n[] = { "unknown", "active", "timeout" };
@@ -34,29 +32,24 @@ int bl_batcan_init(bl_batcan_t *b, const bl_protocol_t *p, uint64_t now_ms)
     if ((rc = bl_can_codec_init(&b->codec, p)) < 0)
         return rc;
     bl_record_init(&b->inv);
-    b->link_timeout_ms = 60000;
+    b->link_timeout_ms = bl_proto_link_timeout_ms(p) ? bl_proto_link_timeout_ms(p) : 60000u;
     b->stale_ms = bl_proto_timeout_ms(p);
-    b->started = bl_proto_root(p)->first == BL_FIRST_BATTERY;
     for (unsigned j = 0; j < BL_CAN_MAX_MSGS; j++)
         b->next_ms[j] = now_ms;
     return 0;
 }
 
-/* Everything the battery sends on request (the whole answer set of the protocol). */
-static uint64_t answers(const bl_batcan_t *b)
+static void restart_periodic(bl_batcan_t *b, uint64_t now_ms)
 {
-    uint64_t m = 0;
-    for (unsigned j = 0; j < b->codec.n; j++) {
-        const bl_message_t *msg = b->codec.msg[j];
-        if (msg->dir == BL_DIR_B2I && b->codec.sends[j] && (msg->flags & BL_MF_ON_REQUEST))
-            m |= BIT64(j);
-    }
-    return m;
+    for (unsigned j = 0; j < b->codec.n; j++)
+        b->next_ms[j] = now_ms;
 }
 
 void bl_batcan_rx(bl_batcan_t *b, const bl_can_frame_t *f, uint64_t now_ms)
 {
     bl_decoded_t d;
+    bl_reaction_t r;
+    bool was_started = b->codec.started;
 
     if (bl_can_decode(&b->codec, f, now_ms, &b->inv, &d) < 0) {
         b->rx_rejected[d.why]++;
@@ -65,21 +58,26 @@ void bl_batcan_rx(bl_batcan_t *b, const bl_can_frame_t *f, uint64_t now_ms)
     if (d.msg->dir != BL_DIR_I2B)
         return; /* another battery on the bus, or our own echo */
     b->rx++;
-    b->peer_seen_ms = now_ms;
     if (b->link != BL_LINK_ACTIVE) {
         b->link = BL_LINK_ACTIVE;
         emit(b, now_ms, BL_EV_LINK, 1, f);
     }
-    if (!b->started) {
-        /* the inverter spoke first: periodic sending starts now */
-        b->started = 1;
-        for (unsigned j = 0; j < b->codec.n; j++)
-            b->next_ms[j] = now_ms;
-    }
-    if (d.msg->flags & BL_MF_REQUEST) {
+    /* the trigger rows say what this frame asks: answers, a new session state, start */
+    if (bl_can_react(&b->codec, f, now_ms, &r) > 0 && r.n > 0)
         b->requests++;
-        b->pending |= answers(b);
+    for (unsigned k = 0; k < r.n; k++) {
+        bool dup = false;
+        for (unsigned q = 0; q < b->nqueue; q++)
+            dup = dup || b->queue[q] == r.send[k];
+        if (dup)
+            continue;
+        if (b->nqueue < BL_ARRAY_LEN(b->queue))
+            b->queue[b->nqueue++] = r.send[k];
+        else
+            b->queue_full++;
     }
+    if (b->codec.started && !was_started)
+        restart_periodic(b, now_ms); /* the inverter spoke first: periodic sending starts now */
 }
 
 static bool encode(bl_batcan_t *b, const bl_message_t *m, unsigned mux, const bl_record_t *rec, uint64_t now,
@@ -97,19 +95,24 @@ static bool encode(bl_batcan_t *b, const bl_message_t *m, unsigned mux, const bl
     return true;
 }
 
-/* Send message j (every selector value of a multiplexed one, in turn). */
-static unsigned send(bl_batcan_t *b, unsigned j, const bl_record_t *rec, uint64_t now, bl_can_frame_t *out,
+/* Send message m (every selector value of a multiplexed one). */
+static unsigned send(bl_batcan_t *b, const bl_message_t *m, const bl_record_t *rec, uint64_t now, bl_can_frame_t *out,
                      unsigned cap)
 {
-    const bl_message_t *m = b->codec.msg[j];
     unsigned n = 0, count = m->nmux ? m->nmux : 1u;
 
-    for (unsigned k = 0; k < count && n < cap; k++) {
-        unsigned mux = m->nmux ? k : 0;
-        if (encode(b, m, mux, rec, now, &out[n]))
+    for (unsigned k = 0; k < count && n < cap; k++)
+        if (encode(b, m, m->nmux ? k : 0, rec, now, &out[n]))
             n++;
-    }
     return n;
+}
+
+static unsigned index_of(const bl_batcan_t *b, const bl_message_t *m)
+{
+    for (unsigned j = 0; j < b->codec.n; j++)
+        if (b->codec.msg[j] == m)
+            return j;
+    return 0;
 }
 
 static void mark(uint8_t *which, unsigned from, unsigned to, unsigned j)
@@ -118,33 +121,46 @@ static void mark(uint8_t *which, unsigned from, unsigned to, unsigned j)
         which[k] = (uint8_t)j;
 }
 
-unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, bl_can_frame_t *out, unsigned cap,
-                      uint64_t *next_ms, uint8_t *which)
+static void watch_link(bl_batcan_t *b, uint64_t now_ms)
 {
-    unsigned n = 0;
-    uint64_t next = BL_NEVER;
+    bool was_started = b->codec.started;
 
-    if (b->link == BL_LINK_ACTIVE && now_ms - b->peer_seen_ms >= b->link_timeout_ms) {
+    /* the protocol's own watch: a lost link resets the session (SolaX opens its contactors) */
+    (void)bl_can_link_check(&b->codec, now_ms);
+    if (was_started && !b->codec.started)
+        b->nqueue = 0;
+    /* lost: silent past the timeout, or the codec's own watch fired first (peer_seen reset) */
+    if (b->link == BL_LINK_ACTIVE &&
+        (b->codec.peer_seen_ms == BL_NEVER || now_ms - b->codec.peer_seen_ms >= b->link_timeout_ms)) {
         b->link = BL_LINK_TIMEOUT;
         emit(b, now_ms, BL_EV_LINK, 0, NULL);
     }
+}
+
+unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, bl_can_frame_t *out, unsigned cap,
+                      uint64_t *next_ms, uint8_t *which)
+{
+    unsigned n = 0, q = 0;
+    uint64_t next = BL_NEVER;
+
+    watch_link(b, now_ms);
+    /* answers first, in order */
+    for (; q < b->nqueue && n < cap; q++) {
+        unsigned k = send(b, b->queue[q], rec, now_ms, out + n, cap - n);
+        mark(which, n, n + k, index_of(b, b->queue[q]));
+        n += k;
+    }
+    for (unsigned k = q; k < b->nqueue; k++) /* what did not fit moves to the front */
+        b->queue[k - q] = b->queue[k];
+    b->nqueue = (uint8_t)(b->nqueue - q);
     for (unsigned j = 0; j < b->codec.n; j++) {
         const bl_message_t *m = b->codec.msg[j];
         if (m->dir != BL_DIR_B2I || !b->codec.sends[j])
             continue;
-        if (b->pending & BIT64(j)) {
-            unsigned k = send(b, j, rec, now_ms, out + n, cap - n);
-            if (k == 0 && n >= cap)
-                continue; /* no room: stays pending */
-            mark(which, n, n + k, j);
-            n += k;
-            b->pending &= ~BIT64(j);
-            continue;
-        }
-        if (!b->started || m->period_ms == 0 || (m->flags & BL_MF_ON_REQUEST))
+        if (!b->codec.started || m->period_ms == 0 || (m->flags & BL_MF_ON_REQUEST))
             continue;
         if (now_ms >= b->next_ms[j] && n < cap) {
-            unsigned k = send(b, j, rec, now_ms, out + n, cap - n);
+            unsigned k = send(b, m, rec, now_ms, out + n, cap - n);
             mark(which, n, n + k, j);
             n += k;
             b->next_ms[j] += m->period_ms;
@@ -154,8 +170,12 @@ unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, b
         if (b->next_ms[j] < next)
             next = b->next_ms[j];
     }
-    if (b->pending)
+    if (b->nqueue)
         next = now_ms;
+    /* a watched link must be checked even while nothing is due */
+    if (b->link == BL_LINK_ACTIVE && b->codec.peer_seen_ms != BL_NEVER &&
+        b->codec.peer_seen_ms + b->link_timeout_ms > now_ms && b->codec.peer_seen_ms + b->link_timeout_ms < next)
+        next = b->codec.peer_seen_ms + b->link_timeout_ms;
     if (next_ms != NULL)
         *next_ms = next;
     return n;

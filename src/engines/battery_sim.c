@@ -62,7 +62,7 @@ void bl_bsim_defaults(bl_bsim_params_t *p, unsigned cells, int32_t capacity_mAh)
     int32_t c_mA = capacity_mAh; /* 1 C in mA */
 
     memset(p, 0, sizeof *p);
-    p->cells = (uint8_t)cells;
+    p->cells = (uint16_t)cells;
     p->modules = 1;
     p->capacity_mAh = capacity_mAh;
     p->soh_mpct = 98000;
@@ -125,6 +125,17 @@ void bl_bsim_defaults(bl_bsim_params_t *p, unsigned cells, int32_t capacity_mAh)
     memcpy(p->firmware, "1.0", 4);
 }
 
+/* Groups an n-cell string is simulated as: n itself up to 32, else the largest divisor 8..32. */
+static unsigned groups_of(unsigned n)
+{
+    if (n <= BL_BSIM_MAX_CELLS)
+        return n;
+    for (unsigned g = BL_BSIM_MAX_CELLS; g >= 8; g--)
+        if (n % g == 0)
+            return g;
+    return 0;
+}
+
 static const char *check_curve(const bl_bsim_curve_t *c, const char *name)
 {
     if (c->n < 1 || c->n > BL_BSIM_CURVE_MAX)
@@ -138,8 +149,8 @@ static const char *check_curve(const bl_bsim_curve_t *c, const char *name)
 const char *bl_bsim_check(const bl_bsim_params_t *p)
 {
     const char *bad;
-    if (p->cells < 4 || p->cells > BL_BSIM_MAX_CELLS)
-        return "cells: 4..32 cells in series";
+    if (p->cells < 4 || p->cells > BL_BSIM_MAX_STRING || groups_of(p->cells) == 0)
+        return "cells: 4..32 in series, or up to 512 as a multiple of 8..32 groups (e.g. 96 = 32 x 3)";
     if (p->capacity_mAh < 1000 || p->capacity_mAh > 10000000)
         return "capacity_Ah: 1..10000 Ah";
     if (p->r_cell_uohm <= 0 || p->r_cell_uohm > 1000000)
@@ -312,11 +323,13 @@ int bl_bsim_init(bl_bsim_t *b, const bl_bsim_params_t *p, int32_t soc_mpct, int3
     memset(b, 0, sizeof *b);
     b->prm = *p;
     b->now_ms = now_ms;
+    b->groups = (uint8_t)groups_of(p->cells);
+    b->per_group = (uint16_t)(p->cells / b->groups);
     b->ov_cell = -1;
     seed = p->seed ? p->seed : 1u;
     soc_mpct = clamp32(soc_mpct, 0, MPCT_FULL);
     nominal = (int64_t)p->capacity_mAh * UC_PER_MAH;
-    for (unsigned k = 0; k < p->cells; k++) {
+    for (unsigned k = 0; k < b->groups; k++) {
         int32_t dcap = rng_spread(&seed, p->spread_capacity_ppm);
         int32_t dsoc = rng_spread(&seed, p->spread_soc_ppm);
         int32_t dr = rng_spread(&seed, p->spread_r_ppm);
@@ -331,7 +344,7 @@ int bl_bsim_init(bl_bsim_t *b, const bl_bsim_params_t *p, int32_t soc_mpct, int3
         b->toff_mdegC[k] = rng_spread(&seed, p->spread_temp_mdegC);
         /* rounded up, so a cell exactly at a table point reads that point */
         b->soc_inv[k] = (((int64_t)MPCT_FULL << 32) + b->cap_uC[k] / 1000 - 1) / (b->cap_uC[k] / 1000);
-        b->r25_sum_uohm += b->r_uohm[k];
+        b->r25_sum_uohm += (int64_t)b->r_uohm[k] * b->per_group;
     }
     slopes(&p->ocv, b->ocv_slope);
     slopes(&p->ccl_soc, b->der_slope[0]);
@@ -361,7 +374,7 @@ static void flow(bl_bsim_t *b, int32_t i_mA, uint64_t dt_ms, uint32_t balance_ma
     int64_t bleed = (int64_t)b->prm.balance_mA * (int64_t)dt_ms;
     int64_t meas;
 
-    for (unsigned k = 0; k < b->prm.cells; k++) {
+    for (unsigned k = 0; k < b->groups; k++) {
         b->q_uC[k] += dq;
         if (balance_mask >> k & 1u) {
             b->q_uC[k] -= bleed;
@@ -416,7 +429,7 @@ static void measure(bl_bsim_t *b)
     i_eff = (int64_t)b->i_mA * b->rfac_ppm / 1000000;
     if (b->ov_temp)
         t = b->ov_temp_mdegC;
-    for (unsigned k = 0; k < b->prm.cells; k++) {
+    for (unsigned k = 0; k < b->groups; k++) {
         int32_t ocv = ocv_at(b, cell_soc(b, k), &b->ocv_i[k]);
         /* mA x µΩ = nV: / 1e6 gives mV */
         int32_t ir = clamp32(mul_sat(i_eff, b->r_uohm[k]) / 1000000, -1000000, 1000000);
@@ -425,7 +438,7 @@ static void measure(bl_bsim_t *b)
         if ((int)k == b->ov_cell)
             mv = b->ov_cell_mV;
         b->cell_mV[k] = mv;
-        v += mv;
+        v += (int64_t)mv * b->per_group;
         cmin = mv < cmin ? mv : cmin;
         cmax = mv > cmax ? mv : cmax;
         tmin = tk < tmin ? tk : tmin;
@@ -600,7 +613,7 @@ static uint32_t balance_mask(bl_bsim_t *b)
     uint32_t m = 0;
     if (b->i_mA < 0 || b->prm.balance_mA <= 0)
         return 0;
-    for (unsigned k = 0; k < b->prm.cells; k++)
+    for (unsigned k = 0; k < b->groups; k++)
         if (b->cell_mV[k] >= b->prm.balance_start_mV && b->cell_mV[k] - b->cell_min_mV >= b->prm.balance_delta_mV)
             m |= 1u << k;
     b->balancing = m != 0;
@@ -645,7 +658,7 @@ int32_t bl_bsim_voltage_at(const bl_bsim_t *b, int32_t i_mA)
 int32_t bl_bsim_true_soc(const bl_bsim_t *b)
 {
     int64_t q = 0, cap = 0;
-    for (unsigned k = 0; k < b->prm.cells; k++) {
+    for (unsigned k = 0; k < b->groups; k++) {
         q += b->q_uC[k];
         cap += b->cap_uC[k];
     }
@@ -654,7 +667,7 @@ int32_t bl_bsim_true_soc(const bl_bsim_t *b)
 
 void bl_bsim_override_cell(bl_bsim_t *b, int k, int32_t mV)
 {
-    b->ov_cell = (int8_t)(k >= 0 && k < b->prm.cells ? k : -1);
+    b->ov_cell = (int8_t)(k >= 0 && k < b->groups ? k : -1);
     b->ov_cell_mV = mV;
 }
 
@@ -697,7 +710,7 @@ void bl_bsim_record(const bl_bsim_t *b, bl_record_t *r, uint64_t now_ms)
         { BL_F_CYCLE_COUNT, 0, (int32_t)cycles },
     };
 
-    for (unsigned k = 0; k < p->cells; k++)
+    for (unsigned k = 0; k < b->groups; k++)
         tsum += t + b->toff_mdegC[k];
     for (unsigned i = 0; i < BL_ARRAY_LEN(vals); i++) {
         bl_field_t *f = &r->f[vals[i].id]; /* what bl_record_set does, inline: this runs every step */
@@ -706,7 +719,7 @@ void bl_bsim_record(const bl_bsim_t *b, bl_record_t *r, uint64_t now_ms)
         f->dec = vals[i].dec;
         f->seen_ms = now_ms;
     }
-    r->f[BL_F_TEMP].value = (int32_t)(tsum / p->cells);
+    r->f[BL_F_TEMP].value = (int32_t)(tsum / b->groups);
     /* identity never changes: copy it once, then only refresh its time */
     if (!r->f[BL_F_MANUFACTURER].valid || !r->f[BL_F_MODEL].valid || !r->f[BL_F_FIRMWARE].valid) {
         bl_record_set_str(r, BL_F_MANUFACTURER, p->manufacturer, strlen(p->manufacturer), now_ms);

@@ -162,6 +162,8 @@ static int32_t clamp32(int64_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : x > hi ? hi : (int32_t)x;
 }
 
+static void build_slots(bl_inv_t *v, uint64_t now);
+
 /* ---- init -------------------------------------------------------------------------- */
 
 int bl_inv_set_firmware(bl_inv_t *v, unsigned fw)
@@ -194,10 +196,9 @@ int bl_inv_init(bl_inv_t *v, const bl_inv_profile_t *p, unsigned fw, uint64_t no
     bl_record_init(&v->rx);
     bl_record_init(&v->view);
     bl_record_init(&v->tx);
-    for (unsigned j = 0; j < BL_CAN_MAX_MSGS; j++) {
+    for (unsigned j = 0; j < BL_CAN_MAX_MSGS; j++)
         v->heard_ms[j] = BL_NEVER;
-        v->next_tx_ms[j] = now_ms;
-    }
+    build_slots(v, now_ms);
     v->state = BL_INV_WAIT;
     v->battery_type = -1;
     v->cause_gone_ms = BL_NEVER;
@@ -254,41 +255,136 @@ void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
 
 /* ---- transmit ------------------------------------------------------------------------------ */
 
+static bl_inv_slot_t *add_slot(bl_inv_t *v, const bl_message_t *m, uint32_t period, uint64_t now)
+{
+    bl_inv_slot_t *s;
+    if (m == NULL || v->nslots >= BL_INV_MAX_SLOTS)
+        return NULL;
+    s = &v->slot[v->nslots++];
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->period_ms = period;
+    s->next_ms = now;
+    s->byte = BL_TRIG_ANY;
+    s->keepalive = (m->flags & BL_MF_KEEPALIVE) != 0;
+    return s;
+}
+
+static bool same_request(const bl_inv_slot_t *s, const bl_message_t *m, const bl_trigger_t *t)
+{
+    return s->m == m && s->byte == t->byte && s->mask == t->mask && s->value == t->value &&
+           s->byte2 == t->byte2 && s->mask2 == t->mask2 && s->value2 == t->value2;
+}
+
+/* What this inverter sends on its own, from the protocol's tables. */
+static void build_slots(bl_inv_t *v, uint64_t now)
+{
+    size_t nt;
+    const bl_trigger_t *t = bl_proto_triggers(v->p->proto, &nt);
+
+    v->nslots = 0;
+    /* the trigger rows: periodic requests, and the rows that start a battery (hello) */
+    for (size_t i = 0; i < nt; i++) {
+        const bl_message_t *m = bl_can_msg(&v->codec, t[i].req, t[i].ext, BL_DIR_I2B);
+        /* a hello: a row without a period that starts the battery and gets an answer
+                     * (BYD identification, SMA HV pairing) */
+        bool hello = t[i].period_ms == 0 && (t[i].action & BL_TA_START) && (t[i].action & BL_TA_RESPOND) &&
+                     t[i].in_states == 0;
+        /* a command that moves the battery's session forward once it is there */
+        bool cmd = t[i].period_ms == 0 && !(t[i].action & BL_TA_START) && (t[i].action & BL_TA_RESPOND) &&
+                   t[i].in_states == 0 && t[i].next_state != BL_STATE_KEEP && t[i].next_state != 0;
+        bl_inv_slot_t *s;
+        bool dup = false;
+        if (m == NULL || (t[i].period_ms == 0 && !hello && !cmd))
+            continue;
+        for (unsigned k = 0; k < v->nslots; k++)
+            dup = dup || same_request(&v->slot[k], m, &t[i]);
+        if (dup || (s = add_slot(v, m, hello ? BL_INV_HELLO_RETRY_MS : t[i].period_ms, now)) == NULL)
+            continue;
+        s->hello = hello;
+        s->on_detect = cmd;
+        if (cmd)
+            s->period_ms = 0;
+        s->byte = t[i].byte;
+        s->mask = t[i].mask;
+        s->value = t[i].value;
+        s->byte2 = t[i].byte2;
+        s->mask2 = t[i].mask2;
+        s->value2 = t[i].value2;
+    }
+    /* messages with a period, and keep-alives without one, unless a periodic row already sends them */
+    for (unsigned j = 0; j < v->codec.n; j++) {
+        const bl_message_t *m = v->codec.msg[j];
+        bool covered = false;
+        uint32_t period = m->period_ms;
+        if (m->dir != BL_DIR_I2B || !v->codec.sends[j] || (m->flags & BL_MF_ON_REQUEST))
+            continue;
+        for (unsigned k = 0; k < v->nslots; k++)
+            covered = covered || (v->slot[k].m == m && !v->slot[k].hello);
+        if (covered)
+            continue;
+        if (period == 0 && (m->flags & BL_MF_KEEPALIVE) && !(m->flags & BL_MF_REQUEST))
+            period = BL_INV_DEFAULT_PERIOD_MS;
+        if (period > 0)
+            (void)add_slot(v, m, period, now);
+    }
+}
+
+static void force(bl_can_frame_t *f, uint8_t byte, uint8_t mask, uint8_t value)
+{
+    if (byte == BL_TRIG_ANY || mask == 0)
+        return;
+    if (f->len <= byte)
+        f->len = (uint8_t)(byte + 1u);
+    f->data[byte] = (uint8_t)((f->data[byte] & ~mask) | (value & mask));
+}
+
 unsigned bl_inv_tx(bl_inv_t *v, uint64_t now_ms, bl_can_frame_t *out, unsigned cap, uint64_t *next_ms)
 {
     unsigned n = 0;
     uint64_t next = BL_NEVER;
     const bl_inv_quirk_t *ka = quirk_row(v, BL_QK_KEEPALIVE_PERIOD);
 
-    for (unsigned j = 0; j < v->codec.n; j++) {
-        const bl_message_t *m = v->codec.msg[j];
-        uint64_t period = m->period_ms;
-        if (m->dir != BL_DIR_I2B || !v->codec.sends[j] || (m->flags & BL_MF_ON_REQUEST))
-            continue;
-        if (m->flags & BL_MF_KEEPALIVE) {
+    for (unsigned k = 0; k < v->nslots; k++) {
+        bl_inv_slot_t *s = &v->slot[k];
+        const bl_message_t *m = s->m;
+        uint64_t period = s->period_ms;
+        int j = msg_index(v, m);
+
+        if (s->keepalive && !s->hello) {
             if (has(v, BL_QK_NO_KEEPALIVE))
                 continue;
             if (ka != NULL && ka->param[0] > 0)
                 period = (uint64_t)ka->param[0];
         }
-        if (period == 0)
+        if (s->hello && v->detected)
             continue;
-        if (now_ms >= v->next_tx_ms[j] && n < cap) {
+        if (s->on_detect) {
+            if (!v->detected)
+                s->done = 0;
+            if (!v->detected || s->done)
+                continue;
+            s->next_ms = now_ms; /* due now, once */
+        }
+        if (now_ms >= s->next_ms && n < cap) {
+            s->done = 1;
             unsigned mux = 0;
-            if (m->nmux) {
+            if (m->nmux && j >= 0) {
                 mux = v->mux_next[j];
                 v->mux_next[j] = (uint8_t)((mux + 1u) % m->nmux);
             }
             if (bl_can_encode(&v->codec, m, mux, &v->tx, now_ms, 0, BL_ENC_CLAMP, &out[n], NULL) == 0) {
+                force(&out[n], s->byte, s->mask, s->value);
+                force(&out[n], s->byte2, s->mask2, s->value2);
                 n++;
                 v->tx_frames++;
             }
-            v->next_tx_ms[j] += period;
-            if (v->next_tx_ms[j] <= now_ms)
-                v->next_tx_ms[j] = now_ms + period;
+            s->next_ms += period;
+            if (s->next_ms <= now_ms)
+                s->next_ms = now_ms + period;
         }
-        if (v->next_tx_ms[j] < next)
-            next = v->next_tx_ms[j];
+        if (!s->on_detect && s->next_ms < next)
+            next = s->next_ms;
     }
     if (next_ms != NULL)
         *next_ms = next;
@@ -489,6 +585,8 @@ static const bl_can_frame_t *evidence_field(const bl_inv_t *v, unsigned f)
 
 static bool detected(bl_inv_t *v, cause_t *c)
 {
+    c->code = "";
+    c->evidence = NULL;
     const bl_inv_quirk_t *q;
     if (v->p->ndetect == 0) {
         if (heard_any(v) == BL_NEVER)
@@ -539,6 +637,9 @@ static bool stop_cause(bl_inv_t *v, const bl_inv_env_t *env, cause_t *c)
     const bl_inv_quirk_t *q;
     bl_alarm_mask_t alarms;
 
+    const char *wait_code = c->code; /* why detection failed, when it says */
+    const bl_can_frame_t *wait_ev = c->evidence;
+
     c->state = BL_INV_WAIT;
     c->code = "";
     c->evidence = NULL;
@@ -553,8 +654,11 @@ static bool stop_cause(bl_inv_t *v, const bl_inv_env_t *env, cause_t *c)
         }
     if (ignores_bms(v))
         return false; /* runs on its own values */
-    if (!v->detected)
+    if (!v->detected) {
+        c->code = wait_code;
+        c->evidence = wait_ev;
         return true;
+    }
     for (unsigned i = 0; i < p->ntimeouts; i++) {
         const bl_inv_timeout_t *t = &p->timeouts[i];
         if (!v->timed_out[i] || has(v, BL_QK_KEEPS_LAST_VALUES))

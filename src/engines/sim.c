@@ -154,7 +154,8 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
     if ((rc = bl_bsim_init(&s->bat, &scn->battery, scn->start_soc_mpct,
                            bl_scn_profile_at(&scn->ambient, scn->start_ms, scn->daily), scn->start_ms)) < 0)
         return rc;
-    if (bl_batcan_init(&s->bcan, cfg->battery_proto, scn->start_ms) < 0)
+    if (bl_batcan_init(&s->bcan, cfg->battery_proto, scn->start_ms) < 0 ||
+        bl_can_codec_init(&s->wcodec, cfg->battery_proto) < 0)
         return BL_ENOTSUP;
     if (fw < 0)
         fw = scn->firmware[0] ? find_fw(cfg->profile, scn->firmware) : 0;
@@ -220,10 +221,21 @@ static void limit_fields(bl_sim_t *s)
                     s->limit_fields[j] |= (uint32_t)BL_BIT(limit_ids[k]);
 }
 
-/* Limits the inverter has now been told by a frame of codec message j. */
-static void note_wire(bl_sim_t *s, unsigned j)
+/* Limits the inverter has now been told by frame f of codec message j. */
+static void note_wire(bl_sim_t *s, unsigned j, const bl_can_frame_t *f)
 {
     uint32_t mask = s->limit_fields[j];
+    if (mask && s->faults.wire) {
+        /* a firmware fault altered the frame: read back what it says */
+        bl_record_t r;
+        bl_decoded_t d;
+        bl_record_init(&r);
+        if (bl_can_decode(&s->wcodec, f, s->now_ms, &r, &d) == 0)
+            for (unsigned k = 0; k < sizeof limit_ids; k++)
+                if (d.fields & BL_BIT(limit_ids[k]))
+                    s->wire.f[limit_ids[k]] = r.f[limit_ids[k]];
+        return;
+    }
     for (unsigned k = 0; mask && k < sizeof limit_ids; k++) {
         unsigned id = limit_ids[k];
         bl_field_t fld;
@@ -265,7 +277,7 @@ static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f, unsigned j)
     }
     if (from == BL_SIDE_BATTERY) {
         if (fate == BL_FATE_DELIVERED)
-            note_wire(s, j);
+            note_wire(s, j, f);
         bl_inv_rx(&s->inv, f, s->now_ms);
     } else {
         bl_batcan_rx(&s->bcan, f, s->now_ms);
@@ -441,7 +453,9 @@ uint64_t bl_sim_run(bl_sim_t *s, uint64_t until_ms)
             }
         }
         next = min64(min64(s->next_ctl_ms, s->next_bat_ms), min64(s->next_inv_ms, s->faults.next_ms));
-        if (next > until_ms || next <= t)
+        if (next <= t)
+            next = t + 1; /* always make progress, whatever a component asked for */
+        if (next > until_ms)
             break;
         s->now_ms = next;
     }

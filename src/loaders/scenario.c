@@ -225,7 +225,7 @@ static bool battery(ydoc_t *y, const yaml_node_t *n, bl_scenario_t *s)
     if (!ymap_only(y, n, "battery", keys))
         return false;
     /* geometry first: the default limits and protections scale with it */
-    if ((v = ymap_get(y, n, "cells")) != NULL && !yint(y, v, "cells", 4, BL_BSIM_MAX_CELLS, &cells))
+    if ((v = ymap_get(y, n, "cells")) != NULL && !yint(y, v, "cells", 4, BL_BSIM_MAX_STRING, &cells))
         return false;
     if ((v = ymap_get(y, n, "capacity_Ah")) != NULL && !ymilli(y, v, "capacity_Ah", 1000, 10000000, &cap))
         return false;
@@ -622,6 +622,11 @@ int bl_scenario_parse(bl_scenario_t *s, const char *name, const char *text, size
     bool ok;
 
     bl_scn_defaults(s);
+    {
+        /* unnamed: the file's name */
+        const char *base = strrchr(name, '/');
+        snprintf(s->name, sizeof s->name, "%s", base != NULL ? base + 1 : name);
+    }
     if (!ydoc_parse(&y, name, text, len, err, errlen)) {
         ydoc_free(&y);
         return BL_EINVAL;
