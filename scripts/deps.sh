@@ -11,6 +11,8 @@ test="$build libcmocka-dev python3 can-utils python3-can python3-canmatrix pytho
       python3-serial mbpoll socat mosquitto mosquitto-clients tmux"
 ci="$test clang libclang-rt-14-dev llvm gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm valgrind cppcheck
     clang-tidy gcovr"
+# ---- live buses (issue 6): the SocketCAN conformance leg boots a qemu VM (../shared/tools/vcan-vm.sh) ----
+ci="$ci qemu-system-x86 busybox-static cpio iproute2 util-linux"
 case $mode in
   --build) pkgs=$build ;;
   --test) pkgs=$test ;;

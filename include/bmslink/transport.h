@@ -2,49 +2,162 @@
  * Transports (hosted layer): one interface over capture files, SocketCAN,
  * slcan adapters, serial lines and the in-process virtual bus, opened by the
  * URIs of CLI.md. Codecs stay pure; every descriptor lives here.
+ *
+ *   PATH, file:PATH, -        capture file or stdin (a pipe or FIFO reads live)
+ *   socketcan:IFACE           raw CAN socket: 11/29-bit, error frames, kernel or hardware timestamps
+ *   slcan:DEV[@BITRATE]       Lawicel/slcan adapter on a serial port (default 500000 bit/s)
+ *   virtual:NAME              in-process bus: every endpoint opened with NAME sees what the others send
+ *
+ * Frames read from a live transport carry the wall-clock time they arrived
+ * (ts_us, microseconds since the epoch, as candump -L writes it), dir 'R' and
+ * the bus name of the transport. Error frames are returned like other frames
+ * (BL_CAN_ERR set) after they have updated bus_state and the counters.
+ *
+ * An open transport must not be moved or copied: backends keep its address in
+ * their ctx (to count, note state changes and fill err).
  */
 #ifndef BMSLINK_TRANSPORT_H
 #define BMSLINK_TRANSPORT_H
 
 #include "bmslink/base.h"
+#include "bmslink/canerr.h"
 #include "bmslink/capture.h"
 
+typedef struct bl_transport bl_transport_t;
+typedef struct bl_recorder bl_recorder_t;
+
 typedef struct {
-    /* 1 = *f holds a frame; 0 = nothing before the deadline; BL_ENOENT = end of
-     * stream; BL_EBADMSG = a malformed item was skipped (err says why);
-     * other < 0 = I/O failure. timeout_ms < 0 waits forever. */
+    /* 1 = *f holds a frame; 0 = nothing before the deadline (or a signal
+     * interrupted the wait: check your stop flag); BL_ENOENT = end of stream;
+     * BL_EBADMSG = a malformed item was skipped (err says why); BL_EIO = the
+     * device or interface is gone (t->err says why). timeout_ms < 0 waits forever. */
     int (*read)(void *ctx, bl_cap_frame_t *f, int timeout_ms, bl_line_err_t *err);
-    int (*write)(void *ctx, const bl_cap_frame_t *f); /* 0 or < 0 BL_E* */
+    /* 0 sent; BL_EINVAL the transport cannot carry this frame; BL_EAGAIN the
+     * transmit queue stayed full; BL_EIO the device is gone. t->err says why. */
+    int (*write)(void *ctx, const bl_cap_frame_t *f);
     void (*close)(void *ctx);
 } bl_transport_ops_t;
 
 typedef struct {
-    uint64_t rx, tx;         /* frames */
-    uint64_t rx_bad;         /* malformed items skipped */
-    uint64_t rx_err_frames;  /* CAN error frames seen */
+    uint64_t rx, tx;             /* frames (error frames included in rx) */
+    uint64_t rx_bad;             /* malformed items skipped: capture lines, slcan garbage */
+    uint32_t bad[BL_REJ_COUNT];  /* rx_bad by cause */
+    uint64_t rx_err_frames;      /* CAN error frames seen */
+    uint64_t rx_drop;            /* frames lost before we could read them (queue overflow) */
+    uint64_t tx_fail;            /* frames not sent: refused by the adapter, queue full, link down */
+    uint64_t nak;                /* slcan: commands or frames the adapter answered with BEL */
+    uint64_t warning, passive, bus_off; /* times the bus entered these states */
+    uint64_t reconnects;         /* successful bl_transport_reopen() calls */
 } bl_transport_stats_t;
 
-typedef struct {
+struct bl_transport {
     const bl_transport_ops_t *ops;
     void *ctx;
     char uri[256];
-    const char *kind;     /* "file", "socketcan", "slcan", "serial", "virtual" */
-    bool live;            /* false for capture files */
-    uint64_t line;        /* capture files: line number of the last item read */
+    unsigned fmt;           /* capture format asked for at open (bl_capfmt_t) */
+    const char *kind;       /* "file", "socketcan", "slcan", "virtual", ... */
+    bool live;              /* reads honour timeouts and time is the wall clock (not a regular file) */
+    int fd;                 /* readable when a read may return something; -1 when there is none */
+    uint64_t line;          /* capture files: line number of the last item read */
+    char bus[BL_BUS_NAME_MAX]; /* interface name written into logs and JSON ("can0", "slcan0", "vcan0") */
+    uint32_t bitrate;       /* bit/s when the transport knows it (slcan sets it), 0 otherwise */
+    const char *ts_source;  /* "hardware", "kernel", "adapter", "host" or "capture" */
+    uint8_t bus_state;      /* bl_bus_state_t from error frames / adapter status */
+    bool down;              /* the link is down (interface down, adapter gone) */
+    char info[48];          /* what the device says it is ("adapter version V1013"), may be empty */
     bl_transport_stats_t stats;
-} bl_transport_t;
+    char err[192];          /* detail of the last failure or state change */
+    uint32_t err_classes;   /* error-frame classes seen so far (each is noted once) */
+    /* Called for every state change worth telling a user (bus-off, link down,
+     * adapter refused a command, ...). NULL: the text is only kept in err. */
+    void (*notify)(void *user, bl_transport_t *t, const char *text);
+    void *notify_user;
+    bl_recorder_t *rec;     /* every frame read or written is also logged here (not owned) */
+};
 
 /*
  * Open a source/sink by URI: PATH, file:PATH or - (capture file), and the live
  * backends that this build has. fmt forces a capture format (BL_FMT_AUTO detects).
- * @retval 0          opened
- * @retval BL_EINVAL  the URI does not parse (errbuf says why): a usage error
- * @retval other < 0  cannot open (errbuf says why): an I/O error
+ * @retval 0           opened
+ * @retval BL_EINVAL   the URI does not parse (errbuf says why): a usage error
+ * @retval BL_ENOTSUP  a scheme this build cannot open (errbuf says which)
+ * @retval other < 0   cannot open (errbuf says why): an I/O error
  */
 int bl_transport_open(bl_transport_t *t, const char *uri, unsigned fmt, char *errbuf, size_t errlen);
+/* See bl_transport_ops_t.read. Counts, records and tracks the bus state. */
 int bl_transport_read(bl_transport_t *t, bl_cap_frame_t *f, int timeout_ms, bl_line_err_t *err);
+/* See bl_transport_ops_t.write. BL_ENOTSUP for read-only sources (capture files). */
 int bl_transport_write(bl_transport_t *t, const bl_cap_frame_t *f);
+/* Close the backend; stats, uri and err stay readable. Safe to call twice. */
 void bl_transport_close(bl_transport_t *t);
+/*
+ * Close and open the same URI again (a device that went away and came back).
+ * Keeps stats (reconnects + 1), notify and the recorder.
+ * @retval 0 reopened  @retval < 0 as bl_transport_open; t stays closed
+ */
+int bl_transport_reopen(bl_transport_t *t, char *errbuf, size_t errlen);
+/* Attach a recorder (NULL detaches). Frames are logged after a successful read or write. */
+void bl_transport_set_recorder(bl_transport_t *t, bl_recorder_t *rec);
+
+/* Scheme of a URI as bl_transport_open sees it: "file", "socketcan", "slcan",
+ * "serial", "modbus-rtu", "modbus-tcp", "virtual", "sim". */
+const char *bl_transport_scheme(const char *uri);
+
+/* ---- for backends ----------------------------------------------------- */
+
+/* Record a state change: formats into t->err and calls t->notify. */
+void bl_transport_note(bl_transport_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* New bus state (from an error frame or adapter status): counts entries into
+ * warning/passive/bus-off and notes every change. */
+void bl_transport_set_bus_state(bl_transport_t *t, bl_bus_state_t s);
+/* Account for an error frame: stats, bus state, overflow drops. */
+void bl_transport_error_frame(bl_transport_t *t, const bl_can_frame_t *f);
+/* Count a malformed item. */
+void bl_transport_bad(bl_transport_t *t, bl_reject_t why);
+
+typedef int (*bl_transport_open_fn)(bl_transport_t *t, const char *rest, char *errbuf, size_t errlen);
+int bl_socketcan_open(bl_transport_t *t, const char *iface, char *errbuf, size_t errlen);
+int bl_slcan_open(bl_transport_t *t, const char *spec, char *errbuf, size_t errlen);
+int bl_vbus_open(bl_transport_t *t, const char *name, char *errbuf, size_t errlen);
+
+/* ---- slcan URI ----------------------------------------------------------- */
+
+typedef struct {
+    char dev[128];
+    uint32_t bitrate;   /* CAN bit/s, one of bl_slcan_bitrates() */
+    uint32_t tty_baud;  /* serial line speed (USB adapters ignore it), default 115200 */
+    bool bitrate_given; /* "@BITRATE" was in the URI */
+    bool listen_only;   /* ",listen": open with L (no ACKs, no sending) */
+} bl_slcan_cfg_t;
+
+/* "DEV[@BITRATE][,tty=BAUD][,listen]" -> cfg. BL_EINVAL with *why set when it does not parse. */
+int bl_slcan_parse(const char *spec, bl_slcan_cfg_t *cfg, const char **why);
+/* "IFACE": 1..15 characters, no '/', ':' or blanks. BL_EINVAL with *why otherwise. */
+int bl_socketcan_parse(const char *iface, const char **why);
+/* "NAME": 1..31 characters of [A-Za-z0-9_.-]. BL_EINVAL with *why otherwise. */
+int bl_vbus_parse(const char *name, const char **why);
+
+/* ---- candump -L recorder ------------------------------------------------ */
+
+/* Open FILE for writing candump -L lines (truncates). NULL with errbuf set on failure. */
+bl_recorder_t *bl_recorder_open(const char *path, char *errbuf, size_t errlen);
+/* Append one frame (buffered; written at 64 KiB, every 500 ms of reads, and on close). */
+void bl_recorder_add(bl_recorder_t *r, const bl_cap_frame_t *f);
+/* Write out what is buffered if 500 ms passed since the last write-out. */
+void bl_recorder_tick(bl_recorder_t *r);
+/* Write out what is buffered. 0, or -errno of the first failed write (latched). */
+int bl_recorder_flush(bl_recorder_t *r);
+/* Flush and close. 0, or < 0 with errbuf saying what was lost and why. NULL is ignored. */
+int bl_recorder_close(bl_recorder_t *r, char *errbuf, size_t errlen);
+/* Frames handed to bl_recorder_add so far. */
+uint64_t bl_recorder_frames(const bl_recorder_t *r);
+const char *bl_recorder_path(const bl_recorder_t *r);
+
+/* ---- clocks (hosted) ---------------------------------------------------- */
+
+uint64_t bl_clock_wall_us(void); /* CLOCK_REALTIME, microseconds since the epoch */
+uint64_t bl_clock_mono_ms(void); /* CLOCK_MONOTONIC, milliseconds */
+uint64_t bl_clock_mono_ns(void);
 
 /* ---- capture files, line by line (used by the file backend and by RS485 hex captures) ---- */
 
@@ -65,6 +178,8 @@ typedef struct {
 int bl_lr_open(bl_linereader_t *r, const char *path);
 /* 1 = *line and *len hold the next line (no line end); 0 = end of file; < 0 = -errno */
 int bl_lr_next(bl_linereader_t *r, const char **line, size_t *len);
+/* true when bl_lr_next can return without reading (a whole line is buffered, or end of file) */
+bool bl_lr_ready(const bl_linereader_t *r);
 void bl_lr_close(bl_linereader_t *r);
 
 #endif

@@ -46,6 +46,9 @@ int verb_decode(int argc, char **argv);
 int verb_dbc(int argc, char **argv);
 int verb_emulate(int argc, char **argv);
 /* ---- more verbs: declare yours on its own line below ---- */
+/* live buses (issue 6) */
+int verb_monitor(int argc, char **argv);
+int verb_detect(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
 

@@ -10,6 +10,9 @@ static const bl_verb_t verbs[] = {
     { "dbc", verb_dbc, "print a CAN protocol as a DBC file" },
     { "emulate", verb_emulate, "be a battery or an inverter on a bus" },
     /* ---- more verbs: add yours on its own line below ---- */
+    /* live buses (issue 6) */
+    { "monitor", verb_monitor, "live view of the battery on a bus: values, ages, stale data, alarms, rates" },
+    { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
     { "profiles", verb_profiles, "list inverter profiles: settings, timeouts, quirks with sources" }, /* #7 */
     { "simulate", verb_simulate, "closed loop in memory: simulated battery, protocol, inverter model" }, /* #7 */
 };

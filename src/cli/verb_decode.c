@@ -2,6 +2,7 @@
 #include "bmslink/detect.h"
 #include "bmslink/transport.h"
 #include "cli.h"
+#include "live.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,7 +13,8 @@
 static const char usage[] =
     "usage: bmslink decode [-p PROTOCOL] [--json | --summary] [options] SOURCE...\n"
     "  Decode CAN frames into messages and canonical fields (current > 0 = charging).\n"
-    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -\n"
+    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -,\n"
+    "          or a live bus: socketcan:IFACE, slcan:DEV[@BITRATE], virtual:NAME\n"
     "  Without -p the protocol is detected from the traffic and the choice is reported.\n"
     "  -p, --protocol NAME  protocol or variant (bmslink protocols lists them)\n"
     "      --json           one JSON object per frame (NDJSON)\n"
@@ -20,14 +22,21 @@ static const char usage[] =
     "      --format F       force the capture format: candump, log, asc\n"
     "      --stale D        fields older than D count as stale (default: the protocol's timeout)\n"
     "  -n, --count N        stop after N frames\n"
-    "      --duration D     stop after D of capture time (500ms, 90s, 15m, 24h)\n"
+    "      --duration D     stop after D (capture time; wall time on a live bus: 500ms, 90s, 15m, 24h)\n"
+    "      --record FILE    live buses: also log every frame to FILE as candump -L\n"
     "  -q, --quiet          do not list rejected lines on stderr (they are still counted)\n"
     "examples:\n"
     "  bmslink decode -p pylon-lv --summary share/captures/pylon-lv-sample.log\n"
-    "  candump -L can0 | bmslink decode -p pylon-lv --json -\n";
+    "  candump -L can0 | bmslink decode -p pylon-lv --json -\n"
+    "  bmslink decode -p pylon-lv --count 100 --record can.log slcan:/dev/ttyACM0@500000\n"
+    "Ctrl-C stops a live decode cleanly: the record is flushed and the counters are printed.\n";
 
 #define DETECT_SAMPLE 400
 #define MSG_LIMIT 20 /* per source: problems listed on stderr before going quiet */
+#define LIVE_DETECT_MS 3000 /* live: detect the protocol after this much traffic at most */
+#define LIVE_SLICE_MS 200   /* live: longest wait before looking at the stop conditions */
+#define LIVE_SILENT_MS 5000 /* live: say so when nothing arrived for this long */
+#define LIVE_FLUSH_MS 100   /* live: longest time output waits in the buffer */
 
 typedef struct {
     const char *src;
@@ -41,6 +50,9 @@ typedef struct {
     bool json, summary, quiet;
     unsigned fmt;
     uint64_t stale_ms, count, duration_ms;
+    const char *record_path;
+    bl_recorder_t *recorder;
+    uint64_t flushed_ms;
     /* state */
     bl_can_codec_t codec;
     bool ready;
@@ -70,7 +82,10 @@ static void problem(session_t *s, const char *src, uint64_t line, const char *fm
         return;
     }
     s->shown++;
-    fprintf(stderr, "bmslink: %s:%llu: ", src, (unsigned long long)line);
+    if (line > 0)
+        fprintf(stderr, "bmslink: %s:%llu: ", src, (unsigned long long)line);
+    else
+        fprintf(stderr, "bmslink: %s: ", src);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -367,23 +382,60 @@ static int ensure_ready(session_t *s)
     return 0;
 }
 
+/* Live sources: stop conditions, silence, the time to decide on a protocol. 1 = stop reading. */
+static int live_tick(session_t *s, bl_transport_t *t, uint64_t start_ms, uint64_t *last_rx_ms, uint64_t first_ms)
+{
+    uint64_t now = bl_clock_mono_ms();
+    int rc;
+
+    if (now - s->flushed_ms >= LIVE_FLUSH_MS) { /* a reader down the pipe sees frames as they come */
+        out_flush(&s->out);
+        s->flushed_ms = now;
+    }
+    if (live_stopped())
+        return 1;
+    if (s->duration_ms && now - start_ms >= s->duration_ms) {
+        s->stop = true;
+        return 1;
+    }
+    if (now - *last_rx_ms >= LIVE_SILENT_MS) {
+        bl_transport_note(t, "no frames for %llu s (bus idle, wrong bitrate, or not connected?)",
+                          (unsigned long long)((now - *last_rx_ms) / 1000u));
+        *last_rx_ms = now; /* again after as long */
+    }
+    if (!s->ready && s->npend > 0 && now - first_ms >= LIVE_DETECT_MS && (rc = ensure_ready(s)) != 0)
+        return rc;
+    return 0;
+}
+
 static int read_source(session_t *s, const char *uri)
 {
     bl_transport_t t;
-    char err[256];
     int rc;
     bool any = false;
+    uint64_t start_ms = bl_clock_mono_ms(), last_rx_ms = start_ms, first_ms = 0;
 
-    rc = bl_transport_open(&t, uri, s->fmt, err, sizeof err);
-    if (rc < 0) {
-        cli_err("%s: cannot open: %s", uri, err);
-        return rc == BL_EINVAL ? BL_EXIT_USAGE : BL_EXIT_IO;
+    if ((rc = live_open(&t, uri, s->fmt, s->recorder)) != 0)
+        return rc;
+    if (!t.live) {
+        t.notify = NULL; /* a capture: problems are listed per line below */
+        bl_transport_set_recorder(&t, NULL);
+    } else {
+        live_signals();
     }
     s->shown = s->suppressed = 0;
     while (!s->stop) {
         bl_cap_frame_t cf;
         bl_line_err_t le;
-        rc = bl_transport_read(&t, &cf, -1, &le);
+        if (t.live && (rc = live_tick(s, &t, start_ms, &last_rx_ms, first_ms)) != 0) {
+            if (rc == 1)
+                break;
+            bl_transport_close(&t);
+            return rc;
+        }
+        rc = bl_transport_read(&t, &cf, t.live ? LIVE_SLICE_MS : -1, &le);
+        if (rc == 0)
+            continue;
         if (rc == BL_ENOENT)
             break;
         if (rc == BL_EBADMSG) {
@@ -393,11 +445,19 @@ static int read_source(session_t *s, const char *uri)
             continue;
         }
         if (rc < 0) {
-            cli_err("%s:%llu: read error: %s", uri, (unsigned long long)t.line, bl_strerror(rc));
+            if (t.live)
+                cli_err("%s: %s", uri, t.err[0] ? t.err : bl_strerror(rc));
+            else
+                cli_err("%s:%llu: read error: %s", uri, (unsigned long long)t.line, t.err[0] ? t.err : bl_strerror(rc));
+            if (t.live)
+                live_print_stats(stderr, &t);
             bl_transport_close(&t);
             return BL_EXIT_IO;
         }
         any = true;
+        last_rx_ms = bl_clock_mono_ms();
+        if (first_ms == 0)
+            first_ms = last_rx_ms;
         if (!s->ready) {
             s->pend[s->npend].src = uri;
             s->pend[s->npend].line = t.line;
@@ -412,11 +472,15 @@ static int read_source(session_t *s, const char *uri)
     }
     if (s->suppressed)
         fprintf(stderr, "bmslink: %s: %u more problems not listed (counted in --summary)\n", uri, s->suppressed);
-    if (!any && t.stats.rx_bad == 0)
+    if (t.live) {
+        if (!s->quiet || live_stopped())
+            live_print_stats(stderr, &t);
+    } else if (!any && t.stats.rx_bad == 0) {
         cli_err("%s: no CAN frames (empty capture?)", uri);
-    else if (!any)
+    } else if (!any) {
         cli_err("%s: no CAN frames: none of %llu lines is a candump, candump -L or ASC frame", uri,
                 (unsigned long long)t.stats.rx_bad);
+    }
     bl_transport_close(&t);
     return 0;
 }
@@ -496,7 +560,7 @@ static void print_text_tail(session_t *s)
     }
 }
 
-enum { OPT_FORMAT = 256, OPT_STALE, OPT_DURATION, OPT_SUMMARY, OPT_JSON };
+enum { OPT_FORMAT = 256, OPT_STALE, OPT_DURATION, OPT_SUMMARY, OPT_JSON, OPT_RECORD };
 
 int verb_decode(int argc, char **argv)
 {
@@ -505,6 +569,7 @@ int verb_decode(int argc, char **argv)
         { "summary", no_argument, 0, OPT_SUMMARY }, { "format", required_argument, 0, OPT_FORMAT },
         { "stale", required_argument, 0, OPT_STALE }, { "count", required_argument, 0, 'n' },
         { "duration", required_argument, 0, OPT_DURATION }, { "quiet", no_argument, 0, 'q' },
+        { "record", required_argument, 0, OPT_RECORD },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     session_t *s = calloc(1, sizeof *s);
     int ch, rc = BL_EXIT_OK;
@@ -522,6 +587,7 @@ int verb_decode(int argc, char **argv)
         case OPT_JSON: s->json = true; break;
         case OPT_SUMMARY: s->summary = true; break;
         case 'q': s->quiet = true; break;
+        case OPT_RECORD: s->record_path = optarg; break;
         case OPT_FORMAT:
             s->fmt = bl_capfmt_by_name(optarg);
             if (s->fmt == BL_FMT_COUNT || s->fmt == BL_FMT_HEX485)
@@ -566,6 +632,8 @@ int verb_decode(int argc, char **argv)
     }
     bl_record_init(&s->rec);
     out_init(&s->out, stdout);
+    if ((rc = live_record_open(s->record_path, &s->recorder)) != 0)
+        goto out;
     if (s->p != NULL && (rc = ensure_ready(s)) != 0)
         goto out;
     for (int i = optind; i < argc && !s->stop; i++) {
@@ -589,6 +657,8 @@ int verb_decode(int argc, char **argv)
         print_text_tail(s);
 out:
     out_flush(&s->out);
+    if (live_record_close(s->recorder) != 0 && rc == BL_EXIT_OK)
+        rc = BL_EXIT_IO;
     free(s->pend);
     free(s);
     return rc;

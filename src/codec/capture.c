@@ -643,6 +643,9 @@ int bl_capture_format_log(const bl_cap_frame_t *f, char *buf, size_t size)
     tmp[o++] = '#';
     if (f->f.flags & BL_CAN_RTR) {
         tmp[o++] = 'R';
+        /* candump -L writes a remote frame's DLC after the R ("2E7#R4"): keep it */
+        if (f->f.len > 0 && f->f.len <= 8)
+            tmp[o++] = hexdig[f->f.len];
     } else {
         unsigned n = f->f.len;
         if (f->f.flags & BL_CAN_FD) {

@@ -167,9 +167,24 @@ static int64_t div_round_step(int64_t a, int64_t b)
     }
 }
 
+/* |milli| never exceeds this: far beyond any physical range, and room left for rounding and offset */
+#define MILLI_LIMIT (INT64_MAX / 4)
+
 int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval)
 {
-    int64_t v = div_round_step(rawval * (int64_t)s->mul, sig_div(s)) + s->offset;
+    int64_t v, m = s->mul;
+    /* A raw value above 2^31 (a 64-bit field) times the scale can overflow int64:
+     * saturate instead, and let the range check reject it. No compiler builtin:
+     * 32-bit targets would need a runtime library call for it. */
+    int64_t am = m < 0 ? -m : m;
+    if ((rawval > INT32_MAX || rawval < -INT32_MAX) && am > 0) {
+        int64_t lim = MILLI_LIMIT / am;
+        if (rawval > lim || rawval < -lim) {
+            v = (rawval < 0) != (m < 0) ? -MILLI_LIMIT : MILLI_LIMIT;
+            return (s->flags & BL_SF_ABS) && v < 0 ? -v : v;
+        }
+    }
+    v = div_round_step(rawval * m, sig_div(s)) + s->offset;
     if ((s->flags & BL_SF_ABS) && v < 0)
         v = -v;
     return v;

@@ -271,10 +271,19 @@ static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 /* a x b, saturated at the int64 range: parameters from a file must not overflow the model */
 static inline int64_t mul_sat(int64_t a, int64_t b)
 {
-    int64_t r;
-    if (__builtin_mul_overflow(a, b, &r)) /* gcc and clang, no library call */
-        return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
-    return r;
+    /* both below 2^31 in magnitude: the product fits (the common case, no division);
+     * no compiler builtin: 32-bit targets would need a runtime library call for it */
+    if (a > -INT32_MAX && a < INT32_MAX && b > -INT32_MAX && b < INT32_MAX)
+        return a * b;
+    if (a == 0 || b == 0)
+        return 0;
+    {
+        uint64_t ua = a < 0 ? (uint64_t)(-(a + 1)) + 1u : (uint64_t)a;
+        uint64_t ub = b < 0 ? (uint64_t)(-(b + 1)) + 1u : (uint64_t)b;
+        if (ua > (uint64_t)INT64_MAX / ub)
+            return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
+    }
+    return a * b;
 }
 
 static void emit(bl_bsim_t *b, uint8_t kind, int32_t a, int32_t v)

@@ -227,7 +227,9 @@ void bl_faults_record(const bl_faults_t *f, const bl_record_t *in, bl_record_t *
 {
     *out = *in;
     for (uint32_t m = f->frozen_mask | f->stale_mask; m; m &= m - 1u) {
-        unsigned k = (unsigned)__builtin_ctz(m);
+        unsigned k = 0;
+        while (!((m >> k) & 1u))
+            k++;
         if (f->frozen_mask >> k & 1u) {
             out->f[k].value = f->frozen[k].value;
             out->f[k].valid = f->frozen[k].valid;

@@ -112,6 +112,14 @@ int bl_lr_next(bl_linereader_t *r, const char **line, size_t *len)
     }
 }
 
+bool bl_lr_ready(const bl_linereader_t *r)
+{
+    size_t avail = r->len - r->pos;
+    if (r->eof || avail > BL_LINE_MAX)
+        return true;
+    return avail > 0 && memchr(r->buf + r->pos, '\n', avail) != NULL;
+}
+
 void bl_lr_close(bl_linereader_t *r)
 {
     if (r->own_fd && r->fd >= 0)

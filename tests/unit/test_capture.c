@@ -178,6 +178,10 @@ static void test_format_log(void **state)
     f.f.flags = BL_CAN_RTR;
     f.f.id = 0x123;
     bl_capture_format_log(&f, buf, sizeof buf);
+    /* a remote frame keeps its DLC, as candump -L prints it (cangen -R: "2E7#R4") */
+    assert_string_equal(buf, "(1700000000.000001) vcan0 123#R2");
+    f.f.len = 0;
+    bl_capture_format_log(&f, buf, sizeof buf);
     assert_string_equal(buf, "(1700000000.000001) vcan0 123#R");
     assert_int_equal(bl_capture_format_log(&f, buf, 10), BL_ENOSPC);
 }
