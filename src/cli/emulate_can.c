@@ -31,6 +31,7 @@ static void on_event(void *ctx, const bl_sim_event_t *e)
 {
     run_t *r = ctx;
     if (r->o->json) {
+        r->out->first = true; /* one JSON object per line */
         cli_event_json(r->out, e, r->o->scn, NULL);
         out_ch(r->out, '\n');
     } else {
@@ -45,6 +46,7 @@ static void summary(run_t *r, uint64_t ran_ms)
     bl_out_t *o = r->out;
 
     if (r->o->json) {
+        o->first = true;
         j_obj(o);
         j_kstr(o, "summary", "emulate battery");
         j_kstr(o, "protocol", r->o->p->name);
@@ -107,7 +109,7 @@ static int send_due(run_t *r, const bl_record_t *rec, uint64_t now, uint64_t *ne
             continue;
         }
         r->sent++;
-        cli_record_frame(r->rec, "can0", &out[k]);
+        cli_record_frame(r->rec, r->t.bus, &out[k]);
         if (r->o->count && r->sent >= r->o->count)
             cli_stop = 1;
     }
@@ -137,7 +139,7 @@ static int loop(run_t *r)
             wait = POLL_MS;
         got = bl_transport_read(&r->t, &cf, (int)wait, &lerr);
         if (got == 1) {
-            cli_record_frame(r->rec, "can0", &cf.f);
+            cli_record_frame(r->rec, r->t.bus, &cf.f);
             if (!src->deaf)
                 bl_batcan_rx(&r->b, &cf.f, src->clock0_ms + (cli_mono_ms() - t0));
         } else if (got == BL_ENOENT) {

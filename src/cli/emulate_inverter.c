@@ -33,6 +33,7 @@ static void on_event(void *ctx, const bl_sim_event_t *e)
 {
     run_t *r = ctx;
     if (r->o->json) {
+        r->out->first = true; /* one JSON object per line */
         cli_event_json(r->out, e, r->o->scn, r->p);
         out_ch(r->out, '\n');
     } else {
@@ -47,6 +48,7 @@ static void summary(run_t *r, uint64_t ran_ms)
     bl_out_t *o = r->out;
 
     if (r->o->json) {
+        o->first = true;
         j_obj(o);
         j_kstr(o, "summary", "emulate inverter");
         j_kstr(o, "profile", r->p->name);
@@ -111,7 +113,7 @@ static int send_due(run_t *r, uint64_t now, uint64_t *next)
             continue;
         }
         r->sent++;
-        cli_record_frame(r->rec, "can0", &out[k]);
+        cli_record_frame(r->rec, r->t.bus, &out[k]);
         if (r->o->count && r->sent >= r->o->count)
             cli_stop = 1;
     }
@@ -157,7 +159,7 @@ static int loop(run_t *r)
         until = next_tx < next_step ? next_tx : next_step;
         got = bl_transport_read(&r->t, &cf, (int)(until > now ? until - now : 0), &lerr);
         if (got == 1) {
-            cli_record_frame(r->rec, "can0", &cf.f);
+            cli_record_frame(r->rec, r->t.bus, &cf.f);
             bl_inv_rx(&r->inv, &cf.f, clock0 + (cli_mono_ms() - t0));
         } else if (got == BL_ENOENT) {
             break;
