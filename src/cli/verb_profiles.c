@@ -35,6 +35,23 @@ static void fw_names(bl_out_t *o, const bl_inv_profile_t *p, uint32_t mask)
         }
 }
 
+/* What the inverter model sends on its own (src/engines/inverter.c builds it from the tables). */
+static const char *slot_kind(const bl_inv_slot_t *s)
+{
+    if (s->hello)
+        return "until_detected";
+    if (s->on_detect)
+        return "on_detect";
+    return s->byte != BL_TRIG_ANY ? "poll" : "periodic";
+}
+
+static int slots(const bl_inv_profile_t *p, bl_inv_t *v)
+{
+    if (p->proto == NULL || bl_proto_root(p->proto)->bus != BL_BUS_CAN)
+        return -1;
+    return bl_inv_init(v, p, 0, 0);
+}
+
 static void out_id(bl_out_t *o, uint32_t id)
 {
     if (id == 0)
@@ -59,7 +76,10 @@ static void text_one(bl_out_t *o, const bl_profile_file_t *pf)
 {
     const bl_inv_profile_t *p = &pf->p;
 
-    out_printf(o, "%s: %s %s\n", p->name, p->brand, p->family ? p->family : "");
+    if (p->family != NULL && strncmp(p->family, p->brand, strlen(p->brand)) == 0)
+        out_printf(o, "%s: %s\n", p->name, p->family);
+    else
+        out_printf(o, "%s: %s %s\n", p->name, p->brand, p->family ? p->family : "");
     if (p->nmodels) {
         out_str(o, "  models: ");
         for (unsigned i = 0; i < p->nmodels; i++)
@@ -82,21 +102,23 @@ static void text_one(bl_out_t *o, const bl_profile_file_t *pf)
         out_printf(o, "  wiring: %s\n", p->interface_note);
     if (p->proto != NULL) {
         const bl_protocol_t *r = bl_proto_root(p->proto);
+        static bl_inv_t v;
         out_printf(o, "  who speaks first: %s\n", r->first == BL_FIRST_BATTERY ? "battery" : "inverter");
-        if (r->bus == BL_BUS_CAN) {
-            bl_can_codec_t c;
-            if (bl_can_codec_init(&c, p->proto) == 0) {
-                out_str(o, "  it sends:");
-                bool any = false;
-                for (unsigned j = 0; j < c.n; j++)
-                    if (c.msg[j]->dir == BL_DIR_I2B && c.sends[j]) {
-                        out_printf(o, " 0x%X %s", (unsigned)c.msg[j]->id, c.msg[j]->name);
-                        if (c.msg[j]->period_ms)
-                            out_printf(o, " every %u ms", (unsigned)c.msg[j]->period_ms);
-                        out_ch(o, ';');
-                        any = true;
-                    }
-                out_str(o, any ? "\n" : " nothing\n");
+        if (slots(p, &v) == 0) {
+            out_str(o, "  it sends:\n");
+            for (unsigned k = 0; k < v.nslots; k++) {
+                const bl_inv_slot_t *s = &v.slot[k];
+                out_printf(o, "    0x%X %s", (unsigned)s->m->id, s->m->name);
+                if (s->byte != BL_TRIG_ANY)
+                    out_printf(o, " (byte %u = 0x%02X%s", (unsigned)s->byte, (unsigned)s->value, s->mask2 ? "," : ")");
+                if (s->byte != BL_TRIG_ANY && s->mask2)
+                    out_printf(o, " byte %u = 0x%02X)", (unsigned)s->byte2, (unsigned)s->value2);
+                if (s->on_detect)
+                    out_str(o, " once the battery is detected\n");
+                else if (s->hello)
+                    out_printf(o, " every %u s until the battery answers\n", (unsigned)(s->period_ms / 1000));
+                else
+                    out_printf(o, " every %u ms\n", (unsigned)s->period_ms);
             }
         }
     }
@@ -181,6 +203,29 @@ static void json_one(bl_out_t *o, const bl_profile_file_t *pf)
         j_kstr(o, "who_speaks_first", bl_proto_root(p->proto)->first == BL_FIRST_BATTERY ? "battery" : "inverter");
     else
         j_knull(o, "who_speaks_first");
+    j_key(o, "sends");
+    j_arr(o);
+    {
+        static bl_inv_t v;
+        for (unsigned k = 0; slots(p, &v) == 0 && k < v.nslots; k++) {
+            const bl_inv_slot_t *s = &v.slot[k];
+            j_obj(o);
+            snprintf(id, sizeof id, "0x%X", (unsigned)s->m->id);
+            j_kstr(o, "message", id);
+            j_kstr(o, "name", s->m->name);
+            j_kstr(o, "when", slot_kind(s));
+            if (s->on_detect)
+                j_knull(o, "period_s");
+            else
+                j_kmilli(o, "period_s", s->period_ms, 3);
+            if (s->byte != BL_TRIG_ANY) {
+                j_kint(o, "byte", s->byte);
+                j_kint(o, "value", s->value);
+            }
+            j_end_obj(o);
+        }
+    }
+    j_end_arr(o);
     j_key(o, "required_settings");
     j_arr(o);
     for (unsigned i = 0; i < p->nsettings; i++) {
