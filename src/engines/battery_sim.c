@@ -280,7 +280,7 @@ static inline int64_t mul_sat(int64_t a, int64_t b)
     {
         uint64_t ua = a < 0 ? (uint64_t)(-(a + 1)) + 1u : (uint64_t)a;
         uint64_t ub = b < 0 ? (uint64_t)(-(b + 1)) + 1u : (uint64_t)b;
-        if (ua > (uint64_t)INT64_MAX / ub)
+        if (ub != 0 && ua > (uint64_t)INT64_MAX / ub)
             return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
     }
     return a * b;
