@@ -18,6 +18,7 @@ typedef struct {
     bl_record_t raw;        /* what the BMS knows, before firmware faults */
     int32_t i_mA;           /* current flowing until the next step */
     bool started;
+    uint64_t base_ms;       /* the caller's clock at its first step() */
 } simsrc_t;
 
 static simsrc_t src;
@@ -42,10 +43,26 @@ static int32_t current_now(const bl_battery_source_t *s, const simsrc_t *ss, uin
     return (int32_t)i;
 }
 
-static const bl_record_t *sim_step(bl_battery_source_t *s, uint64_t now_ms)
+/* The record's times in the caller's clock (the simulator runs on the scenario's). */
+static void to_caller_clock(bl_record_t *r, int64_t off)
+{
+    for (unsigned f = 0; f < BL_F_COUNT; f++)
+        if (r->f[f].valid)
+            r->f[f].seen_ms = (uint64_t)((int64_t)r->f[f].seen_ms + off);
+    for (unsigned c = 0; c < BL_AC_COUNT; c++)
+        r->alarm_seen_ms[c] = (uint64_t)((int64_t)r->alarm_seen_ms[c] + off);
+}
+
+static const bl_record_t *sim_step(bl_battery_source_t *s, uint64_t caller_ms)
 {
     simsrc_t *ss = s->ctx;
+    uint64_t now_ms;
 
+    /* any caller clock (the CAN roles pass the scenario clock, RS485 the monotonic one):
+     * the simulation runs on the scenario's, from its start */
+    if (!ss->started)
+        ss->base_ms = caller_ms;
+    now_ms = s->clock0_ms + (caller_ms > ss->base_ms ? caller_ms - ss->base_ms : 0);
     /* catch up in whole steps: the physics does not care how late the caller is */
     while (ss->bat.now_ms + STEP_MS <= now_ms) {
         uint64_t t = ss->bat.now_ms + STEP_MS;
@@ -60,6 +77,7 @@ static const bl_record_t *sim_step(bl_battery_source_t *s, uint64_t now_ms)
         ss->started = true;
     }
     bl_faults_record(&ss->faults, &ss->raw, &s->rec, ss->bat.now_ms);
+    to_caller_clock(&s->rec, (int64_t)caller_ms - (int64_t)now_ms);
     s->silent = ss->faults.comm_loss || ss->faults.bus_off;
     s->deaf = ss->faults.bus_off || ss->faults.comm_loss_both;
     return &s->rec;
