@@ -22,6 +22,8 @@ static const char usage[] =
     "                    inverter role: load/PV, settings, firmware (default: the built-in day,\n"
     "                    a simulated 16S 200 Ah LFP pack with its BMS, stepped in real time)\n"
     "  --firmware NAME   inverter role: the profile's firmware variant\n"
+    "  --static          battery role: serve a fixed reference pack (80 %, 52.8 V, 100 A limits)\n"
+    "                    instead of the simulated one: values that never move, for conformance tests\n"
     "  --duration D      stop after D (500ms, 90s, 15m, 24h)\n"
     "  -n, --count N     stop after N messages\n"
     "  --record FILE     also write the traffic as a candump -L log\n"
@@ -64,7 +66,7 @@ void cli_battery_source_default(bl_battery_source_t *s)
     s->step = default_step;
 }
 
-enum { OPT_PROFILE = 256, OPT_ON, OPT_SCENARIO, OPT_DURATION, OPT_RECORD, OPT_JSON, OPT_FIRMWARE };
+enum { OPT_PROFILE = 256, OPT_ON, OPT_SCENARIO, OPT_DURATION, OPT_RECORD, OPT_JSON, OPT_FIRMWARE, OPT_STATIC };
 
 /* #7: the scenario both roles run (static: the battery source keeps a pointer to it) */
 static bl_scenario_t scenario;
@@ -76,11 +78,12 @@ int verb_emulate(int argc, char **argv)
         { "on", required_argument, 0, OPT_ON },     { "scenario", required_argument, 0, OPT_SCENARIO },
         { "duration", required_argument, 0, OPT_DURATION }, { "count", required_argument, 0, 'n' },
         { "record", required_argument, 0, OPT_RECORD }, { "json", no_argument, 0, OPT_JSON },
-        { "firmware", required_argument, 0, OPT_FIRMWARE },
+        { "firmware", required_argument, 0, OPT_FIRMWARE }, { "static", no_argument, 0, OPT_STATIC },
         { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 } };
     bl_emulate_opts_t o;
     bl_battery_source_t src;
     int ch, rc;
+    bool fixed = false;
 
     memset(&o, 0, sizeof o);
     optind = 1;
@@ -97,6 +100,7 @@ int verb_emulate(int argc, char **argv)
         case OPT_RECORD: o.record_path = optarg; break;
         case OPT_JSON: o.json = true; break;
         case OPT_FIRMWARE: o.firmware = optarg; break;
+        case OPT_STATIC: fixed = true; break;
         case OPT_DURATION:
             if (!cli_parse_duration(optarg, &o.duration_ms))
                 return cli_usage_err(usage, "emulate", "bad --duration '%s' (e.g. 500ms, 90s, 15m, 24h)", optarg);
@@ -124,9 +128,12 @@ int verb_emulate(int argc, char **argv)
     if (strcmp(o.role, "battery") == 0) {
         if (o.p == NULL)
             return cli_usage_err(usage, "emulate", "battery role needs -p PROTOCOL");
-        /* the simulated pack and BMS, stepped in real time (the default pack at rest remains
-         * available to other roles as cli_battery_source_default) */
-        if (cli_battery_source_sim(&src, &scenario) < 0) {
+        /* the simulated pack and BMS, stepped in real time; --static: the fixed reference pack */
+        if (fixed) {
+            if (o.scenario != NULL)
+                return cli_usage_err(usage, "emulate", "--static serves a fixed pack: it takes no --scenario");
+            cli_battery_source_default(&src);
+        } else if (cli_battery_source_sim(&src, &scenario) < 0) {
             cli_err("emulate: %s: battery parameters refused: %s", o.scenario ? o.scenario : "built-in day",
                     bl_bsim_check(&scenario.battery) ? bl_bsim_check(&scenario.battery) : "?");
             return BL_EXIT_USAGE;
