@@ -77,6 +77,8 @@ typedef struct {
     unsigned ver, cid1;       /* Pylontech header of the last frame */
 } cli_rs485_detection_t;
 int cli_rs485_detect(int nsrc, char **srcs, cli_rs485_detection_t *d);
+/* Does a capture file look like hex485 (and not like a CAN capture)? */
+bool cli_rs485_sniff(const char *path);
 /* protocols: serial settings (summary) and commands/registers (detail) of a byte protocol */
 void cli_protocols_rs485_json(bl_out_t *o, const bl_protocol_t *p, bool detail);
 void cli_protocols_rs485_text(bl_out_t *o, const bl_protocol_t *p);

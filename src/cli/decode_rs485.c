@@ -223,7 +223,7 @@ static line_kind_t parse_line(const char *line, size_t len, uint8_t *out, size_t
 }
 
 /* Does a capture's first line look like hex485 (and not like a CAN capture)? */
-static bool sniff_file(const char *path)
+bool cli_rs485_sniff(const char *path)
 {
     bl_linereader_t lr;
     const char *line;
@@ -259,7 +259,7 @@ bool cli_decode_rs485_wanted(const bl_protocol_t *p, unsigned fmt, int nsrc, cha
             return true;
     if (p == NULL && fmt == BL_FMT_AUTO)
         for (int i = 0; i < nsrc; i++)
-            if (sniff_file(strncmp(srcs[i], "file:", 5) == 0 ? srcs[i] + 5 : srcs[i]))
+            if (cli_rs485_sniff(strncmp(srcs[i], "file:", 5) == 0 ? srcs[i] + 5 : srcs[i]))
                 return true;
     return false;
 }

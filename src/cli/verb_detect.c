@@ -694,7 +694,8 @@ int verb_detect(int argc, char **argv)
         goto out;
     }
     out_init(&d->out, stdout);
-    if (d->fmt == BL_FMT_HEX485) {
+    if (d->fmt == BL_FMT_HEX485 ||
+        (d->fmt == BL_FMT_AUTO && strchr(d->uri, ':') == NULL && cli_rs485_sniff(d->uri))) {
         rc = detect_rs485(d);
         goto out;
     }
