@@ -16,6 +16,7 @@
 #define BMSLINK_INVERTER_H
 
 #include "bmslink/protocol.h"
+#include "bmslink/rs485.h"
 #include "bmslink/simevent.h"
 
 #define BL_INV_MAX_FW 8
@@ -196,6 +197,8 @@ typedef struct {
 } bl_inv_slot_t;
 
 #define BL_INV_MAX_SLOTS 32
+#define BL_INV_MAX_RS 16       /* commands a byte-protocol inverter polls */
+#define BL_INV_RS_INFO 2048    /* INFO bytes of one answer being taken apart */
 #define BL_INV_DEFAULT_PERIOD_MS 1000u /* a keep-alive whose period no document gives */
 #define BL_INV_HELLO_RETRY_MS 10000u   /* a hello repeats until the battery answers */
 
@@ -228,6 +231,19 @@ typedef struct {
     uint8_t unserved;
     int32_t battery_type;       /* last value of the signal BL_QK_REJECTS_BATTERY_TYPE reads, -1 unknown */
     uint32_t settings_reported; /* BL_BIT(setting): mismatch already reported */
+    /* byte protocols (RS485): the inverter is the master and polls the codec's commands;
+     * heard_ms[] / last[] are indexed like rs_cmd[] */
+    const bl_rs485_codec_t *rs;
+    bl_rs_session_t rsess;
+    uint8_t rs_addr, rs_n, rs_idx;
+    int8_t rs_wait;             /* index of the command awaiting its answer, -1 none */
+    uint16_t rs_cmd[BL_INV_MAX_RS];
+    uint8_t rs_once[BL_INV_MAX_RS], rs_done[BL_INV_MAX_RS];
+    uint32_t rs_fields[BL_INV_MAX_RS]; /* fields each command's answer carried */
+    uint64_t rs_cycle_ms, rs_next_ms, rs_sent_ms;
+    uint32_t rs_no_answer, rs_error_answers; /* only incremented */
+    uint8_t rs_info[BL_INV_RS_INFO];
+    bl_record_t rs_scratch;
     uint64_t now_ms;
     /* counters, only incremented */
     uint32_t rx_frames, rx_rejected[BL_REJ_COUNT], rx_foreign; /* foreign: decoded, not a battery message */
@@ -240,7 +256,7 @@ typedef struct {
 /*
  * Start an inverter running profile p under firmware index fw.
  * @retval 0          ready (state BL_INV_WAIT)
- * @retval BL_ENOTSUP p->proto is NULL (protocol not in this build) or not CAN
+ * @retval BL_ENOTSUP p->proto is NULL (protocol not in this build) or a Modbus map
  * @retval BL_EINVAL  fw out of range
  */
 int bl_inv_init(bl_inv_t *v, const bl_inv_profile_t *p, unsigned fw, uint64_t now_ms);
@@ -264,6 +280,18 @@ void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms);
  * when it next has something.
  */
 unsigned bl_inv_tx(bl_inv_t *v, uint64_t now_ms, bl_can_frame_t *out, unsigned cap, uint64_t *next_ms);
+
+/*
+ * Byte protocols (RS485): the next request the inverter sends at now_ms into
+ * out[0..cap): the codec's once-per-detection commands (identity) and its poll
+ * cycle, one request at a time -- the next waits for the answer, or for the
+ * reply timeout (counted in rs_no_answer). Returns bytes (0: none now);
+ * *next_ms = when to call again.
+ */
+int bl_inv_tx_bytes(bl_inv_t *v, uint64_t now_ms, uint8_t *out, size_t cap, uint64_t *next_ms);
+
+/* Byte protocols: one whole frame from the battery (the framer's output). */
+void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_ms);
 
 /* Decide: state, the values it uses, and the battery current for the next interval. */
 void bl_inv_step(bl_inv_t *v, const bl_inv_env_t *env, uint64_t now_ms, bl_inv_out_t *out);

@@ -60,6 +60,8 @@ typedef struct {
     bl_sim_event_fn on_event;
     void (*on_sample)(void *ctx, const bl_sim_sample_t *s);
     void (*on_frame)(void *ctx, uint64_t t_ms, uint8_t from, const bl_can_frame_t *f, uint8_t fate);
+    /* byte protocols (RS485): every whole frame on the line with its fate */
+    void (*on_bytes)(void *ctx, uint64_t t_ms, uint8_t from, const uint8_t *b, size_t n, uint8_t fate);
 } bl_sim_cfg_t;
 
 #define BL_SIM_TX_MAX 64
@@ -67,7 +69,13 @@ typedef struct {
 typedef struct {
     bl_sim_cfg_t cfg;
     bl_bsim_t bat;
-    bl_batcan_t bcan;
+    bl_batcan_t bcan;       /* CAN: the battery role; RS485: only its counters (rx, tx, safe_frames) */
+    /* byte protocols (RS485): the battery answers the inverter's polls */
+    const bl_rs485_codec_t *brs;
+    bl_rs_session_t bsess;
+    uint8_t baddr;
+    uint32_t rs_silent;     /* requests the battery did not answer (another address, nothing honest) */
+    uint8_t rs_info[BL_INV_RS_INFO], rs_req[1024], rs_out[4200], rs_bad[4200];
     bl_can_codec_t wcodec;  /* reads back frames a wire fault altered: what the inverter was told */
     bl_inv_t inv;
     bl_record_t rec;        /* battery record (the BMS's view) */
@@ -99,7 +107,8 @@ typedef struct {
 /*
  * Set up the loop at t = scn->start_ms.
  * @retval 0           ready
- * @retval BL_ENOTSUP  the profile's protocol is not in this build, or not CAN
+ * @retval BL_ENOTSUP  the profile's protocol is not in this build, a Modbus map, or on
+ *                     another bus than the battery's
  * @retval BL_EINVAL   bad battery parameters, firmware or scenario (cfg->scn)
  * @retval BL_ENOENT   a scenario event names a setting or firmware the profile lacks
  */

@@ -7,6 +7,7 @@
  */
 #include "bmslink/faults.h"
 #include "bmslink/inverter.h"
+#include "bmslink/serial485.h"
 #include "cli.h"
 #include "emulate.h"
 #include "sim_cli.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STEP_MS 1000u /* the inverter decides once a second, as in the closed loop */
 
@@ -27,6 +29,12 @@ typedef struct {
     bl_inv_out_t last;
     FILE *rec;
     uint64_t sent, write_fail;
+    /* RS485: the serial line and its framer */
+    bl_serial485_t port;
+    bl_stream_t st;
+    uint64_t clock0, t0;
+    uint8_t fbuf[BL_STREAM_PYLON_MAX + 64];
+    uint8_t obuf[1024], ibuf[512];
 } run_t;
 
 static void on_event(void *ctx, const bl_sim_event_t *e)
@@ -173,6 +181,101 @@ static int loop(run_t *r)
     return rc;
 }
 
+/* ---- RS485: the inverter is the master on a serial line ------------------------------------ */
+
+static void record_bytes(run_t *r, const char *dir, const uint8_t *b, size_t n)
+{
+    struct timespec ts;
+    if (r->rec == NULL)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* a hex485 capture line (bmslink decode --format hex485 reads it) */
+    fprintf(r->rec, "(%lld.%06ld) ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    for (size_t i = 0; i < n; i++)
+        fprintf(r->rec, "%02X", b[i]);
+    (void)dir; /* a plain hex485 line: the direction is in the frame (Pylon requests and answers differ) */
+    fputc('\n', r->rec);
+}
+
+static void on_stream(void *ctx, const bl_stream_ev_t *ev)
+{
+    run_t *r = ctx;
+    uint64_t now = r->clock0 + (cli_mono_ms() - r->t0);
+    if (ev->kind == BL_SEV_FRAME) {
+        record_bytes(r, "battery", ev->data, ev->len);
+        bl_inv_rx_bytes(&r->inv, ev->data, ev->len, now);
+    } else if (ev->kind == BL_SEV_REJECT) {
+        r->inv.rx_rejected[BL_REJ_SYNTAX]++; /* a frame the framer refused: checksum, length, syntax */
+    }
+}
+
+static int loop_rs(run_t *r)
+{
+    uint64_t next_step;
+    int rc = BL_EXIT_OK;
+
+    r->t0 = cli_mono_ms();
+    r->clock0 = r->o->scn->start_ms;
+    next_step = r->clock0;
+    while (!cli_stop) {
+        uint64_t mono = cli_mono_ms(), now = r->clock0 + (mono - r->t0), next;
+        long got;
+        int n;
+
+        if (r->o->duration_ms && mono - r->t0 >= r->o->duration_ms)
+            break;
+        if (now >= next_step) {
+            decide(r, now);
+            next_step = now + STEP_MS;
+        }
+        n = bl_inv_tx_bytes(&r->inv, now, r->obuf, sizeof r->obuf, &next);
+        if (n > 0) {
+            if (bl_serial485_write(&r->port, r->obuf, (size_t)n, 500) < 0) {
+                r->write_fail++;
+            } else {
+                r->sent++;
+                record_bytes(r, "inverter", r->obuf, (size_t)n);
+                if (r->o->count && r->sent >= r->o->count)
+                    break;
+            }
+            continue; /* the answer is awaited inside bl_inv_tx_bytes' reply window */
+        }
+        if (next_step < next)
+            next = next_step;
+        got = bl_serial485_read(&r->port, r->ibuf, sizeof r->ibuf, (int)(next > now ? (next - now > 100 ? 100 : next - now) : 0));
+        if (got > 0) {
+            bl_stream_push(&r->st, r->ibuf, (size_t)got);
+        } else if (got < 0) {
+            cli_err("emulate: %s: %s", r->o->on, strerror((int)-got));
+            rc = BL_EXIT_IO;
+            break;
+        }
+    }
+    summary(r, cli_mono_ms() - r->t0);
+    return rc;
+}
+
+static int open_rs(run_t *r)
+{
+    char err[256];
+    uint32_t baud = r->p->baud ? r->p->baud : r->p->proto->baud ? r->p->proto->baud : 9600;
+    if (bl_serial485_parse(r->o->on, baud, &r->port, err, sizeof err) < 0) {
+        cli_err("emulate: %s: %s (an RS485 inverter talks on serial:DEV@BAUD)", r->o->on, err);
+        return BL_EXIT_USAGE;
+    }
+    if (bl_serial485_open(&r->port, err, sizeof err) < 0) {
+        cli_err("emulate: %s: %s", r->o->on, err);
+        return BL_EXIT_IO;
+    }
+    if (r->port.addr >= 0)
+        r->inv.rs_addr = (uint8_t)r->port.addr;
+    if (bl_stream_init(&r->st, r->inv.rs->framing, r->fbuf, sizeof r->fbuf, on_stream, r) < 0) {
+        bl_serial485_close(&r->port);
+        return BL_EXIT_USAGE;
+    }
+    return BL_EXIT_OK;
+}
+
 static int firmware_index(const bl_emulate_opts_t *o, const bl_inv_profile_t *p)
 {
     const char *name = o->firmware != NULL ? o->firmware : o->scn->firmware[0] ? o->scn->firmware : NULL;
@@ -230,10 +333,18 @@ int cli_emulate_inverter(const bl_emulate_opts_t *o)
         rc = BL_EXIT_IO;
         goto done;
     }
-    if ((rc = cli_open_live("emulate", o->on, &r->t)) != BL_EXIT_OK)
-        goto done;
     r->inv.on_event = on_event;
     r->inv.ev_ctx = r;
+    if (r->inv.rs != NULL) { /* RS485: the inverter polls on a serial line */
+        if ((rc = open_rs(r)) != BL_EXIT_OK)
+            goto done;
+        cli_catch_signals();
+        rc = loop_rs(r);
+        bl_serial485_close(&r->port);
+        goto done;
+    }
+    if ((rc = cli_open_live("emulate", o->on, &r->t)) != BL_EXIT_OK)
+        goto done;
     cli_catch_signals();
     rc = loop(r);
     bl_transport_close(&r->t);

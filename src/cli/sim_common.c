@@ -96,9 +96,9 @@ bool cli_profile_runnable(const char *verb, const bl_profile_file_t *pf)
         cli_err("%s: profile %s: protocol '%s' is not in this build yet", verb, p->name, p->protocol_name);
         return false;
     }
-    if (bl_proto_root(p->proto)->bus != BL_BUS_CAN) {
-        cli_err("%s: profile %s: the closed loop runs on CAN; %s is a %s protocol", verb, p->name,
-                p->protocol_name, bl_bus_str(bl_proto_root(p->proto)->bus));
+    if (bl_proto_root(p->proto)->bus == BL_BUS_MODBUS) {
+        cli_err("%s: profile %s: %s is a Modbus register map: the inverter model runs CAN and RS485 "
+                "byte protocols", verb, p->name, p->protocol_name);
         return false;
     }
     return true;

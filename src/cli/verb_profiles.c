@@ -19,8 +19,8 @@ static const char *avail(const bl_inv_profile_t *p)
 {
     if (p->proto == NULL)
         return "protocol not in this build yet";
-    if (bl_proto_root(p->proto)->bus != BL_BUS_CAN)
-        return "listed (closed loop runs on CAN)";
+    if (bl_proto_root(p->proto)->bus == BL_BUS_MODBUS)
+        return "listed (Modbus: no inverter model)";
     return "ready";
 }
 
@@ -47,7 +47,7 @@ static const char *slot_kind(const bl_inv_slot_t *s)
 
 static int slots(const bl_inv_profile_t *p, bl_inv_t *v)
 {
-    if (p->proto == NULL || bl_proto_root(p->proto)->bus != BL_BUS_CAN)
+    if (p->proto == NULL || bl_proto_root(p->proto)->bus == BL_BUS_MODBUS)
         return -1;
     return bl_inv_init(v, p, 0, 0);
 }
@@ -104,7 +104,12 @@ static void text_one(bl_out_t *o, const bl_profile_file_t *pf)
         const bl_protocol_t *r = bl_proto_root(p->proto);
         static bl_inv_t v;
         out_printf(o, "  who speaks first: %s\n", r->first == BL_FIRST_BATTERY ? "battery" : "inverter");
-        if (slots(p, &v) == 0) {
+        if (slots(p, &v) == 0 && v.rs != NULL) {
+            out_printf(o, "  it polls address 0x%02X every %u ms:", (unsigned)v.rs_addr, (unsigned)v.rs->poll_ms);
+            for (unsigned k = 0; k < v.rs_n; k++)
+                out_printf(o, " 0x%02X%s", (unsigned)v.rs_cmd[k], v.rs_once[k] ? " (once)" : "");
+            out_ch(o, '\n');
+        } else if (slots(p, &v) == 0) {
             out_str(o, "  it sends:\n");
             for (unsigned k = 0; k < v.nslots; k++) {
                 const bl_inv_slot_t *s = &v.slot[k];
@@ -207,7 +212,16 @@ static void json_one(bl_out_t *o, const bl_profile_file_t *pf)
     j_arr(o);
     {
         static bl_inv_t v;
-        for (unsigned k = 0; slots(p, &v) == 0 && k < v.nslots; k++) {
+        bool ok = slots(p, &v) == 0;
+        for (unsigned k = 0; ok && v.rs != NULL && k < v.rs_n; k++) {
+            j_obj(o);
+            snprintf(id, sizeof id, "0x%02X", (unsigned)v.rs_cmd[k]);
+            j_kstr(o, "message", id);
+            j_kstr(o, "when", v.rs_once[k] ? "until_answered" : "poll");
+            j_kmilli(o, "period_s", v.rs->poll_ms, 3);
+            j_end_obj(o);
+        }
+        for (unsigned k = 0; ok && k < v.nslots; k++) {
             const bl_inv_slot_t *s = &v.slot[k];
             j_obj(o);
             snprintf(id, sizeof id, "0x%X", (unsigned)s->m->id);

@@ -126,6 +126,22 @@ static void on_event(void *ctx, const bl_sim_event_t *e)
         r->e[r->ne++] = *e;
 }
 
+/* RS485: one frame a line, "(ts) HEXBYTES" (a hex485 capture bmslink decode reads) */
+static void on_bytes(void *ctx, uint64_t t_ms, uint8_t from, const uint8_t *b, size_t n, uint8_t fate)
+{
+    run_t *r = ctx;
+    uint64_t us = LOG_BASE_US + t_ms * 1000u;
+    (void)from;
+    if (r->log == NULL || r->log_err || fate != BL_FATE_DELIVERED)
+        return;
+    if (fprintf(r->log, "(%llu.%06llu) ", (unsigned long long)(us / 1000000u), (unsigned long long)(us % 1000000u)) < 0)
+        r->log_err = errno ? errno : EIO;
+    for (size_t i = 0; i < n; i++)
+        fprintf(r->log, "%02X", b[i]);
+    if (fputc('\n', r->log) == EOF)
+        r->log_err = errno ? errno : EIO;
+}
+
 static void on_frame(void *ctx, uint64_t t_ms, uint8_t from, const bl_can_frame_t *f, uint8_t fate)
 {
     run_t *r = ctx;
@@ -504,6 +520,19 @@ static int fw_index(const bl_inv_profile_t *p, const char *name)
 
 static int init_error(int rc, const bl_sim_t *s, const bl_scenario_t *scn, const sim_opts_t *so)
 {
+    if (rc == BL_EINVAL && s->bad_event >= 0 && s->brs == NULL &&
+        bl_proto_root(s->cfg.battery_proto)->bus != BL_BUS_CAN) {
+        const bl_scn_event_t *e = &scn->ev[s->bad_event];
+        cli_err("%s:%u: event %s: sign, unit and raw-value faults act on CAN rows; %s is an RS485 protocol",
+                so->scenario ? so->scenario : "scenario", (unsigned)e->line, bl_scn_kind_str(e->kind), so->battery);
+        return BL_EXIT_USAGE;
+    }
+    if (rc == BL_ENOTSUP) {
+        cli_err("simulate: the battery speaks %s (%s), the inverter %s expects %s (%s): they are not on the same bus",
+                so->battery, bl_bus_str(bl_proto_root(s->cfg.battery_proto)->bus), s->cfg.profile->name,
+                s->cfg.profile->protocol_name, bl_bus_str(bl_proto_root(s->cfg.profile->proto)->bus));
+        return BL_EXIT_USAGE;
+    }
     if (s->bad_event >= 0) {
         const bl_scn_event_t *e = &scn->ev[s->bad_event];
         cli_err("%s:%u: event %s: profile %s has no %s '%s'", so->scenario ? so->scenario : "scenario",
@@ -596,8 +625,8 @@ int verb_simulate(int argc, char **argv)
         return rc < 0 ? cli_help(usage) : rc;
     if ((bp = cli_protocol("simulate", so.battery)) == NULL)
         return BL_EXIT_USAGE;
-    if (bl_proto_root(bp)->bus != BL_BUS_CAN) {
-        cli_err("simulate: the closed loop runs on CAN; %s is a %s protocol", bp->name, bl_bus_str(bl_proto_root(bp)->bus));
+    if (bl_proto_root(bp)->bus == BL_BUS_MODBUS) {
+        cli_err("simulate: %s is a Modbus register map: the closed loop runs CAN and RS485 byte protocols", bp->name);
         return BL_EXIT_USAGE;
     }
     memset(&run, 0, sizeof run);
@@ -632,6 +661,7 @@ int verb_simulate(int argc, char **argv)
     cfg.on_sample = on_sample;
     cfg.on_event = on_event;
     cfg.on_frame = on_frame;
+    cfg.on_bytes = on_bytes;
     if (so.log != NULL && (run.log = fopen(so.log, "w")) == NULL) {
         cli_err("simulate: %s: %s", so.log, strerror(errno));
         rc = BL_EXIT_IO;

@@ -149,10 +149,41 @@ static int msg_index(const bl_inv_t *v, const bl_message_t *m)
     return -1;
 }
 
+/* The battery's messages, whatever the bus: CAN messages of the codec, or the commands
+ * a byte-protocol inverter polls (their answers). Index j addresses heard_ms[] and last[]. */
+static unsigned nmsg(const bl_inv_t *v)
+{
+    return v->rs != NULL ? v->rs_n : v->codec.n;
+}
+
+static bool battery_msg(const bl_inv_t *v, unsigned j)
+{
+    return v->rs != NULL || v->codec.msg[j]->dir == BL_DIR_B2I;
+}
+
+static uint32_t msg_id_at(const bl_inv_t *v, unsigned j)
+{
+    return v->rs != NULL ? v->rs_cmd[j] : v->codec.msg[j]->id;
+}
+
+/* Battery fields message j carries. */
+static uint32_t fields_at(const bl_inv_t *v, unsigned j)
+{
+    uint32_t mask = 0;
+    if (v->rs != NULL)
+        return v->rs_fields[j];
+    for (unsigned i = 0; i < v->codec.msg[j]->nsigs; i++) {
+        unsigned f = v->codec.msg[j]->sigs[i].field;
+        if (f < BL_F_BATTERY_COUNT)
+            mask |= (uint32_t)BL_BIT(f);
+    }
+    return mask;
+}
+
 static int msg_index_by_id(const bl_inv_t *v, uint32_t id)
 {
-    for (unsigned j = 0; j < v->codec.n; j++)
-        if (v->codec.msg[j]->id == id && v->codec.msg[j]->dir == BL_DIR_B2I)
+    for (unsigned j = 0; j < nmsg(v); j++)
+        if (msg_id_at(v, j) == id && battery_msg(v, j))
             return (int)j;
     return -1;
 }
@@ -163,6 +194,25 @@ static int32_t clamp32(int64_t x, int32_t lo, int32_t hi)
 }
 
 static void build_slots(bl_inv_t *v, uint64_t now);
+
+/* A byte-protocol inverter: the master, polling the codec's commands at its address. */
+static int rs_init(bl_inv_t *v, uint64_t now_ms)
+{
+    const bl_rs485_codec_t *c = bl_rs_codec(v->p->proto);
+    if (c == NULL || c->kind == BL_RSK_MODBUS || bl_rs_session_init(&v->rsess, v->p->proto) < 0)
+        return BL_ENOTSUP; /* a register map has no frames to poll here */
+    v->rs = c;
+    v->rs_addr = c->addr_default;
+    v->rs_wait = -1;
+    for (const uint8_t *k = c->poll_once; k != NULL && *k && v->rs_n < BL_INV_MAX_RS; k++) {
+        v->rs_once[v->rs_n] = 1;
+        v->rs_cmd[v->rs_n++] = *k;
+    }
+    for (const uint8_t *k = c->poll; k != NULL && *k && v->rs_n < BL_INV_MAX_RS; k++)
+        v->rs_cmd[v->rs_n++] = *k;
+    v->rs_cycle_ms = v->rs_next_ms = now_ms;
+    return 0;
+}
 
 /* ---- init -------------------------------------------------------------------------- */
 
@@ -187,18 +237,23 @@ int bl_inv_init(bl_inv_t *v, const bl_inv_profile_t *p, unsigned fw, uint64_t no
     memset(v, 0, sizeof *v);
     v->p = p;
     v->now_ms = now_ms;
-    if (p->proto == NULL || bl_proto_root(p->proto)->bus != BL_BUS_CAN)
+    if (p->proto == NULL)
         return BL_ENOTSUP;
     if ((rc = bl_inv_set_firmware(v, fw)) < 0)
         return rc;
-    if ((rc = bl_can_codec_init(&v->codec, p->proto)) < 0)
+    if (bl_proto_root(p->proto)->bus != BL_BUS_CAN) {
+        if ((rc = rs_init(v, now_ms)) < 0)
+            return rc;
+    } else if ((rc = bl_can_codec_init(&v->codec, p->proto)) < 0) {
         return rc;
+    }
     bl_record_init(&v->rx);
     bl_record_init(&v->view);
     bl_record_init(&v->tx);
     for (unsigned j = 0; j < BL_CAN_MAX_MSGS; j++)
         v->heard_ms[j] = BL_NEVER;
-    build_slots(v, now_ms);
+    if (v->rs == NULL)
+        build_slots(v, now_ms);
     v->state = BL_INV_WAIT;
     v->battery_type = -1;
     v->cause_gone_ms = BL_NEVER;
@@ -236,6 +291,10 @@ void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
     bl_decoded_t d;
     int j;
 
+    if (v->rs != NULL) { /* a CAN frame for a byte-protocol inverter */
+        v->rx_rejected[BL_REJ_UNKNOWN_ID]++;
+        return;
+    }
     if (bl_can_decode(&v->codec, f, now_ms, &v->rx, &d) < 0) {
         v->rx_rejected[d.why]++;
         return;
@@ -251,6 +310,117 @@ void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
         v->last[j] = *f;
     }
     read_battery_type(v, d.msg, &d);
+}
+
+/* ---- byte protocols: the inverter polls ------------------------------------------------------ */
+
+int bl_inv_tx_bytes(bl_inv_t *v, uint64_t now_ms, uint8_t *out, size_t cap, uint64_t *next_ms)
+{
+    unsigned k;
+    int n;
+
+    *next_ms = BL_NEVER;
+    if (v->rs == NULL)
+        return 0;
+    if (v->rs_wait >= 0) {
+        if (now_ms - v->rs_sent_ms < v->rs->reply_ms) {
+            *next_ms = v->rs_sent_ms + v->rs->reply_ms;
+            return 0;
+        }
+        v->rs_no_answer++; /* no answer in time: the next command */
+        v->rs_wait = -1;
+    }
+    if (now_ms < v->rs_next_ms) {
+        *next_ms = v->rs_next_ms;
+        return 0;
+    }
+    /* the next command of this cycle; the identity commands only until they were answered */
+    for (k = v->rs_idx; k < v->rs_n && v->rs_once[k] && v->rs_done[k]; k++)
+        ;
+    if (k >= v->rs_n) {
+        v->rs_idx = 0;
+        v->rs_cycle_ms += v->rs->poll_ms ? v->rs->poll_ms : 1000u;
+        if (v->rs_cycle_ms <= now_ms)
+            v->rs_cycle_ms = now_ms + (v->rs->poll_ms ? v->rs->poll_ms : 1000u);
+        v->rs_next_ms = v->rs_cycle_ms;
+        *next_ms = v->rs_next_ms;
+        return 0;
+    }
+    n = bl_rs_request(v->p->proto, v->rs_addr, v->rs_cmd[k], false, out, cap);
+    v->rs_idx = (uint8_t)(k + 1u);
+    v->rs_next_ms = now_ms + v->rs->gap_ms;
+    if (n <= 0) {
+        *next_ms = v->rs_next_ms;
+        return 0;
+    }
+    v->rs_wait = (int8_t)k;
+    v->rs_sent_ms = now_ms;
+    v->tx_frames++;
+    *next_ms = v->rs_next_ms;
+    return n;
+}
+
+static bl_reject_t rs_reject(unsigned why)
+{
+    switch (why) {
+    case BL_RSR_CHECKSUM:
+    case BL_RSR_LCHKSUM: return BL_REJ_CHECKSUM;
+    case BL_RSR_LENGTH:
+    case BL_RSR_TRUNCATED:
+    case BL_RSR_LAYOUT: return BL_REJ_LENGTH;
+    case BL_RSR_TOO_LONG: return BL_REJ_TOO_LONG;
+    case BL_RSR_UNKNOWN_CMD: return BL_REJ_UNKNOWN_ID;
+    case BL_RSR_RANGE: return BL_REJ_RANGE;
+    default: return BL_REJ_SYNTAX;
+    }
+}
+
+void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_ms)
+{
+    bl_rs_frame_t f;
+    bl_rsr_t why = BL_RSR_NONE;
+    int k = -1;
+
+    if (v->rs == NULL)
+        return;
+    if (bl_rs_session_frame(&v->rsess, frame, n, v->rs_info, sizeof v->rs_info, &f, &why) < 0) {
+        v->rx_rejected[rs_reject(why)]++;
+        return;
+    }
+    if (f.request) {
+        v->rx_foreign++; /* our own request echoed, or another master */
+        return;
+    }
+    v->rs_wait = -1; /* answered */
+    for (unsigned j = 0; j < v->rs_n; j++)
+        if (v->rs_cmd[j] == f.cmd)
+            k = (int)j;
+    if (f.rtn != 0) {
+        v->rs_error_answers++; /* the pack answered with an error code (no data) */
+        return;
+    }
+    if (f.msg == NULL || k < 0) {
+        v->rx_rejected[BL_REJ_UNKNOWN_ID]++;
+        return;
+    }
+    /* decoded apart, then merged: what this command carries is what the answer set */
+    bl_record_init(&v->rs_scratch);
+    if (bl_rs_decode(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rs_scratch, NULL, 0, NULL) < 0) {
+        v->rx_rejected[BL_REJ_LENGTH]++;
+        return;
+    }
+    for (unsigned fld = 0; fld < BL_F_BATTERY_COUNT; fld++)
+        if (v->rs_scratch.f[fld].valid)
+            v->rs_fields[k] |= (uint32_t)BL_BIT(fld);
+    bl_record_merge(&v->rx, &v->rs_scratch);
+    v->rs_done[k] = 1;
+    v->rx_frames++;
+    v->heard_ms[k] = now_ms;
+    /* evidence: the command and the frame's first bytes */
+    memset(&v->last[k], 0, sizeof v->last[k]);
+    v->last[k].id = f.cmd;
+    v->last[k].len = (uint8_t)(n < BL_CAN_MAX_DATA ? n : BL_CAN_MAX_DATA);
+    memcpy(v->last[k].data, frame, v->last[k].len);
 }
 
 /* ---- transmit ------------------------------------------------------------------------------ */
@@ -396,8 +566,8 @@ unsigned bl_inv_tx(bl_inv_t *v, uint64_t now_ms, bl_can_frame_t *out, unsigned c
 static uint64_t heard_any(const bl_inv_t *v)
 {
     uint64_t best = BL_NEVER;
-    for (unsigned j = 0; j < v->codec.n; j++)
-        if (v->codec.msg[j]->dir == BL_DIR_B2I && v->heard_ms[j] != BL_NEVER &&
+    for (unsigned j = 0; j < nmsg(v); j++)
+        if (battery_msg(v, j) && v->heard_ms[j] != BL_NEVER &&
             (best == BL_NEVER || v->heard_ms[j] > best))
             best = v->heard_ms[j];
     return best;
@@ -426,18 +596,12 @@ static void check_timeouts(bl_inv_t *v)
 /* Fields carried by battery message id (all battery fields for id 0). */
 static uint32_t fields_of(const bl_inv_t *v, uint32_t id)
 {
-    uint32_t mask = 0;
     int j;
     if (id == 0)
         return (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u);
     if ((j = msg_index_by_id(v, id)) < 0)
         return 0;
-    for (unsigned i = 0; i < v->codec.msg[j]->nsigs; i++) {
-        unsigned f = v->codec.msg[j]->sigs[i].field;
-        if (f < BL_F_BATTERY_COUNT)
-            mask |= (uint32_t)BL_BIT(f);
-    }
-    return mask;
+    return fields_at(v, (unsigned)j);
 }
 
 static void set_view(bl_inv_t *v, unsigned field, int32_t value)
@@ -570,15 +734,13 @@ static const bl_can_frame_t *evidence_field(const bl_inv_t *v, unsigned f)
 {
     const bl_can_frame_t *best = NULL;
     uint64_t t = 0;
-    for (unsigned j = 0; j < v->codec.n; j++) {
-        const bl_message_t *m = v->codec.msg[j];
-        if (m->dir != BL_DIR_B2I || v->heard_ms[j] == BL_NEVER)
+    for (unsigned j = 0; j < nmsg(v); j++) {
+        if (!battery_msg(v, j) || v->heard_ms[j] == BL_NEVER)
             continue;
-        for (unsigned i = 0; i < m->nsigs; i++)
-            if (m->sigs[i].field == f && (best == NULL || v->heard_ms[j] >= t)) {
-                best = &v->last[j];
-                t = v->heard_ms[j];
-            }
+        if ((fields_at(v, j) >> f & 1u) && (best == NULL || v->heard_ms[j] >= t)) {
+            best = &v->last[j];
+            t = v->heard_ms[j];
+        }
     }
     return best;
 }
@@ -727,6 +889,8 @@ static void update_state(bl_inv_t *v, const bl_inv_env_t *env)
     if (det != (v->detected != 0)) {
         emit(v, BL_EV_INV_DETECT, det, 0, NULL, NULL);
         v->detected = det;
+        if (!det) /* lost: ask for the identity again */
+            memset(v->rs_done, 0, sizeof v->rs_done);
     }
     if (stop_cause(v, env, &c)) {
         v->cause_gone_ms = BL_NEVER;

@@ -67,6 +67,15 @@ static void forward(void *ctx, const bl_sim_event_t *e)
 
 /* ---- init ---------------------------------------------------------------------------------------- */
 
+/* Serial speed of a byte protocol (variants inherit it). */
+static uint32_t proto_baud(const bl_protocol_t *p)
+{
+    for (; p != NULL; p = p->base)
+        if (p->baud)
+            return p->baud;
+    return 0;
+}
+
 static int find_fw(const bl_inv_profile_t *p, const char *name)
 {
     for (unsigned i = 0; i < p->nfw; i++)
@@ -84,6 +93,25 @@ static bool has_setting(const bl_inv_profile_t *p, const char *name)
 }
 
 static void limit_fields(bl_sim_t *s);
+
+/* A byte-protocol battery (RS485): it answers polls at its address; firmware faults on the
+ * wire (sign, unit, forced raw values) are CAN row operations and are refused here. */
+static int rs_battery_init(bl_sim_t *s)
+{
+    const bl_rs485_codec_t *c = bl_rs_codec(s->cfg.battery_proto);
+    if (c == NULL || c->kind == BL_RSK_MODBUS || bl_rs_session_init(&s->bsess, s->cfg.battery_proto) < 0)
+        return BL_ENOTSUP;
+    for (unsigned i = 0; i < s->cfg.scn->nev; i++) {
+        unsigned k = s->cfg.scn->ev[i].kind;
+        if (k == BL_SE_WRONG_SIGN || k == BL_SE_SCALING || k == BL_SE_SIGNAL) {
+            s->bad_event = (int)i;
+            return BL_EINVAL;
+        }
+    }
+    s->brs = c;
+    s->baddr = c->addr_default;
+    return 0;
+}
 
 /* Inverter-side scenario events: a setting or firmware variant, back to the start's at the end. */
 static void inverter_event(void *ctx, const bl_scn_event_t *e, unsigned idx, bool on)
@@ -154,9 +182,15 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
     if ((rc = bl_bsim_init(&s->bat, &scn->battery, scn->start_soc_mpct,
                            bl_scn_profile_at(&scn->ambient, scn->start_ms, scn->daily), scn->start_ms)) < 0)
         return rc;
-    if (bl_batcan_init(&s->bcan, cfg->battery_proto, scn->start_ms) < 0 ||
-        bl_can_codec_init(&s->wcodec, cfg->battery_proto) < 0)
+    if (bl_proto_root(cfg->battery_proto)->bus != bl_proto_root(cfg->profile->proto)->bus)
+        return BL_ENOTSUP; /* a CAN battery and an RS485 inverter (or the reverse) never meet */
+    if (bl_proto_root(cfg->battery_proto)->bus != BL_BUS_CAN) {
+        if ((rc = rs_battery_init(s)) < 0)
+            return rc;
+    } else if (bl_batcan_init(&s->bcan, cfg->battery_proto, scn->start_ms) < 0 ||
+               bl_can_codec_init(&s->wcodec, cfg->battery_proto) < 0) {
         return BL_ENOTSUP;
+    }
     if (fw < 0)
         fw = scn->firmware[0] ? find_fw(cfg->profile, scn->firmware) : 0;
     if (fw < 0)
@@ -180,15 +214,17 @@ int bl_sim_init(bl_sim_t *s, const bl_sim_cfg_t *cfg)
     s->inv.on_event = forward;
     s->inv.ev_ctx = s;
     s->step_ms = scn->step_ms ? scn->step_ms : 1000u;
-    s->bat_bitrate = bl_proto_bitrate(cfg->battery_proto);
+    s->bat_bitrate = s->brs ? proto_baud(cfg->battery_proto) : bl_proto_bitrate(cfg->battery_proto);
     s->port_bitrate = scn->inverter_bitrate ? scn->inverter_bitrate
+                      : s->brs ? (cfg->profile->baud ? cfg->profile->baud : proto_baud(cfg->profile->proto))
                       : cfg->profile->bitrate ? cfg->profile->bitrate
                                               : bl_proto_bitrate(cfg->profile->proto);
     bl_record_init(&s->rec);
     bl_record_init(&s->sent);
     bl_record_init(&s->wire);
     tolerances(s);
-    limit_fields(s);
+    if (s->brs == NULL)
+        limit_fields(s);
     s->soc_min_mpct = INT32_MAX;
     s->soc_max_mpct = INT32_MIN;
     s->v_min_mV = INT32_MAX;
@@ -281,6 +317,95 @@ static void deliver(bl_sim_t *s, uint8_t from, bl_can_frame_t *f, unsigned j)
         bl_inv_rx(&s->inv, f, s->now_ms);
     } else {
         bl_batcan_rx(&s->bcan, f, s->now_ms);
+    }
+}
+
+/* ---- byte protocols (RS485): the inverter polls, the battery answers ------------------------ */
+
+static void deliver_rs(bl_sim_t *s, uint8_t from, const uint8_t *b, size_t n);
+
+static void battery_answer(bl_sim_t *s, const uint8_t *req, size_t n)
+{
+    bl_rs_frame_t f;
+    bl_rsr_t why = BL_RSR_NONE;
+    bl_rs_answer_t res;
+    int len;
+
+    if (bl_rs_session_frame(&s->bsess, req, n, s->rs_info, sizeof s->rs_info, &f, &why) < 0) {
+        s->bcan.rx_rejected[why == BL_RSR_UNKNOWN_CMD ? BL_REJ_UNKNOWN_ID : BL_REJ_SYNTAX]++;
+        return;
+    }
+    if (!f.request)
+        return;
+    s->bcan.rx++;
+    s->bcan.requests++;
+    len = bl_rs_answer(s->cfg.battery_proto, s->baddr, &f, &s->sent, s->now_ms, bl_proto_timeout_ms(s->cfg.battery_proto),
+                       s->rs_out, sizeof s->rs_out, &res);
+    if (len <= 0) {
+        s->rs_silent++;
+        return;
+    }
+    s->bcan.tx++;
+    if (res.enc.safe_state)
+        s->bcan.safe_frames++;
+    for (uint32_t m = res.enc.substituted; m; m &= m - 1u)
+        s->bcan.substituted++;
+    deliver_rs(s, BL_SIDE_BATTERY, s->rs_out, (size_t)len);
+}
+
+/* Limits the inverter has now been told: what its decoder made of the answer. */
+static void note_wire_rs(bl_sim_t *s)
+{
+    static const uint8_t ids[] = { BL_F_CVL, BL_F_CCL, BL_F_DCL, BL_F_DVL, BL_F_CHARGE_ENABLE, BL_F_DISCHARGE_ENABLE };
+    for (unsigned k = 0; k < sizeof ids; k++)
+        if (s->inv.rx.f[ids[k]].valid && s->inv.rx.f[ids[k]].seen_ms == s->now_ms)
+            s->wire.f[ids[k]] = s->inv.rx.f[ids[k]];
+}
+
+static void deliver_rs(bl_sim_t *s, uint8_t from, const uint8_t *b, size_t n)
+{
+    const bl_faults_t *fl = &s->faults;
+    bool mismatch = (fl->bitrate ? fl->bitrate : s->port_bitrate) != s->bat_bitrate;
+    uint8_t fate = BL_FATE_DELIVERED;
+
+    if (fl->bus_off) /* RS485: the battery's transceiver is off the line */
+        fate = BL_FATE_BUS_OFF;
+    else if (from == BL_SIDE_BATTERY ? fl->comm_loss != 0 : fl->comm_loss_both != 0)
+        fate = BL_FATE_DROPPED;
+    else if (mismatch)
+        fate = BL_FATE_CORRUPTED;
+    s->frames[from][fate]++;
+    if (s->cfg.on_bytes != NULL)
+        s->cfg.on_bytes(s->cfg.ctx, s->now_ms, from, b, n, fate);
+    if (fate == BL_FATE_DROPPED || fate == BL_FATE_BUS_OFF)
+        return;
+    if (fate == BL_FATE_CORRUPTED) {
+        /* a receiver at another baud rate reads other bytes than were sent */
+        if (n > sizeof s->rs_bad)
+            n = sizeof s->rs_bad;
+        for (size_t i = 0; i < n; i++)
+            s->rs_bad[i] = (uint8_t)(b[i] ^ 0x5Au);
+        b = s->rs_bad;
+    }
+    if (from == BL_SIDE_INVERTER) {
+        battery_answer(s, b, n);
+    } else {
+        bl_inv_rx_bytes(&s->inv, b, n, s->now_ms);
+        if (fate == BL_FATE_DELIVERED)
+            note_wire_rs(s);
+    }
+}
+
+/* The inverter's polls due now, each answered at once (the line has no latency here). */
+static void rs_exchange(bl_sim_t *s)
+{
+    for (unsigned guard = 0; guard < BL_INV_MAX_RS; guard++) {
+        uint64_t next;
+        int n = bl_inv_tx_bytes(&s->inv, s->now_ms, s->rs_req, sizeof s->rs_req, &next);
+        s->next_inv_ms = next;
+        if (n <= 0)
+            break;
+        deliver_rs(s, BL_SIDE_INVERTER, s->rs_req, (size_t)n);
     }
 }
 
@@ -440,10 +565,16 @@ uint64_t bl_sim_run(bl_sim_t *s, uint64_t until_ms)
         bl_faults_step(&s->faults, t, &s->rec);
         if (ctl)
             battery_step(s, t);
-        if (t >= s->next_bat_ms)
-            battery_tx(s);
-        if (t >= s->next_inv_ms && inverter_tx(s) > 0)
-            battery_tx(s); /* answers to polls, and a battery that waited for the inverter */
+        if (s->brs != NULL) {
+            if (t >= s->next_inv_ms)
+                rs_exchange(s);
+            s->next_bat_ms = BL_NEVER; /* an RS485 battery only answers */
+        } else {
+            if (t >= s->next_bat_ms)
+                battery_tx(s);
+            if (t >= s->next_inv_ms && inverter_tx(s) > 0)
+                battery_tx(s); /* answers to polls, and a battery that waited for the inverter */
+        }
         if (ctl) {
             inverter_step(s, t);
             s->next_ctl_ms = t + s->step_ms;

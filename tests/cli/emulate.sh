@@ -62,7 +62,20 @@ printf 'events:\n  - {at: 1s, for: 2s, event: comm_loss}\n' > "$T/loss.yaml"
 n=$(grep -c ' 351#' "$T/rx5.log")
 [ "$n" -ge 2 ] && [ "$n" -le 3 ] || fail "comm loss: $n frames of 0x351 in 4.5 s, expected 2-3 (0 s, then 3 s, 4 s)"
 
-# 5. usage and input errors
+# 5. RS485: the inverter role (voltronic-axpert) polls the RS485 battery role on a pty pair
+"$SHARED/tools/pty-pair.sh" -- sh -c "\"$B\" emulate battery -p pylon-rs485 --on \"serial:\$PTY_A@9600#2\" --duration 4s 2>/dev/null &
+    \"$B\" emulate inverter --profile voltronic-axpert --on \"serial:\$PTY_B@9600\" --duration 3s --json --record \"$T/rs.rec\"; wait" \
+    > "$T/out6" 2>&1 || fail "emulate inverter on RS485: $(cat "$T/out6")"
+/usr/bin/python3 - "$T/out6" <<'PY' || fail "RS485 inverter JSON"
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")][-1]
+assert s["summary"] == "emulate inverter" and s["battery_detected"] and s["state"] == "running", s
+assert s["decoded"] >= 6 and s["battery"]["charge_voltage_limit_V"] == 55.2, s
+PY
+"$B" decode --format hex485 -p pylon-rs485 --summary "$T/rs.rec" > "$T/rs.json" 2>/dev/null
+grep -q '"errors":0' "$T/rs.json" || fail "RS485 recording decodes: $(head -c 300 "$T/rs.json")"
+
+# 6. usage and input errors
 "$B" emulate battery -p pylon-lv --on "$T/rx1.log" > /dev/null 2> "$T/err"; rc=$?
 [ "$rc" = 2 ] && grep -q "a capture file cannot be a bus" "$T/err" || fail "capture file as a bus: exit $rc $(cat "$T/err")"
 "$B" emulate inverter --profile nope --on virtual:x > /dev/null 2> "$T/err"; rc=$?

@@ -275,6 +275,42 @@ static void test_sungrow_sbr_needs_250_kbit(void **state)
     assert_int_equal(sim.inv.state, BL_INV_RUN);
 }
 
+/* ---- Voltronic / Axpert "PYL" (pylon-rs485) -------------------------------------------------------- */
+
+/* inverter-settings.md §2, §2.1: the inverter is the master on RS485 and polls ADR 0x02 (0x42 analog,
+ * 0x44 alarms, 0x92 limits every second; identity once); it acts on the 0x92 limits */
+static void test_voltronic_polls_and_follows_0x92(void **state)
+{
+    (void)state;
+    NEED("pylon-rs485");
+    profile("voltronic-axpert");
+    scenario("start: \"06:00\"\nstart_soc_pct: 90\n");
+    simulate("pylon-rs485", -1, H(14));
+    assert_int_equal(sim.inv.state, BL_INV_RUN);
+    assert_true(sim.frames[BL_SIDE_INVERTER][BL_FATE_DELIVERED] >= 3u * 8u * 3600u); /* 3 polls a second */
+    assert_int_equal(sim.inv.rs_no_answer, 0);
+    assert_true(sim.charged_mJ > 0);
+    assert_limits_respected();
+}
+
+/* inverter-settings.md §3: no documented reaction; the profile's bmslink default: a fault 10 s after the
+ * answers stop; RS485 at another baud rate is garbage to the battery: never detected */
+static void test_voltronic_comm_loss_and_wrong_baud(void **state)
+{
+    (void)state;
+    NEED("pylon-rs485");
+    profile("voltronic-axpert");
+    scenario("events:\n  - {at: 1h, for: 1m, event: comm_loss}\n");
+    simulate("pylon-rs485", -1, H(1) + 30000);
+    assert_int_equal(sim.inv.state, BL_INV_FAULT);
+    assert_string_equal(sim.inv.code, "BMS-comm");
+    assert_true(sim.inv.rs_no_answer > 0);
+    scenario("inverter: {bitrate: 19200}\n");
+    simulate("pylon-rs485", -1, MIN(1));
+    assert_int_equal(sim.inv.state, BL_INV_WAIT);
+    assert_true(sim.frames[BL_SIDE_INVERTER][BL_FATE_CORRUPTED] > 0);
+}
+
 /* ---- every profile with a protocol of this build runs its own protocol obediently or per its quirks ---- */
 
 static void test_every_runnable_profile_detects_its_own_protocol(void **state)
@@ -288,7 +324,7 @@ static void test_every_runnable_profile_detects_its_own_protocol(void **state)
     for (int i = 0; i < n; i++) {
         const bl_inv_profile_t *p = &all[i].p;
         bool need_name = false;
-        if (p->proto == NULL || bl_proto_root(p->proto)->bus != BL_BUS_CAN)
+        if (p->proto == NULL || bl_proto_root(p->proto)->bus == BL_BUS_MODBUS)
             continue;
         pf = all[i];
         for (unsigned q = 0; q < p->nquirks; q++)
@@ -319,6 +355,8 @@ int main(void)
         cmocka_unit_test(test_solax_battery_opens_after_2_s_without_polls),
         cmocka_unit_test(test_growatt_spf_cuts_output_on_comm_loss),
         cmocka_unit_test(test_sungrow_sbr_needs_250_kbit),
+        cmocka_unit_test(test_voltronic_polls_and_follows_0x92),
+        cmocka_unit_test(test_voltronic_comm_loss_and_wrong_baud),
         cmocka_unit_test(test_every_runnable_profile_detects_its_own_protocol),
     };
     (void)count;
