@@ -193,6 +193,8 @@ typedef struct {
     uint8_t on_detect;          /* sent once each time the battery is detected (a session command) */
     uint8_t done;
     uint8_t keepalive;          /* BL_MF_KEEPALIVE: the keep-alive quirks apply */
+    uint8_t turns;              /* periodic requests of one message taking turns, one per period
+                                   (Pylon HV 0x4200 selectors 0, 2: one request a second) */
     uint8_t byte, mask, value, byte2, mask2, value2; /* byte BL_TRIG_ANY: nothing forced */
 } bl_inv_slot_t;
 

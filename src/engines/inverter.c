@@ -437,6 +437,7 @@ static bl_inv_slot_t *add_slot(bl_inv_t *v, const bl_message_t *m, uint32_t peri
     s->next_ms = now;
     s->byte = BL_TRIG_ANY;
     s->keepalive = (m->flags & BL_MF_KEEPALIVE) != 0;
+    s->turns = 1;
     return s;
 }
 
@@ -481,6 +482,23 @@ static void build_slots(bl_inv_t *v, uint64_t now)
         s->byte2 = t[i].byte2;
         s->mask2 = t[i].mask2;
         s->value2 = t[i].value2;
+    }
+    /* rows that ask the same message with other selector bytes at the same period take turns:
+     * a PCS sends one 0x4200 a second with byte 0 cycling (can-pylon-hv.md section 5, L) */
+    for (unsigned k = 0; k < v->nslots; k++) {
+        bl_inv_slot_t *s = &v->slot[k];
+        unsigned turn = 0, n = 0;
+        if (s->hello || s->on_detect || s->period_ms == 0)
+            continue;
+        for (unsigned q = 0; q < v->nslots; q++) {
+            const bl_inv_slot_t *o = &v->slot[q];
+            if (o->m != s->m || o->hello || o->on_detect || o->period_ms != s->period_ms)
+                continue;
+            turn += q < k;
+            n++;
+        }
+        s->turns = (uint8_t)n;
+        s->next_ms = now + (uint64_t)turn * s->period_ms;
     }
     /* messages with a period, and keep-alives without one, unless a periodic row already sends them */
     for (unsigned j = 0; j < v->codec.n; j++) {
@@ -527,6 +545,7 @@ unsigned bl_inv_tx(bl_inv_t *v, uint64_t now_ms, bl_can_frame_t *out, unsigned c
             if (ka != NULL && ka->param[0] > 0)
                 period = (uint64_t)ka->param[0];
         }
+        period *= s->turns;
         if (s->hello && v->detected)
             continue;
         if (s->on_detect) {

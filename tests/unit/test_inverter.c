@@ -489,6 +489,34 @@ static void test_pylon_keepalive_every_second(void **state)
     assert_int_equal(bl_inv_tx(&v, 500, out, 8, &next), 0);
 }
 
+/* can-pylon-hv.md section 5: a PCS sends one 0x4200 a second, byte 0 cycling through the
+ * requests the battery answers (0x00 ensemble, 0x02 system equipment), next to 0x8200 AA */
+static void test_pylon_hv_requests_take_turns(void **state)
+{
+    bl_can_frame_t out[8];
+    uint64_t next;
+    uint8_t sel[4];
+    (void)state;
+    p.proto = bl_protocol_find("pylon-hv");
+    assert_non_null(p.proto);
+    p.ndetect = 0;
+    start();
+    for (unsigned s = 0; s < 4; s++) {
+        unsigned n = bl_inv_tx(&v, 1000u * s, out, 8, &next), req = 0;
+        for (unsigned k = 0; k < n; k++)
+            if (out[k].id == 0x4200) {
+                sel[s] = out[k].data[0];
+                req++;
+            }
+        assert_int_equal(req, 1);
+        assert_int_equal(next, 1000u * (s + 1));
+    }
+    assert_int_equal(sel[0], 0x00);
+    assert_int_equal(sel[1], 0x02);
+    assert_int_equal(sel[2], 0x00);
+    assert_int_equal(sel[3], 0x02);
+}
+
 /* yambms#268: an inverter that never sends the keep-alive */
 static void test_silent_inverter_sends_nothing(void **state)
 {
@@ -583,6 +611,7 @@ int main(void)
         T(test_keeps_discharging_on_a_silent_battery),
         T(test_deye_sends_its_keepalive_every_two_hours),
         T(test_pylon_keepalive_every_second),
+        T(test_pylon_hv_requests_take_turns),
         T(test_silent_inverter_sends_nothing),
         T(test_firmware_that_blocks_the_battery),
         T(test_wrong_setting_keeps_it_waiting),
