@@ -55,6 +55,8 @@ int verb_bridge(int argc, char **argv);
  * *has_ts), 0 = nothing (blank, comment), BL_EBADMSG = *what at column *col. */
 int cli_hex485_line(const char *line, size_t len, uint8_t *out, size_t cap, size_t *n, uint64_t *ts_us, bool *has_ts,
                     const char **what, size_t *col);
+int verb_profiles(int argc, char **argv); /* #7 */
+int verb_simulate(int argc, char **argv); /* #7 */
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {
