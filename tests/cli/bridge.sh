@@ -64,15 +64,16 @@ expect_err empty "no CAN frames"
 site() { printf '%b' "$1" > "$T/site.yaml"; }
 site 'charge_current_limit_A: 125\nfuse_A: 3\n'
 check site-key 2 "$B" bridge --from "$T/in.log" -P pylon-lv --to "$T/o.log" -p sma-si --site-limits "$T/site.yaml"
-expect_err site-key "site.yaml:2: unknown key 'fuse_A' (known: charge_current_limit_A"
+expect_err site-key "site.yaml:2: site limits: unknown key 'fuse_A' (known: charge_current_limit_A"
 site 'charge_current_limit_A: lots\n'
 check site-value 2 "$B" bridge --from "$T/in.log" -P pylon-lv --to "$T/o.log" -p sma-si --site-limits "$T/site.yaml"
 expect_err site-value "site.yaml:1: charge_current_limit_A: 'lots' is not a number"
 site 'charge_current_limit_A: -5\n'
 check site-negative 2 "$B" bridge --from "$T/in.log" -P pylon-lv --to "$T/o.log" -p sma-si --site-limits "$T/site.yaml"
-expect_err site-negative "site.yaml:1: charge_current_limit_A: '-5' is not a number >= 0"
-site 'charge_current_limit_A: 12.0005\n'
-check site-precision 2 "$B" bridge --from "$T/in.log" -P pylon-lv --to "$T/o.log" -p sma-si --site-limits "$T/site.yaml"
+expect_err site-negative "site.yaml:1: charge_current_limit_A: -5 is outside 0.001.."
+site 'charge_current_limit_A: 0\n'
+check site-zero 2 "$B" bridge --from "$T/in.log" -P pylon-lv --to "$T/o.log" -p sma-si --site-limits "$T/site.yaml"
+expect_err site-zero "charge_current_limit_A: 0 is outside"
 site 'charge_current_limit_A: 100\ncharge_current_limit_A: 120\n'
 check site-twice 2 "$B" bridge --from "$T/in.log" -P pylon-lv --to "$T/o.log" -p sma-si --site-limits "$T/site.yaml"
 expect_err site-twice "site.yaml:2: charge_current_limit_A: given twice"
