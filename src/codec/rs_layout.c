@@ -739,8 +739,12 @@ static bool get(enc_t *e, unsigned f, int64_t *v)
     if (fi == NULL || f >= BL_F_BATTERY_COUNT)
         return false;
     if (!bl_field_fresh(&e->rec->f[f], e->now, e->stale)) {
+        const bl_field_t *x = &e->rec->f[f];
         e->res->substituted |= (uint32_t)BL_BIT(f);
-        if (!is_limit(f) && fi->kind != BL_FK_BOOL && fi->kind != BL_FK_STR)
+        /* telemetry that was there and went old is stale data (the dialect's error code); a field
+         * the record never had (a translation from a protocol that does not carry it) is sent
+         * as its safe value, or no reply could ever be built from such a source */
+        if (!is_limit(f) && fi->kind != BL_FK_BOOL && fi->kind != BL_FK_STR && (x->valid || x->seen_ms != 0))
             e->res->stale_data = true;
         return false;
     }

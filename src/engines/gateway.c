@@ -1113,7 +1113,18 @@ static void rs_out_frame(bl_gw_t *gw, const bl_rs_frame_t *f)
     refresh(gw, rs->now_ms);
     if (gw->holding)
         return; /* not ready to say anything: the inverter sees no battery yet */
-    n = bl_rs_answer(gw->cfg.out, rs->addr, f, &gw->agg, rs->now_ms, 0, rs->buf->out, sizeof rs->buf->out, &res);
+    if (gw->rep.nused == 0) {
+        /* no pack in use: every value is stale, and the dialect says so (Pylon RTN 0x91, 0 A in
+         * 0x92), which a record of absent fields would not: those are a protocol's gaps */
+        bl_record_t stale = gw->agg;
+        for (unsigned k = 0; k < BL_F_BATTERY_COUNT; k++) {
+            stale.f[k].valid = 1;
+            stale.f[k].seen_ms = 0;
+        }
+        n = bl_rs_answer(gw->cfg.out, rs->addr, f, &stale, rs->now_ms + 2u, 1, rs->buf->out, sizeof rs->buf->out, &res);
+    } else {
+        n = bl_rs_answer(gw->cfg.out, rs->addr, f, &gw->agg, rs->now_ms, 0, rs->buf->out, sizeof rs->buf->out, &res);
+    }
     if (n <= 0)
         return; /* silent: another address, or nothing honest to say (res.why) */
     memset(&info, 0, sizeof info);
