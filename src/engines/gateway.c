@@ -1393,8 +1393,8 @@ static void tell(bl_gw_t *gw, unsigned j)
     for (unsigned f = 0; f < BL_F_BATTERY_COUNT; f++)
         if (gw->carries[j] & BL_BIT(f))
             gw->told.f[f] = gw->agg.f[f];
-    for (unsigned c = 0; c < BL_AC_COUNT; c++)
-        any = (bl_alarm_mask_t)(any | gw->agg.active[c]);
+    for (unsigned c = 0; c < BL_AC_COUNT; c++) /* the safe state's alarms were raised by the encoder */
+        any = (bl_alarm_mask_t)(any | gw->agg.active[c] | (gw->out_safe ? bl_proto_safe(gw->cfg.out, c) : 0));
     told = gw->told_alarms;
     gw->told_alarms = (bl_alarm_mask_t)((told & ~gw->carries_alarm[j]) | (any & gw->carries_alarm[j]));
 }
@@ -1462,7 +1462,7 @@ static bool worse(const bl_gw_t *gw, unsigned j)
             return true;
     }
     for (unsigned c = 0; c < BL_AC_COUNT; c++)
-        any = (bl_alarm_mask_t)(any | gw->agg.active[c]);
+        any = (bl_alarm_mask_t)(any | gw->agg.active[c] | (gw->out_safe ? bl_proto_safe(gw->cfg.out, c) : 0));
     return (any & ~gw->told_alarms & gw->carries_alarm[j]) != 0;
 }
 
@@ -1517,6 +1517,12 @@ static void refresh(bl_gw_t *gw, uint64_t now_ms)
 {
     pack_events(gw, now_ms);
     bl_gw_aggregate(&gw->cfg, &gw->out_caps, gw->packs, gw->npacks, now_ms, &gw->agg, &gw->rep);
+    if (gw->rep.nused > 0)
+        /* the alarms of the output's safe state are the gateway's own: when it is not in that state
+         * it knows they are clear, and says so (an SMA pair "00" would leave the SI in the fault
+         * the safe state raised) */
+        for (unsigned c = 0; c < BL_AC_COUNT; c++)
+            gw->agg.known[c] = (bl_alarm_mask_t)(gw->agg.known[c] | bl_proto_safe(gw->cfg.out, c));
     gw->out_safe = gw->out_bus == BL_BUS_CAN ? bl_can_safe_needed(&gw->out, &gw->agg, now_ms, 0)
                                              : bl_rs_limits_stale(&gw->agg, now_ms, 0);
     agg_events(gw);

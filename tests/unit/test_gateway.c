@@ -422,6 +422,7 @@ static void test_the_output_keeps_its_period_and_fails_safe(void **state)
     assert_true(s->safe);
     assert_int_equal(s->f.data[2] | s->f.data[3] | s->f.data[4] | s->f.data[5], 0); /* CCL, DCL 0 A */
     assert_true(s->substituted & BL_BIT(BL_F_CCL));
+    assert_int_equal(last_sent(&rig, BL_GW_INVERTER, 0x35A)->f.data[0] & 3u, 1u); /* general alarm raised */
     assert_true(has_event(&rig, BL_GW_EV_PACK_LOST, 0));
     assert_true(has_event(&rig, BL_GW_EV_SAFE_ENTER, 0));
     /* the period goes on through the silence, in the safe state */
@@ -436,6 +437,11 @@ static void test_the_output_keeps_its_period_and_fails_safe(void **state)
     s = last_sent(&rig, BL_GW_INVERTER, 0x351);
     assert_int_equal(s->t_ms, 31500);
     assert_bytes(&s->f, "1402740E740ECC01");
+    /* the general alarm the safe state raised (0x35A bits 0-1 = 01) is cleared (10) once the
+     * pack is back, not left as "no information" (00), which would keep the SI in its fault */
+    s = last_sent(&rig, BL_GW_INVERTER, 0x35A);
+    assert_int_equal(s->t_ms, 31500);
+    assert_int_equal(s->f.data[0] & 3u, 2u);
 }
 
 /* A shrinking limit does not wait for the period: CCL 370 A -> 0 A at 1 300 ms leaves at 1 300 ms */
