@@ -233,38 +233,38 @@ typedef struct {
 typedef struct {
     bl_gw_cfg_t cfg;
     bl_gw_pack_t *packs;     /* borrowed from bl_gw_init to the end */
-    uint8_t npacks;
     /* output: the battery role in protocol B */
-    uint8_t out_bus;         /* bl_bus_t of cfg.out */
     bl_gw_rs_t ors;          /* RS485 output: framer and session of the inverter's requests */
     uint64_t play_next_ms;   /* RS485 output with cfg.play_inverter: the next request played */
-    uint8_t play_idx;
     bl_can_codec_t out;
     uint64_t next_ms[BL_CAN_MAX_MSGS];
     uint64_t sent_ms[BL_CAN_MAX_MSGS];
     uint32_t carries[BL_CAN_MAX_MSGS];  /* BL_BIT(field) of the limits and flags each message carries */
     bl_alarm_mask_t carries_alarm[BL_CAN_MAX_MSGS];
     const bl_message_t *queue[BL_REACT_MAX];
-    uint8_t nqueue;
-    uint8_t inv_link;        /* bl_gw_link_t of the inverter */
     bl_gw_poller_t inv_play; /* cfg.play_inverter */
     bl_caps_t out_caps;      /* what B sends, for the wire clamp */
     bl_record_t agg;         /* what the inverter is told (rebuilt every step) */
     bl_gw_agg_t rep;         /* how agg was made */
     bl_record_t told;        /* limits and flags as last put on the wire */
-    bl_alarm_mask_t told_alarms; /* alarms (any class) as last put on the wire */
     bl_record_t inv;         /* what the inverter reported (inv_* fields) */
     uint64_t start_ms, now_ms;
-    bool holding;            /* waiting for the packs after init */
-    bool safe;               /* no pack in use */
-    bool out_safe;           /* the output is in its safe state (a limit it carries is missing) */
-    bool v_mismatch;
     uint32_t clamp_state[BL_GW_CLAMP_COUNT];
     uint32_t rejects_seen[BL_GW_MAX_PACKS + 1]; /* BL_BIT(reason) already reported per port */
     uint32_t rs_rejects_seen[BL_GW_MAX_PACKS + 1];
     /* counters, only incremented */
     uint64_t steps, tx, tx_early, tx_answers, tx_refused, tx_safe, rx_inv, rx_inv_rejected[BL_REJ_COUNT];
     uint64_t safe_entered, clamps, substituted;
+    bl_alarm_mask_t told_alarms; /* alarms (any class) as last put on the wire */
+    uint8_t npacks;
+    uint8_t out_bus;         /* bl_bus_t of cfg.out */
+    uint8_t play_idx;
+    uint8_t nqueue;
+    uint8_t inv_link;        /* bl_gw_link_t of the inverter */
+    bool holding;            /* waiting for the packs after init */
+    bool safe;               /* no pack in use */
+    bool out_safe;           /* the output is in its safe state (a limit it carries is missing) */
+    bool v_mismatch;
 } bl_gw_t;
 
 /*

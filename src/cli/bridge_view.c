@@ -547,8 +547,8 @@ static void draw_text(br_t *b)
 
 void br_draw(br_t *b)
 {
-    const char *uris[BL_GW_MAX_PACKS];
     if (b->mqtt != NULL) {
+        const char *uris[BL_GW_MAX_PACKS];
         for (unsigned i = 0; i < b->npacks; i++)
             uris[i] = b->pack[i].uri;
         cli_mqtt_publish(b->mqtt, &b->gw, uris, br_ts_us(b, b->gw.now_ms));

@@ -43,26 +43,26 @@ struct cli_mqtt {
 
 /* Sensors of the record: key, Home Assistant device class (NULL: none), unit shown. */
 static const struct {
-    uint8_t field;
     const char *dclass, *unit, *name;
+    uint8_t field;
     bool per_pack;
 } sensors[] = {
-    { BL_F_SOC, "battery", "%", "SOC", true },
-    { BL_F_SOH, NULL, "%", "SOH", false },
-    { BL_F_VOLTAGE, "voltage", "V", "Voltage", true },
-    { BL_F_CURRENT, "current", "A", "Current", true },
-    { BL_F_TEMP, "temperature", "°C", "Temperature", true },
-    { BL_F_TEMP_MIN, "temperature", "°C", "Lowest temperature", false },
-    { BL_F_TEMP_MAX, "temperature", "°C", "Highest temperature", false },
-    { BL_F_CELL_V_MIN, "voltage", "V", "Lowest cell", false },
-    { BL_F_CELL_V_MAX, "voltage", "V", "Highest cell", false },
-    { BL_F_CVL, "voltage", "V", "Charge voltage limit", false },
-    { BL_F_CCL, "current", "A", "Charge current limit", true },
-    { BL_F_DCL, "current", "A", "Discharge current limit", true },
-    { BL_F_DVL, "voltage", "V", "Discharge voltage limit", false },
-    { BL_F_CAPACITY, NULL, "Ah", "Capacity", false },
-    { BL_F_MODULE_COUNT, NULL, NULL, "Modules", false },
-    { BL_F_CYCLE_COUNT, NULL, NULL, "Cycles", false },
+    { "battery", "%", "SOC", BL_F_SOC, true },
+    { NULL, "%", "SOH", BL_F_SOH, false },
+    { "voltage", "V", "Voltage", BL_F_VOLTAGE, true },
+    { "current", "A", "Current", BL_F_CURRENT, true },
+    { "temperature", "°C", "Temperature", BL_F_TEMP, true },
+    { "temperature", "°C", "Lowest temperature", BL_F_TEMP_MIN, false },
+    { "temperature", "°C", "Highest temperature", BL_F_TEMP_MAX, false },
+    { "voltage", "V", "Lowest cell", BL_F_CELL_V_MIN, false },
+    { "voltage", "V", "Highest cell", BL_F_CELL_V_MAX, false },
+    { "voltage", "V", "Charge voltage limit", BL_F_CVL, false },
+    { "current", "A", "Charge current limit", BL_F_CCL, true },
+    { "current", "A", "Discharge current limit", BL_F_DCL, true },
+    { "voltage", "V", "Discharge voltage limit", BL_F_DVL, false },
+    { NULL, "Ah", "Capacity", BL_F_CAPACITY, false },
+    { NULL, NULL, "Modules", BL_F_MODULE_COUNT, false },
+    { NULL, NULL, "Cycles", BL_F_CYCLE_COUNT, false },
 };
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -454,12 +454,12 @@ void cli_mqtt_counts(const cli_mqtt_t *m, uint64_t *published, uint64_t *acked)
 
 unsigned cli_mqtt_close(cli_mqtt_t *m, unsigned timeout_ms)
 {
-    char topic[TOPIC_MAX];
     unsigned lost;
 
     if (m == NULL)
         return 0;
     if (m->connected) {
+        char topic[TOPIC_MAX];
         snprintf(topic, sizeof topic, "%s/%s/status", m->prefix, m->id);
         send_str(m, topic, "offline");
     }

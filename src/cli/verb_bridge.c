@@ -166,10 +166,10 @@ static void run_until(br_t *b, uint64_t *next, uint64_t t, uint64_t *next_draw)
 /* The file whose next item is the earliest; NULL when every one has ended. */
 static int earliest_port(br_t *b, unsigned *which)
 {
-    int rc;
     *which = BL_GW_MAX_PACKS;
     for (unsigned i = 0; i < b->npacks; i++) {
-        if ((rc = br_fetch(&b->pack[i])) != BL_EXIT_OK)
+        int rc = br_fetch(&b->pack[i]);
+        if (rc != BL_EXIT_OK)
             return rc;
         if (b->pack[i].la_ok && (*which == BL_GW_MAX_PACKS || b->pack[i].la_ts_us < b->pack[*which].la_ts_us))
             *which = i;
@@ -181,13 +181,13 @@ static int run_offline(br_t *b)
 {
     uint64_t next = 0, next_draw = 0;
     bool started = false;
-    int rc;
 
     for (;;) {
         unsigned i;
         br_port_t *p;
         uint64_t t;
-        if ((rc = earliest_port(b, &i)) != BL_EXIT_OK)
+        int rc = earliest_port(b, &i);
+        if (rc != BL_EXIT_OK)
             return rc;
         if (i == BL_GW_MAX_PACKS)
             break;
@@ -446,7 +446,7 @@ static int check_args(br_t *b, const char *from, const bl_protocol_t *in)
 
 /* ---- setup ---- */
 
-#define SITE_FILE_MAX (64u * 1024u)
+#define SITE_FILE_MAX ((size_t)64 * 1024)
 
 int cli_site_load(const char *path, cli_site_file_t *out)
 {
@@ -462,10 +462,14 @@ int cli_site_load(const char *path, cli_site_file_t *out)
     buf = malloc(SITE_FILE_MAX + 1);
     n = buf ? fread(buf, 1, SITE_FILE_MAX + 1, fp) : 0;
     fclose(fp);
-    if (buf == NULL || n > SITE_FILE_MAX) {
-        cli_err("--site-limits %s: %s", path, buf ? "larger than 64 KiB: not a site-limits file" : "out of memory");
+    if (buf == NULL) {
+        cli_err("--site-limits %s: out of memory", path);
+        return BL_EXIT_IO;
+    }
+    if (n > SITE_FILE_MAX) {
+        cli_err("--site-limits %s: larger than 64 KiB: not a site-limits file", path);
         free(buf);
-        return buf ? BL_EXIT_USAGE : BL_EXIT_IO;
+        return BL_EXIT_USAGE;
     }
     rc = cli_site_parse(path, buf, n, out, err, sizeof err);
     if (rc != BL_EXIT_OK)

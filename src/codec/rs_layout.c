@@ -1044,7 +1044,6 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
 {
     bl_rs_encoded_t local;
     enc_t e;
-    int64_t soc, full;
 
     if (res == NULL)
         res = &local;
@@ -1064,12 +1063,11 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
     /* the capacity slots feed rows that use them; a message without such rows must not be
      * called stale (or substituted) for a capacity it does not carry, so no get() here */
     if (bl_field_fresh(&rec->f[BL_F_CAPACITY], now_ms, stale_ms)) {
-        full = rec->f[BL_F_CAPACITY].value;
+        int64_t full = rec->f[BL_F_CAPACITY].value;
         e.slot[BL_SLOT_FULL] = full;
         e.slot_ok[BL_SLOT_FULL] = true;
         if (bl_field_fresh(&rec->f[BL_F_SOC], now_ms, stale_ms)) {
-            soc = rec->f[BL_F_SOC].value;
-            e.slot[BL_SLOT_REMAIN] = full * soc / 100000;
+            e.slot[BL_SLOT_REMAIN] = full * rec->f[BL_F_SOC].value / 100000;
             e.slot_ok[BL_SLOT_REMAIN] = true;
         }
     }

@@ -492,8 +492,8 @@ static uint32_t longest_period(const bl_can_codec_t *c, unsigned f, bool *carrie
 
 static uint64_t window_for(const bl_can_codec_t *c, unsigned f, uint64_t stale)
 {
-    bool carried;
-    uint64_t per = longest_period(c, f, &carried);
+    bool any;
+    uint64_t per = longest_period(c, f, &any);
     uint64_t w = per * WINDOW_PERIODS;
     return w > stale ? w : stale;
 }
@@ -883,8 +883,6 @@ static void carried(bl_gw_t *gw)
 
 int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t npacks, uint64_t now_ms)
 {
-    int rc;
-
     memset(gw, 0, sizeof *gw);
     if (cfg == NULL || cfg->tx == NULL || cfg->out == NULL || packs == NULL || npacks == 0 ||
         npacks > BL_GW_MAX_PACKS || cfg->policy >= BL_GW_POLICY_COUNT || cfg->site.ccl_mA < 0 ||
@@ -895,11 +893,12 @@ int bl_gw_init(bl_gw_t *gw, const bl_gw_cfg_t *cfg, bl_gw_pack_t *packs, size_t 
             return BL_EINVAL;
     gw->out_bus = bl_proto_root(cfg->out)->bus;
     if (gw->out_bus == BL_BUS_CAN) {
-        if ((rc = bl_can_codec_init(&gw->out, cfg->out)) < 0)
+        int rc = bl_can_codec_init(&gw->out, cfg->out);
+        if (rc < 0)
             return rc;
     } else {
         if (cfg->tx_bytes == NULL ||
-            (rc = rs_port_init(&gw->ors, cfg->out, cfg->out_addr ? (int)cfg->out_addr : -1, cfg->out_buf)) < 0)
+            rs_port_init(&gw->ors, cfg->out, cfg->out_addr ? (int)cfg->out_addr : -1, cfg->out_buf) < 0)
             return BL_EINVAL;
         gw->ors.gw = gw;
         gw->ors.port = BL_GW_INVERTER;
@@ -1004,8 +1003,11 @@ static int rx_pack(bl_gw_t *gw, unsigned i, const bl_can_frame_t *f, uint64_t no
     }
     k->rx++;
     k->heard_ms = now;
-    if (codec_index(&k->codec, d.msg) < 64)
-        k->seen_msgs |= UINT64_C(1) << codec_index(&k->codec, d.msg);
+    {
+        unsigned j = codec_index(&k->codec, d.msg);
+        if (j < 64)
+            k->seen_msgs |= UINT64_C(1) << j;
+    }
     k->poll.detected = true;
     if (k->link != BL_GW_LINK_ACTIVE) {
         k->link = BL_GW_LINK_ACTIVE;

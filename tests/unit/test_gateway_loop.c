@@ -228,7 +228,6 @@ static void setup(const char *pack_proto, const char *profile, unsigned n, const
 static void tick(void)
 {
     bl_can_frame_t fr[64];
-    uint8_t req[256];
     uint64_t nx;
     bl_inv_env_t env;
     bl_inv_out_t out;
@@ -261,6 +260,7 @@ static void tick(void)
             (void)bl_gw_step(&L.gw, L.now);
         }
     } else {
+        uint8_t req[256];
         int k = bl_inv_tx_bytes(&L.inv, L.now, req, sizeof req, &nx);
         if (k > 0)
             (void)bl_gw_rx_bytes(&L.gw, BL_GW_INVERTER, req, (size_t)k, L.now);
