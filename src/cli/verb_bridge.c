@@ -101,8 +101,8 @@ static void on_tx(void *ctx, unsigned port, const bl_can_frame_t *f, const bl_gw
     b->tx_failed++;
     if (p->t.stats.tx_fail == 0 && !p->write_warned && p->open && !p->down) {
         char msg[300];
-        snprintf(msg, sizeof msg, "%s: cannot send (%s): %s needs requests from its inverter", p->uri,
-                 p->t.err[0] ? p->t.err : "read-only source", p->p->name);
+        snprintf(msg, sizeof msg, "%s: what %s's inverter sends (keep-alives, requests) cannot reach the pack: %s",
+                 p->uri, p->p->name, p->t.err[0] ? p->t.err : "a read-only source");
         br_add_event(b, cf.ts_us, BL_GW_EV_COUNT, msg);
         p->write_warned = true;
     }
