@@ -113,5 +113,17 @@ expect_err garbage "bad.log:51:"
 expect_out garbage "1 rejected"
 expect_out garbage "first frame rejected for dlc"
 
+# the live view from a pipe (not a terminal: plain text, the last view when the pipe closes)
+now=$(date +%s)
+for f in 351#1402740E740ECC01 355#1A006400 356#5A146301FA00 359#000000000A504E 35C#C000 35E#50594C4F4E202020; do
+    echo "($now.000000) can0 $f"
+done > "$T/cycle.log"
+check live-view 0 sh -c "cat '$T/cycle.log' | '$B' bridge --from - -P pylon-lv --to '$T/live.log' -p sma-si \
+    --site-limits '$SRC/share/site/example.yaml' --duration 3s"
+expect_out live-view "^0 .* active   yes       26 %   52.10 V    35.5 A   370.0 A"
+expect_out live-view "^OUT   sma-si .*125.0 A   150.0 A"
+expect_out live-view "clamped    charge_current_limit_A 370.0 -> 125.0 A (site limit)"
+expect_out live-view "pack 0 (pylon-lv on -): in use"
+
 echo "$fails failed"
 [ "$fails" = 0 ]
