@@ -116,9 +116,9 @@ static inline unsigned bl_sig_bytes_needed(const bl_signal_t *s)
 /* As bl_sig_raw_get() on the loaded frame. */
 static inline int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw)
 {
-    unsigned need = bl_sig_bytes_needed(s);
+    unsigned nb = bl_sig_bytes_needed(s);
 
-    if (need == 0 || need > w->len)
+    if (nb == 0 || nb > w->len)
         return BL_ERANGE;
     if (s->order == BL_LE) {
         *raw = (w->le >> s->start) & bl_sig_len_mask(s->len);
@@ -132,20 +132,20 @@ static inline int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w,
  * zeroed words with .len = the frame's length). BL_ERANGE when s does not fit. */
 static inline int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw)
 {
-    unsigned need = bl_sig_bytes_needed(s);
-    uint64_t m = bl_sig_len_mask(s->len);
+    unsigned nb = bl_sig_bytes_needed(s);
+    uint64_t bits = bl_sig_len_mask(s->len);
     unsigned shift;
 
-    if (need == 0 || need > w->len)
+    if (nb == 0 || nb > w->len)
         return BL_ERANGE;
-    raw &= m;
+    raw &= bits;
     if (s->order == BL_LE) {
         shift = s->start;
-        w->le = (w->le & ~(m << shift)) | (raw << shift);
+        w->le = (w->le & ~(bits << shift)) | (raw << shift);
     } else {
         unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
         shift = 64u - msb - s->len;
-        w->be = (w->be & ~(m << shift)) | (raw << shift);
+        w->be = (w->be & ~(bits << shift)) | (raw << shift);
     }
     return 0;
 }
