@@ -133,19 +133,19 @@ static inline int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w,
 static inline int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw)
 {
     unsigned nb = bl_sig_bytes_needed(s);
-    uint64_t bits = bl_sig_len_mask(s->len);
-    unsigned shift;
+    uint64_t fmask = bl_sig_len_mask(s->len);
+    unsigned sh;
 
     if (nb == 0 || nb > w->len)
         return BL_ERANGE;
-    raw &= bits;
+    raw &= fmask;
     if (s->order == BL_LE) {
-        shift = s->start;
-        w->le = (w->le & ~(bits << shift)) | (raw << shift);
+        sh = s->start;
+        w->le = (w->le & ~(fmask << sh)) | (raw << sh);
     } else {
         unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
-        shift = 64u - msb - s->len;
-        w->be = (w->be & ~(bits << shift)) | (raw << shift);
+        sh = 64u - msb - s->len;
+        w->be = (w->be & ~(fmask << sh)) | (raw << sh);
     }
     return 0;
 }

@@ -40,8 +40,7 @@ void bl_sig_words_store(const bl_sig_words_t *w, uint8_t *data, size_t len)
     /* byte i is bits 8i.. of the LE word and bits 56-8i.. of the BE word: swap the BE word
      * and both are little endian; one combined word, eight byte stores */
     uint64_t v = w->le | __builtin_bswap64(w->be);
-    size_t n = len < 8 ? len : 8;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < len && i < 8; i++)
         data[i] |= (uint8_t)(v >> (8u * i));
 }
 
