@@ -49,5 +49,7 @@ int verb_emulate(int argc, char **argv);
 /* live buses (issue 6) */
 int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
+/* diagnosis (issue 9) */
+int verb_diagnose(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const bl_verb_t verbs[] = {
     /* live buses (issue 6) */
     { "monitor", verb_monitor, "live view of the battery on a bus: values, ages, stale data, alarms, rates" },
     { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
+    /* diagnosis (issue 9) */
+    { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
 };
 
 static int usage(FILE *fp, int rc)
