@@ -130,6 +130,9 @@ const bl_protocol_t *bl_protocol_find(const char *name);
 const bl_protocol_t *bl_proto_root(const bl_protocol_t *p);
 uint32_t bl_proto_bitrate(const bl_protocol_t *p);
 uint32_t bl_proto_timeout_ms(const bl_protocol_t *p);
+/* ---- byte protocols: resolved serial baud and settings text (variants may change them) ---- */
+uint32_t bl_proto_baud(const bl_protocol_t *p);
+const char *bl_proto_serial(const bl_protocol_t *p);
 const char *bl_conf_str(unsigned c);  /* "high", "medium", "low" */
 const char *bl_bus_str(unsigned b);   /* "can", "rs485", "modbus" */
 uint32_t bl_proto_link_timeout_ms(const bl_protocol_t *p); /* 0: not watched */

@@ -52,4 +52,35 @@ int verb_detect(int argc, char **argv);
 /* diagnosis (issue 9) */
 int verb_diagnose(int argc, char **argv);
 
+/* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
+typedef struct {
+    const bl_protocol_t *p; /* NULL: detect from the capture */
+    bool json, summary, quiet;
+    unsigned fmt;           /* bl_capfmt_t */
+    uint64_t stale_ms, count, duration_ms;
+    const char *record_path; /* --record: serial traffic as hex485 lines, NULL when not asked */
+} cli_decode_opts_t;
+/* true when decode should take the RS485/Modbus path: a byte protocol, --format hex485,
+ * a serial:/modbus-* source, or a capture of hex byte lines */
+bool cli_decode_rs485_wanted(const bl_protocol_t *p, unsigned fmt, int nsrc, char **srcs);
+int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs);
+/* What an RS485 byte capture holds (first 200 lines of each source): the protocol whose
+ * framing and checksums fit most frames, and who sent them. 1 found, 0 none. */
+typedef struct {
+    const bl_protocol_t *p;
+    const char *framing;      /* "pylon-ascii", "daly", ... */
+    const char *dialect_note; /* a dialect the header cannot tell apart, or NULL */
+    unsigned lines;           /* lines holding bytes */
+    unsigned frames;          /* frames with clean framing and checksum */
+    unsigned requests;        /* sent by the host (inverter / poller) */
+    unsigned answers;         /* sent by the battery */
+    unsigned ver, cid1;       /* Pylontech header of the last frame */
+} cli_rs485_detection_t;
+int cli_rs485_detect(int nsrc, char **srcs, cli_rs485_detection_t *d);
+/* Does a capture file look like hex485 (and not like a CAN capture)? */
+bool cli_rs485_sniff(const char *path);
+/* protocols: serial settings (summary) and commands/registers (detail) of a byte protocol */
+void cli_protocols_rs485_json(bl_out_t *o, const bl_protocol_t *p, bool detail);
+void cli_protocols_rs485_text(bl_out_t *o, const bl_protocol_t *p);
+
 #endif

@@ -15,11 +15,14 @@ static const char usage[] =
     "  Decode CAN frames into messages and canonical fields (current > 0 = charging).\n"
     "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -,\n"
     "          or a live bus: socketcan:IFACE, slcan:DEV[@BITRATE], virtual:NAME\n"
+    "  RS485/Modbus: hex485 captures (hex byte lines or ~ASCII frames, optional timestamps),\n"
+    "  serial:DEV@BAUD[,8N1][#ADDR], modbus-rtu:DEV@BAUD[,8N1]#UNIT, modbus-tcp:HOST:PORT#UNIT\n"
+    "  (live sources: bmslink polls the BMS as the inverter, retrying with backoff)\n"
     "  Without -p the protocol is detected from the traffic and the choice is reported.\n"
     "  -p, --protocol NAME  protocol or variant (bmslink protocols lists them)\n"
     "      --json           one JSON object per frame (NDJSON)\n"
     "      --summary        one JSON object: counts, reject reasons, last record\n"
-    "      --format F       force the capture format: candump, log, asc\n"
+    "      --format F       force the capture format: candump, log, asc, hex485\n"
     "      --stale D        fields older than D count as stale (default: the protocol's timeout)\n"
     "  -n, --count N        stop after N frames\n"
     "      --duration D     stop after D (capture time; wall time on a live bus: 500ms, 90s, 15m, 24h)\n"
@@ -590,8 +593,8 @@ int verb_decode(int argc, char **argv)
         case OPT_RECORD: s->record_path = optarg; break;
         case OPT_FORMAT:
             s->fmt = bl_capfmt_by_name(optarg);
-            if (s->fmt == BL_FMT_COUNT || s->fmt == BL_FMT_HEX485)
-                rc = cli_usage_err(usage, "decode", "unknown --format '%s' (candump, log, asc)", optarg);
+            if (s->fmt == BL_FMT_COUNT)
+                rc = cli_usage_err(usage, "decode", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
             break;
         case OPT_STALE:
             if (!cli_parse_duration(optarg, &s->stale_ms) || s->stale_ms == 0)
@@ -624,6 +627,13 @@ int verb_decode(int argc, char **argv)
     if (optind >= argc) {
         free(s);
         return cli_usage_err(usage, "decode", "no SOURCE (a capture file, or - for stdin)");
+    }
+    /* ---- RS485 / Modbus: byte protocols, hex485 captures, serial:/modbus-* (decode_rs485.c) ---- */
+    if (cli_decode_rs485_wanted(s->p, s->fmt, argc - optind, argv + optind)) {
+        cli_decode_opts_t ro = { s->p,        s->json,  s->summary,     s->quiet,      s->fmt,
+                                 s->stale_ms, s->count, s->duration_ms, s->record_path };
+        free(s);
+        return cli_decode_rs485(&ro, argc - optind, argv + optind);
     }
     s->pend = malloc(DETECT_SAMPLE * sizeof *s->pend);
     if (s->pend == NULL) {

@@ -520,6 +520,69 @@ static void print_json(det_t *d, const result_t *r)
     out_flush(o);
 }
 
+/* ---- RS485 byte captures ---- */
+
+static const char *rs_talking(const cli_rs485_detection_t *r)
+{
+    if (r->requests && r->answers)
+        return "both";
+    return r->requests ? "inverter" : "battery";
+}
+
+/* An RS485 capture: framing, protocol and dialect, who talks. Exit 0 named, 3 nothing found. */
+static int detect_rs485(det_t *d)
+{
+    cli_rs485_detection_t r;
+    char *src = (char *)d->uri;
+    const char *conf;
+    char ev[200], talk[160];
+    bl_out_t *o = &d->out;
+
+    if (cli_rs485_detect(1, &src, &r) <= 0) {
+        cli_err("%s: no CAN frames and no RS485 frame (Pylontech ASCII, Daly, JBD, JK) with a good checksum "
+                "in the first 200 lines", d->uri);
+        return BL_EXIT_IO;
+    }
+    conf = r.frames >= 10 && r.frames * 10 >= r.lines * 9 ? "high" : r.frames >= 3 ? "medium" : "low";
+    snprintf(ev, sizeof ev, "%u of %u byte lines frame with good %s length and checksum", r.frames, r.lines,
+             r.framing);
+    snprintf(talk, sizeof talk, "%u host requests (inverter polling), %u battery answers", r.requests, r.answers);
+    if (d->json) {
+        o->first = true;
+        j_obj(o);
+        j_kstr(o, "source", d->uri);
+        j_kstr(o, "bus", bl_bus_str(bl_proto_root(r.p)->bus));
+        j_kstr(o, "framing", r.framing);
+        j_kint(o, "frames", r.frames);
+        j_kint(o, "lines", r.lines);
+        j_kstr(o, "protocol", r.p->name);
+        j_kstr(o, "confidence", conf);
+        j_kstr(o, "evidence", ev);
+        j_kstr(o, "dialect_note", r.dialect_note);
+        j_knull(o, "bitrate");
+        j_knull(o, "id_bits");
+        j_kint(o, "baud", bl_proto_baud(r.p));
+        j_kstr(o, "baud_source", "protocol (a byte capture does not record the line speed)");
+        j_kstr(o, "serial", bl_proto_serial(r.p));
+        j_kstr(o, "talking", rs_talking(&r));
+        j_kstr(o, "talking_evidence", talk);
+        j_kint(o, "requests", r.requests);
+        j_kint(o, "answers", r.answers);
+        j_end_obj(o);
+        out_ch(o, '\n');
+    } else {
+        out_printf(o, "protocol:    %s (confidence %s: %s)\n", r.p->name, conf, ev);
+        if (r.dialect_note)
+            out_printf(o, "             %s\n", r.dialect_note);
+        out_printf(o, "bus:         %s, %s framing\n", bl_bus_str(bl_proto_root(r.p)->bus), r.framing);
+        out_printf(o, "serial:      %s (the protocol's setting; a byte capture does not record the baud)\n",
+                   bl_proto_serial(r.p) ? bl_proto_serial(r.p) : "-");
+        out_printf(o, "talking:     %s: %s\n", rs_talking(&r), talk);
+    }
+    out_flush(o);
+    return BL_EXIT_OK;
+}
+
 /* ---- the verb ---- */
 
 enum { OPT_JSON = 256, OPT_DURATION, OPT_PROBE, OPT_ALL, OPT_RECORD, OPT_FORMAT };
@@ -543,10 +606,8 @@ static int parse_args(det_t *d, int argc, char **argv)
         case OPT_RECORD: d->record_path = optarg; break;
         case OPT_FORMAT:
             d->fmt = bl_capfmt_by_name(optarg);
-            if (d->fmt == BL_FMT_HEX485) /* the RS485 framers are issue 5's; wire them here when they land */
-                return cli_usage_err(usage, "detect", "RS485 byte captures cannot be detected by this build yet");
             if (d->fmt == BL_FMT_COUNT)
-                return cli_usage_err(usage, "detect", "unknown --format '%s' (candump, log, asc)", optarg);
+                return cli_usage_err(usage, "detect", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
             break;
         case OPT_DURATION:
             if (!cli_parse_duration(optarg, &d->duration_ms) || d->duration_ms == 0)
@@ -633,6 +694,11 @@ int verb_detect(int argc, char **argv)
         goto out;
     }
     out_init(&d->out, stdout);
+    if (d->fmt == BL_FMT_HEX485 ||
+        (d->fmt == BL_FMT_AUTO && strchr(d->uri, ':') == NULL && cli_rs485_sniff(d->uri))) {
+        rc = detect_rs485(d);
+        goto out;
+    }
     if ((rc = live_record_open(d->record_path, &d->rec)) != 0)
         goto out;
     rc = run(d);
@@ -640,6 +706,10 @@ int verb_detect(int argc, char **argv)
         rc = BL_EXIT_IO;
     if (rc != 0)
         goto out;
+    if (d->n == 0 && d->err_frames == 0 && !d->live && d->bad > 0) {
+        rc = detect_rs485(d); /* not a CAN capture: perhaps RS485 bytes */
+        goto out;
+    }
     analyse(d, r);
     if (d->json)
         print_json(d, r);
@@ -648,7 +718,7 @@ int verb_detect(int argc, char **argv)
     if (d->n == 0 && d->err_frames == 0) {
         cli_err("%s: no CAN frames%s", d->uri,
                 d->live ? " arrived (bus idle, wrong bitrate or not connected?)"
-                : d->bad ? ": no line is a candump, candump -L or ASC frame (RS485 byte captures: not in this build yet)"
+                : d->bad ? ": no line is a candump, candump -L or ASC frame"
                          : " (empty capture?)");
         rc = BL_EXIT_IO;
     } else if (r->nsc == 0) {

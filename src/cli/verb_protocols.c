@@ -163,7 +163,7 @@ static void json_summary(bl_out_t *o, const bl_protocol_t *p)
         j_kint(o, "id_bits", r->id_bits);
     } else {
         j_knull(o, "bitrate");
-        j_kint(o, "baud", r->baud);
+        j_kint(o, "baud", bl_proto_baud(p));
         j_knull(o, "id_bits");
     }
     j_kstr(o, "byte_order", order_str(r->byte_order));
@@ -177,6 +177,8 @@ static void json_summary(bl_out_t *o, const bl_protocol_t *p)
         j_kstr(o, "variant_of", p->base->name);
     json_sources(o, p->sources);
     json_caps(o, &caps);
+    if (r->bus != BL_BUS_CAN)
+        cli_protocols_rs485_json(o, p, false); /* ---- RS485/Modbus: serial settings ---- */
 }
 
 static void json_signal(bl_out_t *o, const bl_signal_t *s)
@@ -360,6 +362,8 @@ static void json_detail(bl_out_t *o, const bl_protocol_t *p)
     json_session(o, p);
     if (bl_can_codec_init(&c, p) == 0)
         json_messages(o, &c);
+    else
+        cli_protocols_rs485_json(o, p, true); /* ---- RS485/Modbus: commands or registers ---- */
 }
 
 static void text_list(bl_out_t *o)
@@ -375,7 +379,7 @@ static void text_list(bl_out_t *o)
             snprintf(rate, sizeof rate, "%uk", (unsigned)(bl_proto_bitrate(p) / 1000u));
             snprintf(id, sizeof id, "%u-bit", r->id_bits);
         } else {
-            snprintf(rate, sizeof rate, "%u", (unsigned)r->baud);
+            snprintf(rate, sizeof rate, "%u", (unsigned)bl_proto_baud(p));
             snprintf(id, sizeof id, "-");
         }
         out_printf(o, "%-20s %-6s %-9s %-6s %-6s %-9s %-7s %s\n", p->name, bl_bus_str(r->bus), rate, id,
@@ -522,8 +526,12 @@ static void text_detail(bl_out_t *o, const bl_protocol_t *p)
     out_printf(o, "%s - %s\n", p->name, p->title);
     if (p->base)
         out_printf(o, "variant of:  %s\n", p->base->name);
-    out_printf(o, "bus:         %s, %u bit/s, %u-bit ids, %s endian\n", bl_bus_str(r->bus),
-               (unsigned)bl_proto_bitrate(p), r->id_bits, order_str(r->byte_order));
+    if (r->bus == BL_BUS_CAN)
+        out_printf(o, "bus:         %s, %u bit/s, %u-bit ids, %s endian\n", bl_bus_str(r->bus),
+                   (unsigned)bl_proto_bitrate(p), r->id_bits, order_str(r->byte_order));
+    else
+        out_printf(o, "bus:         %s, %u baud, %s endian\n", bl_bus_str(r->bus), (unsigned)bl_proto_baud(p),
+                   order_str(r->byte_order));
     out_printf(o, "first:       the %s speaks first\n", first_str(r->first));
     out_printf(o, "confidence:  %s\n", bl_conf_str(p->confidence));
     out_printf(o, "stale after: %u ms\n", (unsigned)bl_proto_timeout_ms(p));
@@ -540,6 +548,10 @@ static void text_detail(bl_out_t *o, const bl_protocol_t *p)
                 out_printf(o, ", %s %s", bl_alarm_class_str(k), bl_alarm_str(a));
     out_printf(o, "\nsources:     %s\n", p->sources ? p->sources : "-");
     text_caps(o, &caps);
+    if (r->bus != BL_BUS_CAN) {
+        cli_protocols_rs485_text(o, p); /* ---- RS485/Modbus: settings, commands, registers ---- */
+        return;
+    }
     text_session(o, p);
     out_str(o, "\nmessages:\n");
     if (bl_can_codec_init(&c, p) < 0)

@@ -1,5 +1,6 @@
 /* Protocol metadata resolution (variants inherit from their base) and capabilities. */
 #include "bmslink/protocol.h"
+#include "bmslink/rs485.h"
 
 #include <string.h>
 
@@ -43,6 +44,23 @@ uint32_t bl_proto_timeout_ms(const bl_protocol_t *p)
     /* CLI.md: where a protocol documents no timeout, 10 x the message period */
     per = shortest_period(p);
     return per ? 10u * per : 10000u;
+}
+
+/* ---- byte protocols: serial baud (a variant may change it) ---- */
+uint32_t bl_proto_baud(const bl_protocol_t *p)
+{
+    for (; p != NULL; p = p->base)
+        if (p->baud)
+            return p->baud;
+    return 0;
+}
+
+const char *bl_proto_serial(const bl_protocol_t *p)
+{
+    for (; p != NULL; p = p->base)
+        if (p->serial != NULL)
+            return p->serial;
+    return NULL;
 }
 
 const char *bl_conf_str(unsigned c)
@@ -218,6 +236,11 @@ static void caps_fill(const bl_protocol_t *p, bl_caps_t *caps, bool sent)
     bool verified[BL_F_COUNT] = { false };
 
     memset(caps, 0, sizeof *caps);
+    /* ---- byte protocols (RS485, Modbus) describe themselves: rs_layout.c ---- */
+    if (bl_proto_root(p)->bus != BL_BUS_CAN) {
+        bl_rs_caps(p, caps);
+        return;
+    }
     if (bl_can_codec_init(&c, p) < 0)
         return;
     for (unsigned j = 0; j < c.n; j++) {

@@ -1,0 +1,191 @@
+/*
+ * Pylontech-style ASCII-hex frames (rs485-pylontech.md §2-3):
+ *   ~ VER ADR CID1 CID2 LENGTH INFO CHKSUM CR
+ * LENGTH = LCHKSUM (4 bits) | LENID (12 bits, INFO characters); CHKSUM is the
+ * two's complement of the sum of the ASCII characters VER..INFO.
+ */
+#include "bmslink/rs485.h"
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+/* value of a hex character, 0xFF when it is not one */
+static uint8_t hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return (uint8_t)(c - '0');
+    if (c >= 'A' && c <= 'F')
+        return (uint8_t)(c - 'A' + 10);
+    if (c >= 'a' && c <= 'f')
+        return (uint8_t)(c - 'a' + 10);
+    return 0xFF;
+}
+
+/* n hex characters (n <= 4) as a number, or -1 */
+static int32_t hexnum(const uint8_t *p, unsigned n)
+{
+    int32_t v = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t h = hexval(p[i]);
+        if (h == 0xFF)
+            return -1;
+        v = v << 4 | h;
+    }
+    return v;
+}
+
+static int fail(bl_rsr_t *why, uint32_t *got, uint32_t *want, bl_rsr_t w, uint32_t g, uint32_t x)
+{
+    *why = w;
+    if (got != NULL)
+        *got = g;
+    if (want != NULL)
+        *want = x;
+    return BL_EBADMSG;
+}
+
+int bl_pyl_parse(const uint8_t *frame, size_t n, uint8_t *info_buf, size_t cap, bl_pyl_frame_t *f,
+                 bl_rsr_t *why, uint32_t *got, uint32_t *want)
+{
+    const uint8_t *c;
+    size_t nc, ninfo;
+    int32_t length, chk;
+    uint16_t sum;
+
+    *why = BL_RSR_NONE;
+    if (n < 1 || frame[0] != '~')
+        return fail(why, got, want, BL_RSR_SYNTAX, n ? frame[0] : 0, '~');
+    if (frame[n - 1] == '\r')
+        n--;
+    c = frame + 1;
+    nc = n - 1;
+    for (size_t i = 0; i < nc; i++)
+        if (hexval(c[i]) == 0xFF)
+            return fail(why, got, want, BL_RSR_SYNTAX, c[i], (uint32_t)i + 1u);
+    /* 12 header characters and 4 of CHKSUM at least; INFO comes in whole bytes */
+    if (nc < 16 || (nc - 16) % 2 != 0)
+        return fail(why, got, want, BL_RSR_LENGTH, (uint32_t)nc, 16);
+    ninfo = nc - 16;
+    /* CHKSUM first: it covers every character, so a transmission error shows as one */
+    chk = hexnum(c + nc - 4, 4);
+    sum = bl_pyl_chksum(c, nc - 4);
+    if ((uint32_t)chk != sum)
+        return fail(why, got, want, BL_RSR_CHECKSUM, (uint32_t)chk, sum);
+    length = hexnum(c + 8, 4);
+    if (((uint32_t)length >> 12) != bl_pyl_lchksum((uint16_t)(length & 0xFFF)))
+        return fail(why, got, want, BL_RSR_LCHKSUM, (uint32_t)length >> 12,
+                    bl_pyl_lchksum((uint16_t)(length & 0xFFF)));
+    if ((size_t)(length & 0xFFF) != ninfo)
+        return fail(why, got, want, BL_RSR_LENGTH, (uint32_t)(length & 0xFFF), (uint32_t)ninfo);
+    f->ver = (uint8_t)hexnum(c, 2);
+    f->adr = (uint8_t)hexnum(c + 2, 2);
+    f->cid1 = (uint8_t)hexnum(c + 4, 2);
+    f->cid2 = (uint8_t)hexnum(c + 6, 2);
+    f->lenid = (uint16_t)(length & 0xFFF);
+    f->chksum = (uint16_t)chk;
+    f->info = info_buf;
+    f->info_len = ninfo / 2;
+    if (cap == 0)
+        return 0; /* the caller wanted the checks only */
+    if (f->info_len > cap)
+        return fail(why, got, want, BL_RSR_TOO_LONG, (uint32_t)f->info_len, (uint32_t)cap);
+    for (size_t i = 0; i < f->info_len; i++)
+        info_buf[i] = (uint8_t)(hexval(c[12 + 2 * i]) << 4 | hexval(c[13 + 2 * i]));
+    return 0;
+}
+
+static void put_hex(uint8_t *o, unsigned v, unsigned digits)
+{
+    for (unsigned i = 0; i < digits; i++)
+        o[i] = (uint8_t)hexdig[(v >> (4u * (digits - 1u - i))) & 0xFu];
+}
+
+int bl_pyl_build(uint8_t ver, uint8_t adr, uint8_t cid1, uint8_t cid2, const uint8_t *info, size_t info_len,
+                 uint8_t *out, size_t cap)
+{
+    size_t need = 1 + 12 + 2 * info_len + 4 + 1;
+    uint16_t lenid;
+
+    if (info_len > 2047)
+        return BL_EINVAL;
+    if (cap < need)
+        return BL_ENOSPC;
+    lenid = (uint16_t)(2 * info_len);
+    out[0] = '~';
+    put_hex(out + 1, ver, 2);
+    put_hex(out + 3, adr, 2);
+    put_hex(out + 5, cid1, 2);
+    put_hex(out + 7, cid2, 2);
+    put_hex(out + 9, (unsigned)bl_pyl_lchksum(lenid) << 12 | lenid, 4);
+    for (size_t i = 0; i < info_len; i++)
+        put_hex(out + 13 + 2 * i, info[i], 2);
+    put_hex(out + 13 + 2 * info_len, bl_pyl_chksum(out + 1, 12 + 2 * info_len), 4);
+    out[need - 1] = '\r';
+    return (int)need;
+}
+
+int bl_daly_build(uint8_t addr, uint8_t id, const uint8_t data[8], uint8_t *out, size_t cap)
+{
+    if (cap < 13)
+        return BL_ENOSPC;
+    out[0] = 0xA5;
+    out[1] = addr;
+    out[2] = id;
+    out[3] = 0x08;
+    for (unsigned i = 0; i < 8; i++)
+        out[4 + i] = data != NULL ? data[i] : 0;
+    out[12] = bl_sum8(out, 12);
+    return 13;
+}
+
+int bl_jbd_build(uint8_t b1, uint8_t b2, const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+    uint16_t chk;
+    if (len > 255)
+        return BL_EINVAL;
+    if (cap < len + 7)
+        return BL_ENOSPC;
+    out[0] = 0xDD;
+    out[1] = b1;
+    out[2] = b2;
+    out[3] = (uint8_t)len;
+    for (size_t i = 0; i < len; i++)
+        out[4 + i] = data[i];
+    /* request: register + length + data; response: status + length + data (§2.2) */
+    chk = bl_jbd_sum16(out + 2, len + 2);
+    out[4 + len] = (uint8_t)(chk >> 8);
+    out[5 + len] = (uint8_t)chk;
+    out[6 + len] = 0x77;
+    return (int)(len + 7);
+}
+
+int bl_jk_build(uint8_t cmd, uint8_t source, uint8_t transport, const uint8_t *info, size_t len, uint8_t *out,
+                size_t cap)
+{
+    size_t total = 2 + 2 + 4 + 3 + len + 4 + 1 + 4, at = 0;
+    uint16_t sum;
+    if (total - 2 > 0xFFFF)
+        return BL_EINVAL;
+    if (cap < total)
+        return BL_ENOSPC;
+    out[at++] = 0x4E;
+    out[at++] = 0x57;
+    /* LENGTH counts every byte after the start bytes, itself and the checksum included (§3) */
+    out[at++] = (uint8_t)((total - 2) >> 8);
+    out[at++] = (uint8_t)(total - 2);
+    for (unsigned i = 0; i < 4; i++)
+        out[at++] = 0; /* terminal id */
+    out[at++] = cmd;
+    out[at++] = source;
+    out[at++] = transport;
+    for (size_t i = 0; i < len; i++)
+        out[at++] = info[i];
+    for (unsigned i = 0; i < 4; i++)
+        out[at++] = 0; /* record number */
+    out[at++] = 0x68;
+    sum = bl_sum16(out, at);
+    out[at++] = 0;
+    out[at++] = 0;
+    out[at++] = (uint8_t)(sum >> 8);
+    out[at++] = (uint8_t)sum;
+    return (int)at;
+}
