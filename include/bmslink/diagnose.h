@@ -19,6 +19,7 @@
 #include "bmslink/capture.h"
 #include "bmslink/detect.h"
 #include "bmslink/protocol.h"
+#include "bmslink/rs485.h"
 
 /* Problems: the six of the seed table, then the configuration causes (CLI.md). */
 typedef enum {
@@ -351,6 +352,24 @@ typedef struct bl_diag {
     /* notes about the capture itself (no timestamps, time going backwards, ...) */
     char notes[4][BL_DIAG_NOTE_MAX];
     uint8_t nnotes;
+    /* RS485 byte protocols: the framer, the session, the decoded answer */
+    bool rs;
+    const bl_rs485_codec_t *rsc;
+    bl_stream_t st;
+    bl_rs_session_t sess;
+    struct {
+        uint64_t off, line, ts_us;
+        uint8_t has_ts;
+    } rs_lines[64];               /* where the recent bytes came from */
+    uint8_t rs_head, rs_nlines;
+    uint32_t rs_rej[BL_RSR_COUNT];/* rejects by the byte protocol's cause, only incremented */
+    uint64_t rs_noise;            /* noise bytes */
+    uint32_t rs_err_code;         /* answers with an error code */
+    int16_t rs_req_addr;          /* the address the inverter polls (-1: none seen) */
+    uint16_t rs_answer_addr_n;
+    uint8_t st_buf[BL_STREAM_PYLON_MAX + 64];
+    uint8_t rs_info[2048];
+    bl_rs_decoded_t rsd;
 } bl_diag_t;
 
 /*
@@ -359,7 +378,8 @@ typedef struct bl_diag {
  * @param sample_line  their capture lines, nsample of them
  * @param out          findings array, cap entries (32 is plenty; more are counted in dropped)
  * @retval 0          ready
- * @retval BL_EINVAL  cfg->proto or the profile's protocol is not CAN, or no sample / findings space
+ * @retval BL_EINVAL  no sample / findings space, or a protocol of the profile / --via that is not CAN
+ * @retval BL_ENOTSUP cfg->proto is a Modbus map (register reads are not frames on a wire)
  */
 int bl_diag_init(bl_diag_t *d, const bl_diag_cfg_t *cfg, bl_cap_frame_t *sample, uint64_t *sample_line,
                  size_t nsample, bl_diag_finding_t *out, size_t cap);
@@ -369,6 +389,14 @@ void bl_diag_timeline(bl_diag_t *d, bl_diag_bucket_t *tl, size_t cap);
 
 /* One frame of the capture (line: where it is in the log, 1-based). Frames come in capture order. */
 void bl_diag_frame(bl_diag_t *d, const bl_cap_frame_t *f, uint64_t line);
+
+/*
+ * RS485 byte protocols (cfg->proto a Pylon-family, Daly, JBD or JK protocol): the bytes
+ * of one capture line, in order, with the line's time. Frames may span lines; a frame's
+ * evidence names the line where it starts. Modbus maps have no frames here (BL_ENOTSUP
+ * from bl_diag_init).
+ */
+void bl_diag_bytes(bl_diag_t *d, const uint8_t *b, size_t n, uint64_t ts_us, bool has_ts, uint64_t line);
 
 /* A line of the capture that did not parse (why: BL_REJ_SYNTAX, BL_REJ_TOO_LONG, ...). */
 void bl_diag_bad_line(bl_diag_t *d, uint64_t line, bl_reject_t why);

@@ -42,7 +42,7 @@ static const char usage[] =
 typedef struct {
     const bl_protocol_t *p, *via;
     const char *inverter, *report;
-    bool json, quiet;
+    bool json, quiet, rs, rs_detected;
     unsigned fmt;
     uint64_t stale_ms, count, duration_ms;
     int32_t cap_mAh;
@@ -130,6 +130,94 @@ static int read_source(dx_t *x, const char *uri)
             cli_err("%s: no CAN frames (empty capture?)", uri);
         return BL_EXIT_IO;
     }
+    return BL_EXIT_OK;
+}
+
+/* RS485 captures: hex485 lines (hex bytes or ~ASCII frames, optional timestamps) into the engine. */
+static int read_rs485(dx_t *x, const char *uri)
+{
+    const char *path = strncmp(uri, "file:", 5) == 0 ? uri + 5 : uri;
+    bl_linereader_t lr;
+    const char *line;
+    size_t len;
+    uint64_t bytes_lines = 0, first_us = 0;
+    bool any_ts = false;
+    static uint8_t b[BL_LINE_MAX];
+    int rc;
+
+    if ((rc = bl_lr_open(&lr, path)) < 0) {
+        cli_err("%s: cannot open: %s", uri, strerror(-rc));
+        return BL_EXIT_IO;
+    }
+    while ((rc = bl_lr_next(&lr, &line, &len)) == 1) {
+        size_t n = 0, col = 0;
+        uint64_t ts = 0;
+        bool has = false;
+        const char *what = "line longer than 4096 bytes";
+        int k = lr.too_long ? -1 : cli_hex485_line(line, len, b, sizeof b, &n, &ts, &has, &what, &col);
+        if (k < 0) {
+            bl_line_err_t le = { BL_REJ_SYNTAX, what, (uint16_t)col };
+            bad_line(x, uri, lr.line, &le);
+            continue;
+        }
+        if (k == 0)
+            continue;
+        if (has && x->duration_ms) {
+            if (!any_ts)
+                first_us = ts;
+            any_ts = true;
+            if (ts - first_us > x->duration_ms * 1000u)
+                break;
+        }
+        bl_diag_bytes(&x->d, b, n, ts, has, lr.line);
+        if (++bytes_lines == x->count && x->count)
+            break;
+    }
+    x->r.lines_read = lr.line;
+    bl_lr_close(&lr);
+    if (rc < 0) {
+        cli_err("%s: read error: %s", uri, strerror(-rc));
+        return BL_EXIT_IO;
+    }
+    if (x->suppressed)
+        fprintf(stderr, "bmslink: %s: %u more malformed lines not listed\n", uri, x->suppressed);
+    if (bytes_lines == 0) {
+        cli_err("%s: no RS485 bytes: no line holds hex bytes or a ~ASCII frame", uri);
+        return BL_EXIT_IO;
+    }
+    return BL_EXIT_OK;
+}
+
+/* The byte protocol of an RS485 source: -p, else what its framing and checksums say. */
+static int rs485_protocol(dx_t *x, char *src)
+{
+    cli_rs485_detection_t det;
+    const char *scheme = bl_transport_scheme(src);
+
+    if (strcmp(scheme, "file") != 0)
+        return cli_usage_err(usage, "diagnose", "%s: diagnose reads RS485 captures (hex485 files); record the line "
+                                                "first (bmslink decode -p P --record F.hex serial:...)",
+                             src);
+    if (x->p == NULL) {
+        if (strcmp(src, "-") == 0)
+            return cli_usage_err(usage, "diagnose", "an RS485 capture on stdin needs -p (the framing is detected "
+                                                    "from a file)");
+        if (cli_rs485_detect(1, &src, &det) <= 0) {
+            cli_err("diagnose: %s: the framing and checksums of no RS485 protocol fit this capture (a wrong baud "
+                    "rate, or not a battery line); name the protocol the inverter is set to with -p to have it judged",
+                    src);
+            return BL_EXIT_IO;
+        }
+        x->p = det.p;
+        x->rs_detected = true;
+        fprintf(stderr, "bmslink: diagnose: detected %s: %u frames in the first lines%s%s%s\n", det.p->name,
+                det.frames, det.dialect_note ? " (" : "", det.dialect_note ? det.dialect_note : "",
+                det.dialect_note ? ")" : "");
+    }
+    if (bl_proto_root(x->p)->bus == BL_BUS_MODBUS)
+        return cli_usage_err(usage, "diagnose", "%s is a Modbus register map: diagnose reads CAN and RS485 byte "
+                                                "protocols (Pylontech ASCII family, Daly, JBD, JK)",
+                             x->p->name);
     return BL_EXIT_OK;
 }
 
@@ -418,9 +506,6 @@ static int options(dx_t *x, int argc, char **argv)
         case 'p':
             if ((x->p = cli_protocol("diagnose", optarg)) == NULL)
                 return BL_EXIT_USAGE;
-            if (bl_proto_root(x->p)->bus != BL_BUS_CAN)
-                return cli_usage_err(usage, "diagnose", "%s is not a CAN protocol; this build diagnoses CAN captures",
-                                     x->p->name);
             break;
         case OPT_INVERTER: x->inverter = optarg; break;
         case OPT_VIA:
@@ -434,8 +519,8 @@ static int options(dx_t *x, int argc, char **argv)
         case 'q': x->quiet = true; break;
         case OPT_FORMAT:
             x->fmt = bl_capfmt_by_name(optarg);
-            if (x->fmt == BL_FMT_COUNT || x->fmt == BL_FMT_HEX485)
-                return cli_usage_err(usage, "diagnose", "unknown --format '%s' (candump, log, asc)", optarg);
+            if (x->fmt == BL_FMT_COUNT)
+                return cli_usage_err(usage, "diagnose", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
             break;
         case OPT_STALE:
             if (!cli_parse_duration(optarg, &x->stale_ms) || x->stale_ms == 0)
@@ -489,10 +574,10 @@ static int setup(dx_t *x, const char *src)
     cfg.via = x->via;
     cfg.stale_ms = x->stale_ms;
     cfg.capacity_mAh = x->cap_mAh;
-    if (bl_diag_init(&x->d, &cfg, x->sample, x->sample_line, DX_SAMPLE, x->out, DX_FINDINGS) < 0) {
-        cli_err("diagnose: the profile's protocol is not a CAN protocol; this build diagnoses CAN captures");
-        return BL_EXIT_USAGE;
-    }
+    if (bl_diag_init(&x->d, &cfg, x->sample, x->sample_line, DX_SAMPLE, x->out, DX_FINDINGS) < 0)
+        return cli_usage_err(usage, "diagnose", "%s cannot be diagnosed with %s%s (a CAN capture needs CAN "
+                                                "protocols, an RS485 capture an RS485 byte protocol)",
+                             src, x->p ? x->p->name : "", x->via ? " and --via" : "");
     bl_diag_timeline(&x->d, x->tl, DX_TIMELINE);
     x->r.src = src;
     return BL_EXIT_OK;
@@ -515,13 +600,22 @@ int verb_diagnose(int argc, char **argv)
         rc = cli_help(usage);
         goto out;
     }
-    if (rc != BL_EXIT_OK || (rc = setup(x, argv[optind])) != BL_EXIT_OK)
+    if (rc != BL_EXIT_OK)
         goto out;
-    if ((rc = read_source(x, argv[optind])) != BL_EXIT_OK)
+    x->rs = cli_decode_rs485_wanted(x->p, x->fmt, 1, &argv[optind]);
+    if (x->rs && (rc = rs485_protocol(x, argv[optind])) != BL_EXIT_OK)
+        goto out;
+    if (!x->rs && x->p != NULL && bl_proto_root(x->p)->bus != BL_BUS_CAN) {
+        rc = cli_usage_err(usage, "diagnose", "%s is an RS485 protocol; this source is a CAN capture", x->p->name);
+        goto out;
+    }
+    if ((rc = setup(x, argv[optind])) != BL_EXIT_OK)
+        goto out;
+    if ((rc = x->rs ? read_rs485(x, argv[optind]) : read_source(x, argv[optind])) != BL_EXIT_OK)
         goto out;
     x->r.nf = bl_diag_finish(&x->d);
     x->r.d = &x->d;
-    x->r.detected = x->d.expected == NULL && x->d.p != NULL;
+    x->r.detected = (x->d.expected == NULL && x->d.p != NULL) || x->rs_detected;
     x->r.inverter = x->inverter;
     x->r.tl = x->tl;
     x->r.ntl = bl_diag_timeline_len(&x->d);

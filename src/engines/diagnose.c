@@ -357,16 +357,19 @@ static void timeouts(bl_diag_t *d)
 
 static void process(bl_diag_t *d, const bl_cap_frame_t *cf, uint64_t line);
 
-static void make_ready(bl_diag_t *d)
+void dg_make_ready(bl_diag_t *d)
 {
     d->ready = true;
-    choose(d);
+    if (d->rs)
+        d->p = d->expected; /* byte protocols are named (or detected by the tool from their framing) */
+    else
+        choose(d);
     timeouts(d);
     d->inv_p = d->cfg.via                        ? d->cfg.via
                : d->cfg.inv && d->cfg.inv->proto ? d->cfg.inv->proto
                : d->expected                     ? d->expected
                                                  : d->p;
-    if (d->p != NULL && bl_can_codec_init(&d->codec, d->p) < 0)
+    if (d->p != NULL && !d->rs && bl_can_codec_init(&d->codec, d->p) < 0)
         d->p = NULL;
     if (d->p != NULL)
         bl_proto_caps(d->p, &d->caps);
@@ -384,11 +387,15 @@ int bl_diag_init(bl_diag_t *d, const bl_diag_cfg_t *cfg, bl_cap_frame_t *sample,
     memset(d, 0, sizeof *d);
     if (cfg == NULL || sample == NULL || sample_line == NULL || nsample == 0 || out == NULL || cap == 0)
         return BL_EINVAL;
-    if ((cfg->proto != NULL && bl_proto_root(cfg->proto)->bus != BL_BUS_CAN) ||
-        (cfg->via != NULL && bl_proto_root(cfg->via)->bus != BL_BUS_CAN) ||
+    if ((cfg->via != NULL && bl_proto_root(cfg->via)->bus != BL_BUS_CAN) ||
         (cfg->inv != NULL && cfg->inv->proto != NULL && bl_proto_root(cfg->inv->proto)->bus != BL_BUS_CAN))
         return BL_EINVAL;
     d->cfg = *cfg;
+    if (cfg->proto != NULL && bl_proto_root(cfg->proto)->bus != BL_BUS_CAN) {
+        int rc = dg_rs_init(d, cfg->proto);
+        if (rc < 0)
+            return rc;
+    }
     /* behind a gateway the profile's protocol is the far side's, not this bus's */
     d->expected = cfg->proto ? cfg->proto : (cfg->inv && !cfg->via) ? cfg->inv->proto : NULL;
     d->sample = sample;
@@ -465,17 +472,26 @@ static void process(bl_diag_t *d, const bl_cap_frame_t *cf, uint64_t line)
         if (c.rc == 0) {
             c.b2i = dec.msg->dir == BL_DIR_B2I;
             c.i2b = !c.b2i;
+            c.poll = c.i2b && (dec.msg->flags & (BL_MF_KEEPALIVE | BL_MF_REQUEST));
+            c.period_ms = dec.msg->period_ms;
         }
     } else {
         dec.why = BL_REJ_UNKNOWN_ID;
     }
+    c.why = (uint8_t)dec.why;
+    c.fields = c.rc == 0 ? dec.fields : 0;
+    dg_analyse(d, &c);
+}
+
+void dg_analyse(bl_diag_t *d, const dg_ctx_t *c)
+{
     /* the shutdown story reads what the limit and alarm analysers saw before this frame */
-    dg_link_frame(d, &c);
-    dg_values_frame(d, &c);
-    dg_shutdown_frame(d, &c);
-    dg_limits_frame(d, &c);
-    dg_alarms_frame(d, &c);
-    dg_timeline_frame(d, &c);
+    dg_link_frame(d, c);
+    dg_values_frame(d, c);
+    dg_shutdown_frame(d, c);
+    dg_limits_frame(d, c);
+    dg_alarms_frame(d, c);
+    dg_timeline_frame(d, c);
 }
 
 void bl_diag_frame(bl_diag_t *d, const bl_cap_frame_t *f, uint64_t line)
@@ -486,11 +502,15 @@ void bl_diag_frame(bl_diag_t *d, const bl_cap_frame_t *f, uint64_t line)
         d->last_push_us = f->ts_us > d->last_push_us ? f->ts_us : d->last_push_us;
     }
     d->last_push_line = line;
+    if (d->rs) {
+        dg_note(d, "CAN frames in an RS485 diagnosis were skipped (line %l)", DG_L(line));
+        return;
+    }
     if (!d->ready) {
         d->sample[d->nsample] = *f;
         d->sample_line[d->nsample] = line;
         if (++d->nsample == d->cap_sample)
-            make_ready(d);
+            dg_make_ready(d);
         return;
     }
     process(d, f, line);
@@ -533,7 +553,9 @@ size_t bl_diag_finish(bl_diag_t *d)
     if (d->finished)
         return d->nout;
     if (!d->ready)
-        make_ready(d);
+        dg_make_ready(d);
+    if (d->rs)
+        bl_stream_flush(&d->st); /* a frame cut off by the end of the capture is reported */
     d->finished = true;
     if (d->no_ts > 0 && d->have_ts)
         dg_note(d, "%l frames without a timestamp: timing checks used the others", (int64_t)d->no_ts);

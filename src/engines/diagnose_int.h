@@ -10,14 +10,18 @@
 
 /* One frame as every analyser sees it. */
 typedef struct {
-    const bl_can_frame_t *f;  /* as read (id length already corrected when flip_ext) */
+    const bl_can_frame_t *f;  /* CAN: as read (id length already corrected when flip_ext); NULL for RS485 */
     uint64_t line;
     uint64_t t_us;            /* capture time (0 without timestamps) */
     bool has_ts;
-    int rc;                   /* bl_can_decode() result; BL_EBADMSG for error frames */
-    const bl_decoded_t *dec;  /* what it carried (also for rejects: why, msg) */
+    int rc;                   /* 0 decoded; BL_EBADMSG rejected (why), error frames included */
+    uint8_t why;              /* bl_reject_t */
+    uint32_t fields;          /* BL_BIT(field) the message set in d->rec */
+    const bl_decoded_t *dec;  /* CAN: what it carried (also for rejects: msg, sig, val); NULL for RS485 */
     int mi;                   /* index of dec->msg in the codec, -1 */
     bool b2i, i2b;            /* decoded battery / inverter message of the protocol */
+    bool poll;                /* an inverter request or keep-alive (the battery watches these) */
+    uint32_t period_ms;       /* its period where the protocol gives one */
     bool flipped;             /* the id length was corrected (d->flip_ext) */
 } dg_ctx_t;
 
@@ -52,6 +56,13 @@ void dg_note(bl_diag_t *d, const char *fmt, ...);
 void dg_msg_name(const bl_message_t *m, char *buf, size_t n);
 /* Duration between two marks, µs (0 without timestamps). */
 uint64_t dg_span(const bl_diag_mark_t *a, const bl_diag_mark_t *b);
+
+/* Every analyser, in order, on one frame / message. */
+void dg_analyse(bl_diag_t *d, const dg_ctx_t *c);
+/* The protocol is known (or detected): set up, replay the sample. */
+void dg_make_ready(bl_diag_t *d);
+/* RS485 byte protocols: framer and session for p (bus rs485). BL_ENOTSUP for Modbus maps. */
+int dg_rs_init(bl_diag_t *d, const bl_protocol_t *p);
 
 /* Analysers: per frame, per malformed line, at the end. */
 void dg_link_frame(bl_diag_t *d, const dg_ctx_t *c);

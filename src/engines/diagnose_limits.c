@@ -98,7 +98,7 @@ static void react_start(bl_diag_t *d, const dg_ctx_t *c, unsigned dir, int32_t l
 
 static void negative_dcl(bl_diag_t *d, const dg_ctx_t *c)
 {
-    const bl_message_t *m = c->dec->msg;
+    const bl_message_t *m = c->dec->msg; /* CAN only: RS485 layouts carry limits signed by design */
     for (unsigned k = 0; k < m->nsigs; k++) {
         bl_signal_t s;
         uint64_t raw;
@@ -118,7 +118,7 @@ static void negative_dcl(bl_diag_t *d, const dg_ctx_t *c)
 
 static void limit_updates(bl_diag_t *d, const dg_ctx_t *c)
 {
-    uint32_t fl = c->dec->fields;
+    uint32_t fl = c->fields;
     const bl_record_t *r = &d->rec;
 
     if (fl & BL_BIT(BL_F_CCL)) {
@@ -146,7 +146,8 @@ static void limit_updates(bl_diag_t *d, const dg_ctx_t *c)
         d->dcl_lo = !d->lim_have || v < d->dcl_lo ? v : d->dcl_lo;
         d->dcl_hi = !d->lim_have || v > d->dcl_hi ? v : d->dcl_hi;
         d->dcl_prev = v;
-        negative_dcl(d, c);
+        if (c->dec != NULL)
+            negative_dcl(d, c);
     }
     if (fl & BL_BIT(BL_F_CVL)) {
         int32_t v = r->f[BL_F_CVL].value;
@@ -181,7 +182,7 @@ void dg_limits_frame(bl_diag_t *d, const dg_ctx_t *c)
     if (c->rc != 0) {
         /* a signed limit sent negative is out of its range: rejected, and named here */
         const bl_decoded_t *dec = c->dec;
-        if (dec->why == BL_REJ_RANGE && dec->msg != NULL && dec->sig < dec->msg->nsigs &&
+        if (dec != NULL && dec->why == BL_REJ_RANGE && dec->msg != NULL && dec->sig < dec->msg->nsigs &&
             (dec->msg->sigs[dec->sig].field == BL_F_DCL || dec->msg->sigs[dec->sig].field == BL_F_CCL) &&
             dec->val[dec->sig] < 0 && d->neg_dcl++ == 0)
             dg_mark(&d->neg_dcl_m, c, dec->val[dec->sig], dec->msg->sigs[dec->sig].field, 1);
@@ -189,7 +190,7 @@ void dg_limits_frame(bl_diag_t *d, const dg_ctx_t *c)
     }
     if (c->b2i)
         limit_updates(d, c);
-    if ((c->dec->fields & (BL_BIT(BL_F_CURRENT) | BL_BIT(BL_F_INV_CURRENT))) && dg_current(d, &i_mA))
+    if ((c->fields & (BL_BIT(BL_F_CURRENT) | BL_BIT(BL_F_INV_CURRENT))) && dg_current(d, &i_mA))
         judge(d, c, i_mA);
 }
 

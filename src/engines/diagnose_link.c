@@ -12,6 +12,7 @@
 #define BURST_MIN 5u              /* ... a burst is this many in one window */
 #define BITRATE_MIN_ERRFRAMES 5u  /* error frames before a bitrate is suspected */
 #define SLOW_FACTOR 2u            /* a message slower than twice its period is "slow" */
+#define EV_BAD_LINE 100           /* reject_ev.a of a capture line that did not parse */
 
 /* ---- per frame ------------------------------------------------------------------------ */
 
@@ -36,9 +37,10 @@ static void idset_add(bl_diag_t *d, const bl_can_frame_t *f)
     }
 }
 
+/* the first cap items, on different lines (several rejects of one RS485 line count once) */
 static void keep(bl_diag_mark_t *arr, uint8_t *n, unsigned cap, const dg_ctx_t *c, int64_t a)
 {
-    if (*n < cap)
+    if (*n < cap && (*n == 0 || arr[*n - 1].line != c->line))
         dg_mark(&arr[(*n)++], c, a, 0, 0);
 }
 
@@ -104,9 +106,9 @@ static void battery_frame(bl_diag_t *d, const dg_ctx_t *c)
     }
     dg_mark(&d->last_b2i, c, 0, 0, 0);
     /* identity as the inverter sees it */
-    if (c->dec->fields & BL_BIT(BL_F_MANUFACTURER))
+    if (c->fields & BL_BIT(BL_F_MANUFACTURER))
         dg_mark(&d->manuf_at, c, 0, 0, 0);
-    if (d->cfg.inv != NULL && d->cfg.inv->type_msg != 0 && d->cfg.inv->type_signal != NULL &&
+    if (d->cfg.inv != NULL && d->cfg.inv->type_msg != 0 && d->cfg.inv->type_signal != NULL && c->dec != NULL &&
         c->dec->msg->id == d->cfg.inv->type_msg) {
         const bl_message_t *m = c->dec->msg;
         for (unsigned i = 0; i < m->nsigs; i++) {
@@ -125,26 +127,25 @@ static void battery_frame(bl_diag_t *d, const dg_ctx_t *c)
 }
 
 /* The longest silence of the inverter's polls / keep-alives the battery watches. */
-static uint64_t inverter_limit_us(const bl_diag_t *d, const bl_message_t *m)
+static uint64_t inverter_limit_us(const bl_diag_t *d, uint32_t period_ms)
 {
     uint32_t lt = bl_proto_link_timeout_ms(d->p);
     if (lt != 0)
         return (uint64_t)lt * 1000u;
-    if (m->period_ms != 0)
-        return (uint64_t)m->period_ms * 10000u; /* 10 x the period, as for battery data */
+    if (period_ms != 0)
+        return (uint64_t)period_ms * 10000u; /* 10 x the period, as for battery data */
     return 0;
 }
 
 static void inverter_frame(bl_diag_t *d, const dg_ctx_t *c)
 {
-    const bl_message_t *m = c->dec->msg;
     bl_reaction_t r;
 
     d->i2b++;
     if (!dg_marked(&d->first_i2b))
         dg_mark(&d->first_i2b, c, 0, 0, 0);
-    if (m->flags & (BL_MF_KEEPALIVE | BL_MF_REQUEST)) {
-        uint64_t lim = inverter_limit_us(d, m);
+    if (c->poll) {
+        uint64_t lim = inverter_limit_us(d, c->period_ms);
         if (d->polls++ == 0)
             dg_mark(&d->first_poll, c, 0, 0, 0);
         if (lim != 0 && c->has_ts && d->last_poll.has_ts && c->t_us - d->last_poll.ts_us > lim) {
@@ -160,7 +161,7 @@ static void inverter_frame(bl_diag_t *d, const dg_ctx_t *c)
     }
     dg_mark(&d->last_i2b, c, 0, 0, 0);
     /* the session the battery would keep: where it restarts, the inverter did not accept it */
-    if (bl_can_react(&d->codec, c->f, c->t_us / 1000u, &r) > 0) {
+    if (c->f != NULL && bl_can_react(&d->codec, c->f, c->t_us / 1000u, &r) > 0) {
         if (r.state_after > d->max_state)
             d->max_state = r.state_after;
         if (r.state_before > 0 && r.state_after == 0)
@@ -188,13 +189,15 @@ void dg_link_frame(bl_diag_t *d, const dg_ctx_t *c)
     dg_mark(&d->last_any, c, 0, 0, 0);
     if (!dg_marked(&d->first_any))
         d->first_any = d->last_any;
-    idset_add(d, c->f);
-    if (c->f->flags & BL_CAN_ERR) {
-        error_frame(d, c);
-        return;
+    if (c->f != NULL) {
+        idset_add(d, c->f);
+        if (c->f->flags & BL_CAN_ERR) {
+            error_frame(d, c);
+            return;
+        }
+        if (c->f->flags & BL_CAN_RTR)
+            d->rtr++;
     }
-    if (c->f->flags & BL_CAN_RTR)
-        d->rtr++;
     if (c->flipped) {
         d->idlen++;
         keep(d->idlen_ev, &d->nidlen_ev, BL_ARRAY_LEN(d->idlen_ev), c, 0);
@@ -222,8 +225,8 @@ void dg_link_frame(bl_diag_t *d, const dg_ctx_t *c)
             inverter_frame(d, c);
         return;
     }
-    d->rejected[dec->why]++;
-    switch (dec->why) {
+    d->rejected[c->why]++;
+    switch (c->why) {
     case BL_REJ_UNKNOWN_ID:
         d->foreign++;
         keep(d->foreign_ev, &d->nforeign_ev, BL_ARRAY_LEN(d->foreign_ev), c, 0);
@@ -235,14 +238,15 @@ void dg_link_frame(bl_diag_t *d, const dg_ctx_t *c)
     case BL_REJ_RANGE:
         /* well-formed frames with implausible values: the value analysers name the field (SOC
          * scale, negative limits); the rest are counted here */
-        if (dec->msg != NULL && dec->msg->dir == BL_DIR_B2I)
+        if (c->b2i || (dec != NULL && dec->msg != NULL && dec->msg->dir == BL_DIR_B2I))
             d->b2i_bad++;
-        range_reject(d, c);
+        if (dec != NULL)
+            range_reject(d, c);
         break;
     default:
-        if (dec->msg != NULL && dec->msg->dir == BL_DIR_B2I)
+        if (c->b2i || (dec != NULL && dec->msg != NULL && dec->msg->dir == BL_DIR_B2I))
             d->b2i_bad++;
-        keep(d->reject_ev, &d->nreject_ev, BL_ARRAY_LEN(d->reject_ev), c, (int64_t)dec->why);
+        keep(d->reject_ev, &d->nreject_ev, BL_ARRAY_LEN(d->reject_ev), c, (int64_t)c->why);
         burst_add(d, c, true);
         break;
     }
@@ -251,7 +255,7 @@ void dg_link_frame(bl_diag_t *d, const dg_ctx_t *c)
 void dg_link_bad(bl_diag_t *d, const dg_ctx_t *c)
 {
     uint8_t n = d->nreject_ev;
-    keep(d->reject_ev, &d->nreject_ev, BL_ARRAY_LEN(d->reject_ev), c, (int64_t)BL_REJ_SYNTAX);
+    keep(d->reject_ev, &d->nreject_ev, BL_ARRAY_LEN(d->reject_ev), c, EV_BAD_LINE);
     if (d->nreject_ev > n)
         d->reject_ev[n].has_ts = 0; /* the line's own time did not parse */
     burst_add(d, c, false);
@@ -259,14 +263,16 @@ void dg_link_bad(bl_diag_t *d, const dg_ctx_t *c)
 
 /* ---- conclusions ---------------------------------------------------------------------- */
 
-static const char *reject_text(int64_t why)
+static const char *reject_text(const bl_diag_t *d, int64_t why)
 {
     switch (why) {
-    case BL_REJ_LENGTH: return "wrong length (DLC)";
+    case BL_REJ_LENGTH: return d->rs ? "wrong length, cut short or does not fit its layout" : "wrong length (DLC)";
     case BL_REJ_RANGE: return "value out of range";
-    case BL_REJ_RESERVED: return "constant bits wrong";
+    case BL_REJ_CHECKSUM: return "checksum does not verify";
+    case BL_REJ_RESERVED: return d->rs ? "the BMS answered with an error code" : "constant bits wrong";
     case BL_REJ_REMOTE: return "remote frame";
-    case BL_REJ_SYNTAX: return "line does not parse";
+    case BL_REJ_SYNTAX: return d->rs ? "bytes that fit no frame (noise)" : "line does not parse";
+    case EV_BAD_LINE: return "line does not parse";
     case BL_REJ_TOO_LONG: return "line too long";
     default: return "rejected";
     }
@@ -289,6 +295,31 @@ static void err_classes_text(uint32_t classes, char *buf, size_t n)
 static uint64_t good(const bl_diag_t *d)
 {
     return d->b2i + d->i2b;
+}
+
+/* RS485: a serial line at another baud rate than the BMS reads as noise and broken frames */
+static bool wrong_baud(bl_diag_t *d)
+{
+    uint32_t bad = d->rs_rej[BL_RSR_NOISE] + d->rs_rej[BL_RSR_CHECKSUM] + d->rs_rej[BL_RSR_LCHKSUM] +
+                   d->rs_rej[BL_RSR_SYNTAX] + d->rs_rej[BL_RSR_LENGTH] + d->rs_rej[BL_RSR_TRUNCATED];
+    bl_diag_finding_t *f;
+
+    if (bad < 5 || good(d) * 10u > bad)
+        return false;
+    f = dg_add(d, BL_DP_WRONG_BITRATE, BL_DSEV_ERROR, "wrong_baud", d->nreject_ev ? d->reject_ev[0].ts_us : d->first_us);
+    if (f == NULL)
+        return true;
+    dg_fmt(f->cause, sizeof f->cause,
+           "%l bytes of noise and %u broken %s frames (checksum, length, characters that cannot be there), %l "
+           "that decode: the line runs at another baud rate (or parity) than the BMS",
+           DG_L(d->rs_noise), (unsigned)(bad - d->rs_rej[BL_RSR_NOISE]), d->p->name, DG_L(good(d)));
+    for (unsigned i = 0; i < d->nreject_ev; i++)
+        dg_ev(f, &d->reject_ev[i], "%s", reject_text(d, d->reject_ev[i].a));
+    dg_fmt(f->fix, sizeof f->fix,
+           "Set the inverter (or adapter) to %u baud, 8N1, as %s needs, and the BMS to the same (Pylontech DIP 1 "
+           "selects 9600 or 115200 after a restart; Seplos V2 19200; JK 115200); then check A/B wiring.",
+           (unsigned)(d->p->baud ? d->p->baud : bl_proto_root(d->p)->baud), d->p->name);
+    return true;
 }
 
 static bool wrong_bitrate(bl_diag_t *d)
@@ -529,7 +560,7 @@ static void explain(bl_diag_finding_t *f, bl_diag_t *d, unsigned because)
     if (c == NULL)
         return;
     f->because = (uint8_t)because;
-    dg_cat(f->cause, sizeof f->cause, " (cause: %s, below)", bl_diag_problem_str(because));
+    dg_cat(f->cause, sizeof f->cause, " (cause: %s)", bl_diag_problem_str(because));
     for (unsigned i = 0; i < c->nev && f->nev < 2; i++) {
         bl_diag_mark_t m;
         memset(&m, 0, sizeof m);
@@ -559,11 +590,17 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
         f = dg_add(d, BL_DP_BATTERY_NOT_DETECTED, BL_DSEV_ERROR, id, d->first_us);
         if (f == NULL)
             return;
-        dg_msg_name(req, rn, sizeof rn);
+        if (d->rs)
+            dg_fmt(rn, sizeof rn, "its requests");
+        else
+            dg_msg_name(req, rn, sizeof rn);
         if (d->p == NULL) {
             dg_fmt(f->cause, sizeof f->cause, "no battery: none of the protocols reads this traffic (%l frames, %u ids)",
                    DG_L(d->frames), (unsigned)d->nids);
             dg_ev(f, &d->first_any, "read by no battery protocol");
+        } else if (bitrate || idlen || protocol) {
+            dg_fmt(f->cause, sizeof f->cause, "nothing the battery or the inverter says can be read (%l frames)",
+                   DG_L(d->frames));
         } else if (inv_first && d->polls == 0) {
             dg_fmt(f->cause, sizeof f->cause,
                    "no battery frames: %s batteries stay silent until the inverter speaks first (%s), and no inverter "
@@ -574,6 +611,14 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
         } else if (inv_first) {
             dg_fmt(f->cause, sizeof f->cause,
                    "the inverter polls (%l x %s) but the battery never answers", DG_L(d->polls), rn);
+            if (d->rs && d->rs_req_addr >= 0 && d->rsc->addr_default != (uint8_t)d->rs_req_addr)
+                dg_cat(f->cause, sizeof f->cause,
+                       "; it polls address 0x%s%u, a %s battery answers at its own address (0x%s%u by default): "
+                       "check the address / DIP switches",
+                       d->rs_req_addr < 16 ? "0" : "", (unsigned)d->rs_req_addr, d->p->name,
+                       d->rsc->addr_default < 16 ? "0" : "", (unsigned)d->rsc->addr_default);
+            if (d->rs_err_code > 0)
+                dg_cat(f->cause, sizeof f->cause, "; %u answers were error codes", (unsigned)d->rs_err_code);
             dg_ev(f, &d->first_poll, "inverter request, no answer");
             dg_ev(f, &d->last_poll, "still no answer");
         } else {
@@ -600,6 +645,12 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
             dg_fmt(f->fix, sizeof f->fix,
                    "Make the inverter poll: set its battery type to the entry that speaks %s, enable its BMS / CAN "
                    "port, check the cable to the inverter's BMS port (pinout: inverter-settings.md section 5).",
+                   d->p->name);
+        else if (inv_first && d->rs)
+            dg_fmt(f->fix, sizeof f->fix,
+                   "Wake the battery (power button, or its wake-up for sleeping BMSes), set its RS485 protocol to %s, "
+                   "its address (DIP switches) to the one the inverter polls, its baud rate to the inverter's; "
+                   "check A/B (not swapped), the jack (RS485, not CAN or console) and termination.",
                    d->p->name);
         else if (inv_first)
             dg_fmt(f->fix, sizeof f->fix,
@@ -786,21 +837,24 @@ static void comm(bl_diag_t *d)
                    s.name);
         }
     }
-    if (d->bursts > 0 || (data > 0 && d->nreject_ev > 0 &&
-                          (d->lines_bad + d->rejected[BL_REJ_LENGTH] + d->rejected[BL_REJ_RESERVED]) * 20u >=
-                              d->lines_bad + data)) {
+    if (!dg_find(d, BL_DP_WRONG_BITRATE) &&
+        (d->bursts > 0 ||
+         (data > 0 && d->nreject_ev > 0 &&
+          (d->lines_bad + d->rejected[BL_REJ_LENGTH] + d->rejected[BL_REJ_RESERVED] + d->rejected[BL_REJ_CHECKSUM] +
+           d->rejected[BL_REJ_SYNTAX]) * 20u >= d->lines_bad + data))) {
         uint64_t bad = d->lines_bad + d->rejected[BL_REJ_LENGTH] + d->rejected[BL_REJ_RESERVED] +
-                       d->rejected[BL_REJ_REMOTE];
+                       d->rejected[BL_REJ_REMOTE] + d->rejected[BL_REJ_CHECKSUM] + d->rejected[BL_REJ_SYNTAX];
         bool many = bad * 20u >= d->lines_bad + data;
         f = dg_add(d, BL_DP_COMM, many ? BL_DSEV_ERROR : BL_DSEV_WARNING, "malformed_burst", d->burst_worst_at.ts_us);
         if (f != NULL) {
             dg_fmt(f->cause, sizeof f->cause,
                    "%l malformed frames and lines (%l lines that do not parse, %l frames of the wrong length, %l "
-                   "with wrong constant bits); up to %u within one second",
-                   DG_L(bad), DG_L(d->lines_bad), DG_L(d->rejected[BL_REJ_LENGTH]), DG_L(d->rejected[BL_REJ_RESERVED]),
+                   "with a bad checksum, %l %s); up to %u within one second",
+                   DG_L(bad), DG_L(d->lines_bad), DG_L(d->rejected[BL_REJ_LENGTH]), DG_L(d->rejected[BL_REJ_CHECKSUM]),
+                   DG_L(d->rejected[BL_REJ_RESERVED]), d->rs ? "error-code answers" : "with wrong constant bits",
                    (unsigned)d->burst_worst);
             for (unsigned i = 0; i < d->nreject_ev; i++)
-                dg_ev(f, &d->reject_ev[i], "%s", reject_text(d->reject_ev[i].a));
+                dg_ev(f, &d->reject_ev[i], "%s", reject_text(d, d->reject_ev[i].a));
             dg_ev(f, &d->burst_worst_at, "start of the worst second: %l malformed", DG_L(d->burst_worst_at.a));
             dg_fmt(f->fix, sizeof f->fix,
                    "Bursts of broken frames point at the sender's firmware (wrong DLC, values out of range) or a "
@@ -841,7 +895,7 @@ static void comm(bl_diag_t *d)
 
 void dg_link_finish(bl_diag_t *d)
 {
-    bool bitrate = wrong_bitrate(d);
+    bool bitrate = d->rs ? (d->p != NULL && wrong_baud(d)) : wrong_bitrate(d);
     bool idlen = wrong_id_length(d);
     bool protocol = wrong_protocol(d);
 

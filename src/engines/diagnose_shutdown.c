@@ -35,7 +35,7 @@ static void push(bl_diag_t *d, unsigned kind, unsigned arg, unsigned arg2, const
 static void events(bl_diag_t *d, const dg_ctx_t *c)
 {
     const bl_record_t *r = &d->rec;
-    uint32_t fl = c->dec->fields;
+    uint32_t fl = c->fields;
     bl_diag_mark_t m;
 
     dg_mark(&m, c, 0, 0, 0);
@@ -143,7 +143,7 @@ void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c)
     int32_t i_mA, mag;
 
     if (c->rc != 0) {
-        if ((c->f->flags & BL_CAN_ERR) && d->busoff > 0 && dg_marked(&d->first_busoff) && d->first_busoff.line == c->line) {
+        if (c->f != NULL && (c->f->flags & BL_CAN_ERR) && d->busoff > 0 && dg_marked(&d->first_busoff) && d->first_busoff.line == c->line) {
             bl_diag_mark_t m;
             dg_mark(&m, c, 0, 0, 0);
             push(d, EV_BUSOFF, 0, 0, &m);
@@ -156,7 +156,7 @@ void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c)
             push(d, EV_GAP, 0, 0, &d->gapx_a);
         events(d, c);
     }
-    if (d->rec.f[BL_F_INV_ERROR].valid && (c->dec->fields & BL_BIT(BL_F_INV_ERROR))) {
+    if (d->rec.f[BL_F_INV_ERROR].valid && (c->fields & BL_BIT(BL_F_INV_ERROR))) {
         int32_t e = d->rec.f[BL_F_INV_ERROR].value;
         if (e != 0 && e != d->inv_err_prev) {
             bl_diag_mark_t m;
@@ -165,7 +165,7 @@ void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c)
         }
         d->inv_err_prev = e;
     }
-    if (!(c->dec->fields & (BL_BIT(BL_F_CURRENT) | BL_BIT(BL_F_INV_CURRENT))) || !dg_current(d, &i_mA) || !c->has_ts)
+    if (!(c->fields & (BL_BIT(BL_F_CURRENT) | BL_BIT(BL_F_INV_CURRENT))) || !dg_current(d, &i_mA) || !c->has_ts)
         return;
     mag = i_mA < 0 ? -i_mA : i_mA;
     if (mag >= RUN_MA) {

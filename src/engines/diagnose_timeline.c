@@ -81,7 +81,7 @@ void dg_timeline_frame(bl_diag_t *d, const dg_ctx_t *c)
         return;
     b->frames++;
     if (c->rc != 0) {
-        if (c->dec->why != BL_REJ_UNKNOWN_ID)
+        if (c->why != BL_REJ_UNKNOWN_ID)
             b->errors++;
         return;
     }
@@ -92,7 +92,7 @@ void dg_timeline_frame(bl_diag_t *d, const dg_ctx_t *c)
     for (unsigned k = 0; k < BL_TL_NVALS; k++) {
         unsigned fid = tl_field[k];
         int32_t v;
-        if (!(c->dec->fields & BL_BIT(fid)))
+        if (!(c->fields & BL_BIT(fid)))
             continue;
         v = d->rec.f[fid].value;
         if (!(b->have & (1u << k))) {

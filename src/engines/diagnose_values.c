@@ -250,13 +250,13 @@ void dg_values_frame(bl_diag_t *d, const dg_ctx_t *c)
     const bl_field_t *fi = &d->rec.f[BL_F_CURRENT], *fv = &d->rec.f[BL_F_VOLTAGE];
 
     if (c->rc != 0) {
-        if (c->dec->msg != NULL)
+        if (c->dec != NULL && c->dec->msg != NULL)
             soc_scale_reject(d, c);
         return;
     }
     if (!c->b2i)
         return;
-    fl = c->dec->fields;
+    fl = c->fields;
     if (fl & BL_BIT(BL_F_VOLTAGE)) {
         if (!d->v_first_have) {
             d->v_first_mV = fv->value;
@@ -293,6 +293,10 @@ static const char *cap_text(const bl_diag_t *d)
 
 static bool soc_carried(const bl_diag_t *d, const bl_message_t **m)
 {
+    if (d->rs) {
+        *m = NULL; /* RS485: the answers the inverter polls for */
+        return (d->caps.fields & BL_BIT(BL_F_SOC)) != 0;
+    }
     for (unsigned i = 0; i < d->codec.n; i++) {
         const bl_message_t *mm = d->codec.msg[i];
         if (mm->dir != BL_DIR_B2I || !d->codec.sends[i])
@@ -364,7 +368,10 @@ static void soc_findings(bl_diag_t *d)
 
     if (d->p == NULL || d->b2i == 0 || !soc_carried(d, &sm))
         return;
-    dg_msg_name(sm, mn, sizeof mn);
+    if (sm != NULL)
+        dg_msg_name(sm, mn, sizeof mn);
+    else
+        dg_fmt(mn, sizeof mn, "its answers");
     if (d->soc_scale_hi > 0) {
         f = dg_add(d, BL_DP_SOC, BL_DSEV_ERROR, "soc_scale", d->soc_scale_m.ts_us);
         if (f != NULL) {
@@ -381,10 +388,16 @@ static void soc_findings(bl_diag_t *d)
     }
     if (d->soc_frames == 0) {
         if (d->soc_scale_hi == 0 && (f = dg_add(d, BL_DP_SOC, BL_DSEV_ERROR, "soc_absent", d->first_b2i.ts_us)) != NULL) {
-            dg_fmt(f->cause, sizeof f->cause,
-                   "no SOC: %s carries it in %s, which never arrived in %l battery frames; inverters show 0 %% or "
-                   "refuse the battery",
-                   d->p->name, mn, DG_L(d->b2i));
+            if (d->rs)
+                dg_fmt(f->cause, sizeof f->cause,
+                       "no SOC in %l answers: the inverter never asked for a command that carries it, or the battery's "
+                       "answers lack it; inverters show 0 %% or refuse the battery",
+                       DG_L(d->b2i));
+            else
+                dg_fmt(f->cause, sizeof f->cause,
+                       "no SOC: %s carries it in %s, which never arrived in %l battery frames; inverters show 0 %% or "
+                       "refuse the battery",
+                       d->p->name, mn, DG_L(d->b2i));
             dg_ev(f, &d->first_b2i, "battery frame, no SOC");
             dg_ev(f, &d->last_b2i, "last battery frame, still no SOC");
             dg_fmt(f->fix, sizeof f->fix, "Make the BMS send %s (protocol version / firmware).", mn);
@@ -393,7 +406,7 @@ static void soc_findings(bl_diag_t *d)
     }
     /* the SOC message at its period */
     {
-        int mi = msg_idx(d, sm);
+        int mi = sm != NULL ? msg_idx(d, sm) : -1;
         const bl_diag_msgstat_t *s = mi >= 0 ? &d->ms[mi] : NULL;
         if (s != NULL && s->n >= 3 && sm->period_ms > 0 && d->have_ts) {
             uint64_t mean = (s->last_us - s->first_us) / (s->n - 1u), per = (uint64_t)sm->period_ms * 1000u;

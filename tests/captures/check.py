@@ -63,6 +63,8 @@ def check_evidence(name, lines, f):
 def check_one(name):
     e = read_expect(os.path.join(HERE, name + ".expect"))
     log = os.path.join(HERE, name + ".log")
+    if not os.path.exists(log):
+        log = os.path.join(HERE, name + ".hex")  # RS485 captures: hex485 lines
     r = subprocess.run([BMSLINK, "diagnose", "--json", "-q"] + e["args"] + [log], capture_output=True, text=True)
     if r.returncode != e["exit"]:
         bad.append("%s: exit %d, expected %d (stderr: %s)" % (name, r.returncode, e["exit"], r.stderr.strip()[:200]))
@@ -119,7 +121,7 @@ def deterministic():
             elif open(mine, "rb").read() != open(os.path.join(tmp, f), "rb").read():
                 bad.append("%s: differs from what gencaptures writes (regenerate: gencaptures tests/captures)" % f)
         for f in os.listdir(HERE):
-            if f.endswith(".log") and f not in names:
+            if (f.endswith(".log") or f.endswith(".hex")) and f not in names:
                 bad.append("%s: committed but gencaptures does not write it" % f)
 
 

@@ -1,7 +1,7 @@
 /*
  * gencaptures: the library of synthetic field captures for `bmslink diagnose`.
  *
- *   gencaptures DIR          write every capture as DIR/NAME.log (candump -L)
+ *   gencaptures DIR          write every capture as DIR/NAME.log (candump -L) or NAME.hex (RS485, hex485)
  *   gencaptures NAME         one capture on stdout
  *   gencaptures --list       the names
  *
@@ -20,6 +20,7 @@
 #include "bmslink/canerr.h"
 #include "bmslink/capture.h"
 #include "bmslink/protocol.h"
+#include "bmslink/rs485.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,6 +73,15 @@ struct site {
     double par[8];
     int ipar[8];
     bool bat_on;             /* the battery sends at all */
+    /* RS485 byte protocols: the inverter polls, the battery answers (hex485 lines) */
+    bool rs;
+    const bl_rs485_codec_t *rsc;
+    bl_rs_session_t bsess, isess;
+    uint8_t poll_addr, bat_addr;
+    uint64_t next_poll_us;
+    bool once_done;
+    void (*rs_wire)(site_t *s, uint8_t *b, size_t *n, bool battery); /* alter bytes on the line */
+    bool (*rs_drop)(site_t *s, bool battery);
 };
 
 /* ---- deterministic noise -------------------------------------------------------------- */
@@ -430,8 +440,19 @@ static int site_init(site_t *s, const char *proto, unsigned seconds, FILE *fp)
 
     memset(s, 0, sizeof *s);
     s->p = bl_protocol_find(proto);
-    if (s->p == NULL || bl_can_codec_init(&s->bat, s->p) < 0 || bl_can_codec_init(&s->inv, s->p) < 0)
+    if (s->p == NULL)
         return -1;
+    if (bl_proto_root(s->p)->bus == BL_BUS_CAN) {
+        if (bl_can_codec_init(&s->bat, s->p) < 0 || bl_can_codec_init(&s->inv, s->p) < 0)
+            return -1;
+    } else {
+        s->rs = true;
+        s->rsc = bl_rs_codec(s->p);
+        if (s->rsc == NULL || bl_rs_session_init(&s->bsess, s->p) < 0 || bl_rs_session_init(&s->isess, s->p) < 0)
+            return -1;
+        s->poll_addr = s->bat_addr = s->rsc->addr_default;
+        s->bat.started = true;
+    }
     s->fp = fp;
     s->rng = 12345u;
     s->t0_us = UINT64_C(1718000000000000); /* 2024-06-10 06:13:20 UTC */
@@ -466,11 +487,92 @@ static void inverter_values(site_t *s)
     bl_record_set(&s->irec, BL_F_INV_ERROR, 0, 0, ms);
 }
 
+/* ---- RS485: the inverter polls, the battery answers ------------------------------------- */
+
+static void rs_emit(site_t *s, const uint8_t *b, size_t n, uint64_t ts)
+{
+    char line[4200];
+    size_t k;
+    if (ts <= s->last_us)
+        ts = s->last_us + 37u;
+    s->last_us = ts;
+    k = (size_t)snprintf(line, sizeof line, "(%llu.%06llu) ", (unsigned long long)(ts / 1000000u),
+                         (unsigned long long)(ts % 1000000u));
+    if (s->rsc->framing == BL_FRAMING_PYLON && n > 0 && b[0] == '~') {
+        for (size_t i = 0; i < n && k + 2 < sizeof line; i++)
+            if (b[i] != '\r')
+                line[k++] = (char)b[i];
+    } else {
+        for (size_t i = 0; i < n && k + 4 < sizeof line; i++)
+            k += (size_t)snprintf(line + k, sizeof line - k, "%s%02X", i ? " " : "", b[i]);
+    }
+    line[k] = '\0';
+    raw_line(s, line);
+}
+
+static void rs_inverter_hears(site_t *s, const uint8_t *b, size_t n)
+{
+    static uint8_t info[2048];
+    static bl_rs_decoded_t dec;
+    bl_rs_frame_t f;
+    bl_rsr_t why;
+    if (bl_rs_session_frame(&s->isess, b, n, info, sizeof info, &f, &why) < 0 || f.request || f.msg == NULL || f.rtn)
+        return;
+    if (bl_rs_decode(s->rsc, f.msg, f.pl, f.plen, -1, (s->now_us - s->t0_us) / 1000u, &s->seen, NULL, 0, &dec) == 0) {
+        s->heard_us = s->now_us;
+        s->hears = true;
+    }
+}
+
+static void rs_exchange(site_t *s, uint16_t cmd, uint64_t ts)
+{
+    uint8_t req[256], ans[BL_STREAM_PYLON_MAX + 64], info[2048];
+    size_t nreq, nans;
+    int n = bl_rs_request(s->p, s->poll_addr, cmd, false, req, sizeof req);
+    bl_rs_frame_t f;
+    bl_rsr_t why;
+    bl_rs_answer_t res;
+
+    if (n <= 0)
+        return;
+    nreq = (size_t)n;
+    if (s->rs_wire != NULL)
+        s->rs_wire(s, req, &nreq, false);
+    if (s->rs_drop == NULL || !s->rs_drop(s, false))
+        rs_emit(s, req, nreq, ts);
+    if (!s->bat_on || bl_rs_session_frame(&s->bsess, req, nreq, info, sizeof info, &f, &why) < 0)
+        return;
+    n = bl_rs_answer(s->p, s->bat_addr, &f, &s->rec, (s->now_us - s->t0_us) / 1000u, 0, ans, sizeof ans, &res);
+    if (n <= 0 || (s->rs_drop != NULL && s->rs_drop(s, true)))
+        return;
+    nans = (size_t)n;
+    if (s->rs_wire != NULL)
+        s->rs_wire(s, ans, &nans, true);
+    rs_emit(s, ans, nans, ts + 60000u);
+    rs_inverter_hears(s, ans, nans);
+}
+
+static void rs_tick(site_t *s)
+{
+    uint64_t ts;
+    if (s->now_us < s->next_poll_us || !s->inv_talks)
+        return;
+    ts = s->now_us + 1000u;
+    if (!s->once_done && s->rsc->poll_once != NULL)
+        for (const uint8_t *c = s->rsc->poll_once; *c; c++, ts += 200000u)
+            rs_exchange(s, *c, ts);
+    s->once_done = true;
+    for (const uint8_t *c = s->rsc->poll; c != NULL && *c; c++, ts += 200000u)
+        rs_exchange(s, *c, ts);
+    s->next_poll_us += (uint64_t)(s->rsc->poll_ms ? s->rsc->poll_ms : 1000u) * 1000u;
+}
+
 static void run(site_t *s)
 {
     unsigned k = 0;
-    if (s->inv_talks)
+    if (s->inv_talks && !s->rs)
         inverter_plan(s);
+    s->next_poll_us = s->t0_us + 500000u;
     for (s->now_us = s->t0_us; s->now_us < s->end_us; s->now_us += TICK_US, k++) {
         physics(s);
         if (k % 10u == 0)
@@ -479,6 +581,10 @@ static void run(site_t *s)
             inverter_values(s);
         if (s->tick != NULL)
             s->tick(s);
+        if (s->rs) {
+            rs_tick(s);
+            continue;
+        }
         battery_tick(s);
         if (s->inv_talks)
             inverter_tick(s);
@@ -1143,6 +1249,53 @@ static void sc_alarm_gateway(site_t *s)
     s->bms = bms_comm_alarm;
 }
 
+/* RS485: the inverter polls an address no pack has */
+static void sc_rs_address(site_t *s)
+{
+    s->poll_addr = (uint8_t)(s->rsc->addr_default + 1u);
+}
+
+/* RS485 at the wrong baud: what a UART makes of it, bytes that frame nothing */
+static void tick_rs_garbage(site_t *s)
+{
+    uint64_t rel = s->now_us - s->t0_us;
+    uint8_t b[24];
+    char line[160];
+    size_t k;
+    if (rel % 500000u != 0)
+        return;
+    for (unsigned i = 0; i < sizeof b; i++)
+        b[i] = (uint8_t)(rnd(s) | 0x80u); /* bytes at a mismatched baud rate come out with the top bits set */
+    if (s->rsc->framing == BL_FRAMING_PYLON && rel % 1000000u == 0)
+        b[3] = '~'; /* now and then a start character */
+    k = (size_t)snprintf(line, sizeof line, "(%llu.%06llu)", (unsigned long long)((s->now_us + 1000u) / 1000000u),
+                         (unsigned long long)((s->now_us + 1000u) % 1000000u));
+    for (unsigned i = 0; i < sizeof b && k + 4 < sizeof line; i++)
+        k += (size_t)snprintf(line + k, sizeof line - k, " %02X", b[i]);
+    s->last_us = s->now_us + 1000u;
+    raw_line(s, line);
+}
+
+static void sc_rs_baud(site_t *s)
+{
+    s->inv_talks = false;
+    s->tick = tick_rs_garbage;
+}
+
+/* RS485: the battery stops answering for par[1] s at par[0] s */
+static bool rs_drop_window(site_t *s, bool battery)
+{
+    double t = t_s(s);
+    return battery && t >= s->par[0] && t < s->par[0] + s->par[1];
+}
+
+static void sc_rs_gap(site_t *s)
+{
+    s->par[0] = 90;
+    s->par[1] = 40;
+    s->rs_drop = rs_drop_window;
+}
+
 typedef struct {
     const char *name;
     const char *proto;
@@ -1168,6 +1321,13 @@ static const capdef_t caps_lib[] = {
     { "healthy-goodwe-lv", "goodwe-lv", 150, sc_none },
     { "healthy-afore", "afore", 150, sc_none },
     { "healthy-schneider", "schneider", 150, sc_none },
+    /* healthy RS485: the inverter polls, the battery answers */
+    { "healthy-pylon-rs485", "pylon-rs485", 180, sc_none },
+    { "healthy-daly", "daly", 180, sc_none },
+    { "healthy-jbd", "jbd", 180, sc_none },
+    { "rs485-no-answer", "pylon-rs485", 60, sc_rs_address },
+    { "rs485-wrong-baud", "pylon-rs485", 30, sc_rs_baud },
+    { "rs485-gap", "daly", 240, sc_rs_gap },
     /* battery_not_detected and its causes */
     { "no-battery", "pylon-lv", 60, sc_no_battery },
     { "waiting-for-poll", "byd-hvs", 60, sc_waiting_for_poll },
@@ -1246,7 +1406,10 @@ int main(int argc, char **argv)
         char path[1024];
         FILE *fp;
         int rc;
-        snprintf(path, sizeof path, "%s/%s.log", argv[1], caps_lib[i].name);
+        const bl_protocol_t *p = bl_protocol_find(caps_lib[i].proto);
+        /* RS485 captures are hex485 lines */
+        snprintf(path, sizeof path, "%s/%s.%s", argv[1], caps_lib[i].name,
+                 p != NULL && bl_proto_root(p)->bus != BL_BUS_CAN ? "hex" : "log");
         if ((fp = fopen(path, "w")) == NULL) {
             perror(path);
             return 1;
