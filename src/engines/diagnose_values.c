@@ -331,8 +331,11 @@ static void sign_inverted(bl_diag_t *d)
     bl_diag_finding_t *f;
     int64_t ds = (int64_t)d->soc_last - d->soc_first, dq = pct_of_cap(d, d->q_uC);
     bool steps = d->steps_disagree >= 5 && d->steps_disagree * 10u >= (d->steps_agree + d->steps_disagree) * 8u;
-    bool trend = d->soc_frames >= 2 && abs64(ds) >= 3000 && abs64(dq) >= 3000 && (ds > 0) != (dq > 0) &&
-                 voltage_follows_soc(d) && d->steps_agree <= d->steps_disagree;
+    /* SOC and voltage both against the counted charge; a SOC that jumps or recalibrates says
+     * nothing about the current */
+    bool trend = d->soc_frames >= 2 && abs64(ds) >= 5000 && abs64(dq) >= 5000 && (ds > 0) != (dq > 0) &&
+                 d->soc_jumps == 0 && d->soc_recal == 0 && voltage_follows_soc(d) &&
+                 d->steps_agree <= d->steps_disagree;
 
     if (!steps && !trend)
         return;
