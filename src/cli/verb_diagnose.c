@@ -39,6 +39,8 @@ static const char usage[] =
 
 #define MSG_LIMIT 20
 
+static const char *file_path(const char *uri);
+
 typedef struct {
     const bl_protocol_t *p, *via;
     const char *inverter, *report;
@@ -603,6 +605,14 @@ int verb_diagnose(int argc, char **argv)
     if (rc != BL_EXIT_OK)
         goto out;
     x->rs = cli_decode_rs485_wanted(x->p, x->fmt, 1, &argv[optind]);
+    if (x->rs && x->p != NULL && bl_proto_root(x->p)->bus != BL_BUS_CAN &&
+        ((x->fmt != BL_FMT_AUTO && x->fmt != BL_FMT_HEX485) ||
+         (x->fmt == BL_FMT_AUTO && file_path(argv[optind]) != NULL && !cli_rs485_sniff(file_path(argv[optind]))))) {
+        rc = cli_usage_err(usage, "diagnose", "%s is an RS485 protocol, but %s is not an RS485 capture (hex485 "
+                                              "lines); for a CAN capture name a CAN protocol",
+                           x->p->name, argv[optind]);
+        goto out;
+    }
     if (x->rs && (rc = rs485_protocol(x, argv[optind])) != BL_EXIT_OK)
         goto out;
     if (!x->rs && x->p != NULL && bl_proto_root(x->p)->bus != BL_BUS_CAN) {

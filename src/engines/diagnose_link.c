@@ -611,7 +611,9 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
         } else if (inv_first) {
             dg_fmt(f->cause, sizeof f->cause,
                    "the inverter polls (%l x %s) but the battery never answers", DG_L(d->polls), rn);
-            if (d->rs && d->rs_req_addr >= 0 && d->rsc->addr_default != (uint8_t)d->rs_req_addr)
+            /* Pylontech-family ADR (rs485 pitfall 3): Daly and JK carry no battery address there */
+            if (d->rs && d->rsc->kind == BL_RSK_PYLON && d->rs_req_addr >= 0 &&
+                d->rsc->addr_default != (uint8_t)d->rs_req_addr)
                 dg_cat(f->cause, sizeof f->cause,
                        "; it polls address 0x%s%u, a %s battery answers at its own address (0x%s%u by default): "
                        "check the address / DIP switches",
