@@ -39,7 +39,7 @@ static char *make(unsigned long frames, size_t *len)
     size_t at = 0;
     unsigned long k = 0;
     uint64_t t_us = UINT64_C(1718000000000000);
-    int32_t i_dA = 0, soc = 50;
+    int32_t i_dA = 0;
     int64_t q_dAs = 0; /* charge counted, 0.1 A x s: a 200 Ah pack moves 1 % per 72 000 */
     bl_cap_frame_t f;
 
@@ -51,6 +51,7 @@ static char *make(unsigned long frames, size_t *len)
     for (unsigned long s = 0; k < frames; s++, t_us += 1000000u) {
         int ccl = (s / 600) % 3 == 2 ? 200 : 1000; /* a derating every half hour */
         int v;
+        int32_t soc;
         if ((s / 900) % 2 == 0)
             i_dA = i_dA < 400 ? i_dA + 40 : 400 + (int)(s % 7);
         else

@@ -318,7 +318,6 @@ int dx_report_html(const dx_result_t *r, const char *path)
 {
     const bl_diag_t *d = r->d;
     FILE *fp = fopen(path, "w");
-    char t0[48], t1[48];
     unsigned count[BL_DSEV_COUNT] = { 0 };
     int err = 0;
 
@@ -344,6 +343,7 @@ int dx_report_html(const dx_result_t *r, const char *path)
     }
     fprintf(fp, " &middot; %llu frames", (unsigned long long)d->frames);
     if (d->have_ts) {
+        char t0[48], t1[48];
         utc(d->first_us, t0, sizeof t0);
         utc(d->last_us, t1, sizeof t1);
         fprintf(fp, " from %s to %s", t0, t1);

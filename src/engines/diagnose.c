@@ -217,13 +217,14 @@ static void sample_mark(const bl_diag_t *d, size_t i, bl_diag_mark_t *m)
 static void other_side(bl_diag_t *d)
 {
     uint8_t skip[512];
-    size_t n = d->nsample < sizeof skip ? d->nsample : sizeof skip;
-    size_t np;
+    size_t n = d->nsample, np;
     const bl_protocol_t *const *all = bl_protocols(&np);
     fit_t best;
     bl_can_codec_t c;
 
     memset(&best, 0, sizeof best);
+    if (n > sizeof skip)
+        n = sizeof skip;
     if (d->p == NULL || bl_can_codec_init(&c, d->p) < 0)
         return;
     for (size_t i = 0; i < n; i++) {
@@ -340,7 +341,7 @@ static void timeouts(bl_diag_t *d)
                 d->inv_timeout_ms = inv->timeouts[i].after_ms;
     if (d->stale_ms != 0) {
         dg_fmt(d->timeout_src, sizeof d->timeout_src, "--stale");
-    } else if (d->inv_timeout_ms != 0) {
+    } else if (d->inv_timeout_ms != 0 && inv != NULL) {
         d->stale_ms = d->inv_timeout_ms;
         dg_fmt(d->timeout_src, sizeof d->timeout_src, "%s's timeout", inv->name ? inv->name : "the inverter");
     } else if (d->p != NULL) {
@@ -469,7 +470,7 @@ static void process(bl_diag_t *d, const bl_cap_frame_t *cf, uint64_t line)
         c.rc = bl_can_decode(&d->codec, c.f, c.t_us / 1000u, &d->rec, &dec);
         if (dec.msg != NULL)
             c.mi = msg_index(d, dec.msg);
-        if (c.rc == 0) {
+        if (c.rc == 0 && dec.msg != NULL) {
             c.b2i = dec.msg->dir == BL_DIR_B2I;
             c.i2b = !c.b2i;
             c.poll = c.i2b && (dec.msg->flags & (BL_MF_KEEPALIVE | BL_MF_REQUEST));

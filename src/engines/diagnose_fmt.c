@@ -60,22 +60,20 @@ static const uint64_t pow10_[] = { 1, 10, 100, 1000 };
 
 static void put_milli(sink_t *s, int64_t milli, int dec)
 {
-    uint64_t mag, step, q;
+    uint64_t mag, step, q, p10;
     bool neg = milli < 0;
+    unsigned dd = dec < 0 ? 0u : dec > 3 ? 3u : (unsigned)dec;
 
-    if (dec < 0)
-        dec = 0;
-    if (dec > 3)
-        dec = 3;
+    p10 = pow10_[dd];
     mag = neg ? (uint64_t)(-(milli + 1)) + 1u : (uint64_t)milli;
-    step = 1000u / pow10_[dec];
+    step = 1000u / p10;
     q = (mag + step / 2u) / step; /* in units of 10^-dec, rounded half away from zero */
     if (neg && q != 0)
         put(s, '-');
-    put_u64(s, q / pow10_[dec], 1);
-    if (dec > 0) {
+    put_u64(s, q / p10, 1);
+    if (dd > 0) {
         put(s, '.');
-        put_u64(s, q % pow10_[dec], (unsigned)dec);
+        put_u64(s, q % p10, dd);
     }
 }
 

@@ -109,7 +109,7 @@ static void battery_frame(bl_diag_t *d, const dg_ctx_t *c)
     if (c->fields & BL_BIT(BL_F_MANUFACTURER))
         dg_mark(&d->manuf_at, c, 0, 0, 0);
     if (d->cfg.inv != NULL && d->cfg.inv->type_msg != 0 && d->cfg.inv->type_signal != NULL && c->dec != NULL &&
-        c->dec->msg->id == d->cfg.inv->type_msg) {
+        c->f != NULL && c->dec->msg->id == d->cfg.inv->type_msg) {
         const bl_message_t *m = c->dec->msg;
         for (unsigned i = 0; i < m->nsigs; i++) {
             bl_signal_t s;
@@ -333,7 +333,6 @@ static bool wrong_bitrate(bl_diag_t *d)
      * ids that never repeat, that no protocol reads */
     bool garbage = data >= 20u && good(d) * 10u < data && (uint64_t)d->nids * 3u >= data;
     bl_diag_finding_t *f;
-    char cls[160];
 
     if (!errs && !garbage)
         return false;
@@ -342,6 +341,7 @@ static bool wrong_bitrate(bl_diag_t *d)
     if (f == NULL)
         return true;
     if (errs) {
+        char cls[160];
         err_classes_text(d->err_classes, cls, sizeof cls);
         dg_fmt(f->cause, sizeof f->cause,
                "%l error frames (%s) and %l frames that decode: the controller cannot read the bus. A bitrate "
@@ -584,6 +584,7 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
         bool inv_first = d->p != NULL && bl_proto_root(d->p)->first == BL_FIRST_INVERTER;
         const bl_message_t *req = d->p != NULL ? request_msg(d) : NULL;
         char rn[64];
+        const char *pn = d->p != NULL ? d->p->name : "the protocol the inverter expects";
         const char *id = inv_first && d->polls == 0 ? "waiting_for_poll"
                          : inv_first                 ? "no_answer_to_polls"
                                                      : "no_battery_frames";
@@ -647,23 +648,23 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
             dg_fmt(f->fix, sizeof f->fix,
                    "Make the inverter poll: set its battery type to the entry that speaks %s, enable its BMS / CAN "
                    "port, check the cable to the inverter's BMS port (pinout: inverter-settings.md section 5).",
-                   d->p->name);
+                   pn);
         else if (inv_first && d->rs)
             dg_fmt(f->fix, sizeof f->fix,
                    "Wake the battery (power button, or its wake-up for sleeping BMSes), set its RS485 protocol to %s, "
                    "its address (DIP switches) to the one the inverter polls, its baud rate to the inverter's; "
                    "check A/B (not swapped), the jack (RS485, not CAN or console) and termination.",
-                   d->p->name);
+                   pn);
         else if (inv_first)
             dg_fmt(f->fix, sizeof f->fix,
                    "Wake the battery (power button, DIP or address setting), set its CAN protocol to %s and its "
                    "address / group as the inverter expects, check CAN-H/CAN-L and termination.",
-                   d->p->name);
+                   pn);
         else
             dg_fmt(f->fix, sizeof f->fix,
                    "Check that the battery is on and its CAN port (not the RS485 or link port) is wired to the "
                    "inverter's BMS port; select the CAN protocol %s on the BMS; check termination.",
-                   d->p ? d->p->name : "the inverter expects");
+                   pn);
         return;
     }
     if (idlen || protocol) {
@@ -825,7 +826,7 @@ static void comm(bl_diag_t *d)
                 m = d->codec.msg[i];
         bl_can_sig(&d->codec, m, (unsigned)d->range_m.b < m->nsigs ? (unsigned)d->range_m.b : 0u, &s);
         dg_msg_name(m, mn, sizeof mn);
-        f = dg_add(d, BL_DP_COMM, d->range_n * 20u >= data ? BL_DSEV_ERROR : BL_DSEV_WARNING, "out_of_range",
+        f = dg_add(d, BL_DP_COMM, (uint64_t)d->range_n * 20u >= data ? BL_DSEV_ERROR : BL_DSEV_WARNING, "out_of_range",
                    d->range_m.ts_us);
         if (f != NULL) {
             dg_fmt(f->cause, sizeof f->cause,

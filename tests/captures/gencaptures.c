@@ -200,10 +200,11 @@ static void bms(site_t *s)
 
 static void physics(site_t *s)
 {
-    double dt = TICK_US / 1e6, want = s->plan ? s->plan(s, t_s(s)) : 0.0, lim_c = 1e9, lim_d = 1e9, step;
+    double dt = TICK_US / 1e6, want = s->plan ? s->plan(s, t_s(s)) : 0.0, step;
 
     /* the inverter drives toward what it wants within the limits it heard (fresh ones) */
     if (s->obey) {
+        double lim_c, lim_d;
         bool fresh = s->hears && s->now_us - s->heard_us < 10000000u;
         const bl_field_t *c = &s->seen.f[BL_F_CCL], *d = &s->seen.f[BL_F_DCL];
         const bl_field_t *ce = &s->seen.f[BL_F_CHARGE_ENABLE], *de = &s->seen.f[BL_F_DISCHARGE_ENABLE];
@@ -575,10 +576,10 @@ static void run(site_t *s)
     s->next_poll_us = s->t0_us + 500000u;
     for (s->now_us = s->t0_us; s->now_us < s->end_us; s->now_us += TICK_US, k++) {
         physics(s);
-        if (k % 10u == 0)
+        if (k % 10u == 0) {
             bms(s); /* the BMS measures every 100 ms */
-        if (k % 10u == 0)
             inverter_values(s);
+        }
         if (s->tick != NULL)
             s->tick(s);
         if (s->rs) {
