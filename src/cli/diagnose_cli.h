@@ -39,10 +39,12 @@ const char *dx_line_text(const dx_result_t *r, const bl_diag_ev_t *e, char *buf,
 int dx_report_html(const dx_result_t *r, const char *path);
 
 /*
- * The facts of inverter profile `name` for the analysers (borrowed strings live in
- * storage the adapter owns until the process ends). 0, or BL_ENOENT with err set
- * (unknown profile: a usage error, err lists the known names), or another < 0.
+ * The facts of inverter profile `name` under firmware variant `fw` (NULL: the profile's
+ * default) for the analysers; borrowed strings live in storage the adapter owns until the
+ * process ends. 0; BL_ENOENT an unknown profile or firmware (a usage error; err says why,
+ * or is empty when the loader already printed it); BL_ENOTSUP no profiles in this build;
+ * another < 0 an unreadable profile file.
  */
-int dx_inverter_facts(const char *name, bl_diag_inverter_t *inv, char *err, size_t errlen);
+int dx_inverter_facts(const char *name, const char *fw, bl_diag_inverter_t *inv, char *err, size_t errlen);
 
 #endif

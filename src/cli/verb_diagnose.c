@@ -22,6 +22,7 @@ static const char usage[] =
     "          or a live bus for --duration: socketcan:IFACE, slcan:DEV[@BITRATE], virtual:NAME\n"
     "  -p, --protocol NAME   the protocol the site is set to (default: detected from the traffic)\n"
     "      --inverter NAME   the inverter's profile (bmslink profiles lists them): its timeouts and quirks\n"
+    "      --firmware NAME   the inverter's firmware variant (its quirks differ: bmslink profiles NAME)\n"
     "      --via PROTOCOL    the capture is the battery's side of a gateway that speaks PROTOCOL to the\n"
     "                        inverter: alarms and limits are judged by what PROTOCOL carries\n"
     "      --json            one JSON object (CLI.md \"diagnose --json\")\n"
@@ -43,7 +44,7 @@ static const char *file_path(const char *uri);
 
 typedef struct {
     const bl_protocol_t *p, *via;
-    const char *inverter, *report;
+    const char *inverter, *firmware, *report;
     bool json, quiet, rs, rs_detected;
     unsigned fmt;
     uint64_t stale_ms, count, duration_ms;
@@ -340,6 +341,7 @@ static void print_json(const dx_t *x, bl_out_t *o)
     j_kstr(o, "inverter_protocol", d->inv_p ? d->inv_p->name : NULL);
     j_kbool(o, "detected", x->r.detected);
     j_kstr(o, "inverter", x->inverter);
+    j_kstr(o, "firmware", x->firmware);
     j_kint(o, "frames", (int64_t)d->frames);
     j_kint(o, "malformed_lines", (int64_t)d->lines_bad);
     j_kint(o, "error_frames", (int64_t)d->err_frames);
@@ -475,7 +477,8 @@ static void print_text(const dx_t *x, bl_out_t *o)
 
 /* ---- options -------------------------------------------------------------------------- */
 
-enum { OPT_JSON = 256, OPT_REPORT, OPT_INVERTER, OPT_FORMAT, OPT_STALE, OPT_CAPACITY, OPT_DURATION, OPT_VIA };
+enum { OPT_JSON = 256, OPT_REPORT, OPT_INVERTER, OPT_FORMAT, OPT_STALE, OPT_CAPACITY, OPT_DURATION, OPT_VIA,
+       OPT_FIRMWARE };
 
 static bool parse_capacity(const char *s, int32_t *mAh)
 {
@@ -497,7 +500,7 @@ static int options(dx_t *x, int argc, char **argv)
         { "format", required_argument, 0, OPT_FORMAT }, { "stale", required_argument, 0, OPT_STALE },
         { "capacity", required_argument, 0, OPT_CAPACITY }, { "count", required_argument, 0, 'n' },
         { "duration", required_argument, 0, OPT_DURATION }, { "quiet", no_argument, 0, 'q' },
-        { "via", required_argument, 0, OPT_VIA },
+        { "via", required_argument, 0, OPT_VIA }, { "firmware", required_argument, 0, OPT_FIRMWARE },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     int ch;
 
@@ -510,6 +513,7 @@ static int options(dx_t *x, int argc, char **argv)
                 return BL_EXIT_USAGE;
             break;
         case OPT_INVERTER: x->inverter = optarg; break;
+        case OPT_FIRMWARE: x->firmware = optarg; break;
         case OPT_VIA:
             if ((x->via = cli_protocol("diagnose", optarg)) == NULL)
                 return BL_EXIT_USAGE;
@@ -546,6 +550,8 @@ static int options(dx_t *x, int argc, char **argv)
             return cli_usage_err(usage, "diagnose", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (x->firmware != NULL && x->inverter == NULL)
+        return cli_usage_err(usage, "diagnose", "--firmware names a variant of the --inverter profile");
     if (optind >= argc)
         return cli_usage_err(usage, "diagnose", "no SOURCE (a capture file, or - for stdin)");
     if (optind + 1 < argc)
@@ -560,11 +566,14 @@ static int setup(dx_t *x, const char *src)
     memset(&cfg, 0, sizeof cfg);
     if (x->inverter != NULL) {
         char err[512];
-        int rc = dx_inverter_facts(x->inverter, &x->inv, err, sizeof err);
-        if (rc == BL_ENOENT || rc == BL_ENOTSUP)
+        int rc = dx_inverter_facts(x->inverter, x->firmware, &x->inv, err, sizeof err);
+        if ((rc == BL_ENOENT || rc == BL_ENOTSUP) && err[0] != '\0')
             return cli_usage_err(usage, "diagnose", "--inverter %s: %s", x->inverter, err);
+        if (rc == BL_ENOENT || rc == BL_ENOTSUP)
+            return BL_EXIT_USAGE; /* the loader said why */
         if (rc < 0) {
-            cli_err("diagnose: --inverter %s: %s", x->inverter, err);
+            if (err[0] != '\0')
+                cli_err("diagnose: --inverter %s: %s", x->inverter, err);
             return BL_EXIT_IO;
         }
         if (x->inv.proto == NULL && x->p == NULL)

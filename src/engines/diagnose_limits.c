@@ -254,7 +254,9 @@ static void zero_limits(bl_diag_t *d)
                "built for this inverter do (a gateway can do it), or set the inverter's own current limits.");
     }
     if (dg_marked(&d->zero_cvl) &&
-        (f = dg_add(d, BL_DP_LIMITS, (fl & BL_DIF_CVL_ZERO_OVERVOLTAGE) ? BL_DSEV_ERROR : BL_DSEV_WARNING, "cvl_zero",
+        (f = dg_add(d, BL_DP_LIMITS,
+                    (fl & (BL_DIF_CVL_ZERO_OVERVOLTAGE | BL_DIF_IGNORES_ZERO_LIMITS)) ? BL_DSEV_ERROR : BL_DSEV_WARNING,
+                    "cvl_zero",
                     d->zero_cvl.ts_us)) != NULL) {
         dg_fmt(f->cause, sizeof f->cause,
                "the battery sends a charge voltage limit of 0 V: %s",

@@ -106,7 +106,7 @@ static void battery_frame(bl_diag_t *d, const dg_ctx_t *c)
     }
     dg_mark(&d->last_b2i, c, 0, 0, 0);
     /* identity as the inverter sees it */
-    if (c->fields & BL_BIT(BL_F_MANUFACTURER))
+    if ((c->fields & BL_BIT(BL_F_MANUFACTURER)) && !dg_marked(&d->manuf_at))
         dg_mark(&d->manuf_at, c, 0, 0, 0);
     if (d->cfg.inv != NULL && d->cfg.inv->type_msg != 0 && d->cfg.inv->type_signal != NULL && c->dec != NULL &&
         c->f != NULL && c->dec->msg->id == d->cfg.inv->type_msg) {
@@ -117,9 +117,10 @@ static void battery_frame(bl_diag_t *d, const dg_ctx_t *c)
             bl_can_sig(&d->codec, m, i, &s);
             if (strcmp(s.name, d->cfg.inv->type_signal) != 0 || bl_sig_raw_get(&s, c->f->data, c->f->len, &raw) < 0)
                 continue;
+            if (!d->type_seen || d->type_raw != (int64_t)raw)
+                dg_mark(&d->type_at, c, (int64_t)raw, 0, 0); /* the first frame with this value */
             d->type_raw = (int64_t)raw;
             d->type_seen = true;
-            dg_mark(&d->type_at, c, (int64_t)raw, 0, 0);
         }
     }
     if (d->polls > 0)
@@ -477,7 +478,9 @@ static bool identity_rejected(bl_diag_t *d, bl_diag_finding_t **out)
         if (f != NULL) {
             dg_fmt(f->cause, sizeof f->cause, "identity rejected: %s accepts the battery only as \"%s\"; it sends \"%s\"",
                    inv->name ? inv->name : "the inverter", inv->manufacturer, manuf);
+            dg_ev(f, &d->first_b2i, "the battery's first frame");
             dg_ev(f, &d->manuf_at, "manufacturer \"%s\"", manuf);
+            dg_ev(f, &d->last_poll, "the inverter still talking");
             dg_fmt(f->fix, sizeof f->fix,
                    "Set the BMS's manufacturer / protocol brand so that it sends \"%s\" (or use a gateway that rewrites "
                    "it), or choose the inverter's generic battery type.",
@@ -493,7 +496,9 @@ static bool identity_rejected(bl_diag_t *d, bl_diag_finding_t **out)
                 dg_fmt(f->cause, sizeof f->cause, "identity rejected: %s refuses %s = %l%s%s",
                        inv->name ? inv->name : "the inverter", inv->type_signal, DG_L(d->type_raw),
                        inv->type_code ? ", fault " : "", inv->type_code ? inv->type_code : "");
+                dg_ev(f, &d->first_poll, "inverter poll");
                 dg_ev(f, &d->type_at, "%s = %l", inv->type_signal, DG_L(d->type_raw));
+                dg_ev(f, &d->last_poll, "still polling: the battery is not taken");
                 dg_fmt(f->fix, sizeof f->fix,
                        "Configure the BMS to report a battery type this inverter firmware accepts, or update / "
                        "downgrade the inverter firmware (see bmslink profiles %s).",

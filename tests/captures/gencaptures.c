@@ -1171,6 +1171,19 @@ static void sc_cvl(site_t *s)
     s->bms = bms_cvl_low;
 }
 
+/* the pack is full: CCL 0 A from 60 s; an inverter that reads 0 A as "no limit" keeps charging */
+static void sc_zero_ignored(site_t *s)
+{
+    s->soc = 97;
+    s->ccl_max = 100;
+    s->plan = plan_const;
+    s->par[6] = 10;
+    inverter_deaf(s);
+    s->par[0] = 60;
+    s->par[1] = 0;
+    s->bms = bms_ccl_low;
+}
+
 static void sc_neg_dcl(site_t *s)
 {
     s->wire = wire_neg_dcl;
@@ -1363,6 +1376,7 @@ static const capdef_t caps_lib[] = {
     { "limits-dcl", "pylon-lv", 150, sc_dcl },
     { "limits-cvl", "pylon-lv", 120, sc_cvl },
     { "limits-negative-dcl", "pylon-lv", 60, sc_neg_dcl },
+    { "limits-zero-ignored", "pylon-lv", 120, sc_zero_ignored },
     { "limits-cvl-zero", "pylon-lv", 120, sc_cvl_zero },
     /* unexpected_shutdown */
     { "shutdown-protection", "pylon-lv", 200, sc_shutdown },

@@ -34,6 +34,7 @@ check rs-on-can 2 "$B" diagnose -p daly --format candump "$C/healthy-pylon-lv.lo
 check rs-on-can-auto 2 "$B" diagnose -p daly "$C/healthy-pylon-lv.log"; expect_err rs-on-can-auto "not an RS485 capture"
 check live-serial 2 "$B" diagnose -p daly serial:/dev/ttyUSB9@9600; expect_err live-serial "record the line first"
 check help 0 "$B" diagnose --help;                                expect_out help "usage: bmslink diagnose"
+check fw-alone 2 "$B" diagnose --firmware "ARM 1.57" x.log;       expect_err fw-alone "variant of the --inverter profile"
 
 # ---- input: 3 ----
 check missing 3 "$B" diagnose "$T/nope.log";                      expect_err missing "cannot open"
