@@ -240,7 +240,7 @@ typedef struct bl_diag { // NOLINT(clang-analyzer-optin.performance.Padding)
     uint8_t nidlen_ev, nforeign_ev, nreject_ev, nerr_ev;
     uint64_t b2i_bad;             /* battery messages of the protocol that were rejected */
     uint32_t range_n;             /* frames rejected for a value out of range (other than SOC and limits) */
-    bl_diag_mark_t range_m;
+    bl_diag_mark_t range_m, range_last;
     uint32_t err_classes, busoff, passive, warning_st;
     uint64_t gap_us, gaps;        /* battery gaps longer than the timeout: longest, count */
     bl_diag_mark_t gap_a, gap_b, tail_gap; /* the longest gap; battery silent until the end */
@@ -273,9 +273,9 @@ typedef struct bl_diag { // NOLINT(clang-analyzer-optin.performance.Padding)
     int32_t soc_jump_by;
     bl_diag_mark_t soc_jump_a, soc_jump_b, soc_recal_m;
     uint32_t soc_scale_hi;          /* range rejects of SOC that read right in 0.01 % */
-    bl_diag_mark_t soc_scale_m;
+    bl_diag_mark_t soc_scale_m, soc_scale_last;
     uint32_t soc_rest_bad;
-    bl_diag_mark_t soc_rest_m;
+    bl_diag_mark_t soc_rest_m, rest_start_m;
     uint64_t rest_since_us;
     bool rest_judged;
     int32_t v_at_soc_max;           /* pack voltage when the SOC was at its highest (scaling check) */
@@ -306,8 +306,10 @@ typedef struct bl_diag { // NOLINT(clang-analyzer-optin.performance.Padding)
     /* limits */
     bl_diag_hold_t h_ccl, h_dcl, h_cvl;
     bl_diag_mark_t zero_ccl, zero_dcl, zero_cvl, ccl_m, dcl_m, cvl_m; /* first zero; where each limit was set */
+    bl_diag_mark_t cvl_before_zero;   /* the last CVL above 0 before the first 0 */
+    bl_diag_mark_t zero_flow;         /* current flowing in the direction a 0 A limit closed */
     uint32_t neg_dcl;
-    bl_diag_mark_t neg_dcl_m;
+    bl_diag_mark_t neg_dcl_m, neg_dcl_last;
     int32_t ccl_lo, ccl_hi, dcl_lo, dcl_hi;
     bool lim_have;
     /* loop: reaction to a binding limit */
@@ -322,7 +324,7 @@ typedef struct bl_diag { // NOLINT(clang-analyzer-optin.performance.Padding)
     /* alarms */
     bl_alarm_mask_t alarm_prev[BL_AC_COUNT];
     bl_alarm_mask_t lost[BL_AC_COUNT], degraded[BL_AC_COUNT];
-    bl_diag_mark_t lost_m[4], degraded_m;
+    bl_diag_mark_t lost_m[4], degraded_m, lost_last, degraded_last;
     uint8_t lost_k[4], lost_a[4];
     uint8_t nlost_m;
     bool lossy_ok;

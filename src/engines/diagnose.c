@@ -481,6 +481,7 @@ static void process(bl_diag_t *d, const bl_cap_frame_t *cf, uint64_t line)
     }
     c.why = (uint8_t)dec.why;
     c.fields = c.rc == 0 ? dec.fields : 0;
+    c.alarms = c.rc == 0 && (dec.known[0] | dec.known[1] | dec.known[2]) != 0;
     dg_analyse(d, &c);
 }
 

@@ -45,6 +45,13 @@ void dg_alarms_frame(bl_diag_t *d, const dg_ctx_t *c)
 {
     if (c->rc != 0 || !c->b2i)
         return;
+    /* the last frames that still raise what the inverter cannot show (how long it lasted) */
+    if (c->alarms &&
+        ((d->rec.active[0] & d->lost[0]) | (d->rec.active[1] & d->lost[1]) | (d->rec.active[2] & d->lost[2])))
+        dg_mark(&d->lost_last, c, 0, 0, 0);
+    if (c->alarms && ((d->rec.active[0] & d->degraded[0]) | (d->rec.active[1] & d->degraded[1]) |
+                      (d->rec.active[2] & d->degraded[2])))
+        dg_mark(&d->degraded_last, c, 0, 0, 0);
     for (unsigned k = 0; k < BL_AC_COUNT; k++) {
         bl_alarm_mask_t raised = (bl_alarm_mask_t)(d->rec.active[k] & ~d->alarm_prev[k]);
         d->alarm_prev[k] = d->rec.active[k];
@@ -115,6 +122,7 @@ void dg_alarms_finish(bl_diag_t *d)
                    names, d->p->name, d->inv_p->name);
         for (unsigned i = 0; i < d->nlost_m; i++)
             dg_ev(f, &d->lost_m[i], "%s raised (%s)", bl_alarm_str(d->lost_a[i]), class_one(d->lost_k[i]));
+        dg_ev(f, &d->lost_last, "still raised %T later", DG_T(dg_span(&d->lost_m[0], &d->lost_last)));
         dg_fmt(f->fix, sizeof f->fix,
                "The inverter will not show or act on these: watch the battery itself (bmslink monitor), or have a "
                "gateway map them onto bits the inverter reads (bmslink protocols --map %s %s lists what passes).",
@@ -130,8 +138,10 @@ void dg_alarms_finish(bl_diag_t *d)
         list(names, sizeof names, d->degraded);
         dg_fmt(f->cause, sizeof f->cause, "the battery raised %s, which %s shows only in another class", names,
                d->inv_p ? d->inv_p->name : "the inverter");
-        dg_ev(f, &d->degraded_m, "%s raised as a %s, shown as a %s", bl_alarm_str((unsigned)d->degraded_m.b),
-              class_one((unsigned)d->degraded_m.a), class_one((unsigned)d->degraded_m.c));
+        dg_ev(f, &d->degraded_m, "%s raised as %s %s, shown as %s %s", bl_alarm_str((unsigned)d->degraded_m.b),
+              d->degraded_m.a == BL_AC_ALARM ? "an" : "a", class_one((unsigned)d->degraded_m.a),
+              d->degraded_m.c == BL_AC_ALARM ? "an" : "a", class_one((unsigned)d->degraded_m.c));
+        dg_ev(f, &d->degraded_last, "still raised %T later", DG_T(dg_span(&d->degraded_m, &d->degraded_last)));
         dg_fmt(f->fix, sizeof f->fix, "Nothing to change on the wire; know that the inverter's display understates or "
                                       "overstates it.");
     }

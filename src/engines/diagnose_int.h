@@ -23,6 +23,7 @@ typedef struct {
     bool poll;                /* an inverter request or keep-alive (the battery watches these) */
     uint32_t period_ms;       /* its period where the protocol gives one */
     bool flipped;             /* the id length was corrected (d->flip_ext) */
+    bool alarms;              /* the message reports on alarms (raised or cleared) */
 } dg_ctx_t;
 
 /* Arguments of the formatter's conversions (the types must match exactly). */

@@ -112,6 +112,8 @@ static void negative_dcl(bl_diag_t *d, const dg_ctx_t *c)
         if ((s.mul > 0 && v < 0) || (s.mul < 0 && v > 0)) {
             if (d->neg_dcl++ == 0)
                 dg_mark(&d->neg_dcl_m, c, -bl_sig_to_milli(&s, v), (int64_t)raw, 0);
+            else
+                dg_mark(&d->neg_dcl_last, c, -bl_sig_to_milli(&s, v), (int64_t)raw, 0);
         }
     }
 }
@@ -151,8 +153,10 @@ static void limit_updates(bl_diag_t *d, const dg_ctx_t *c)
     }
     if (fl & BL_BIT(BL_F_CVL)) {
         int32_t v = r->f[BL_F_CVL].value;
-        if (v == 0 && !dg_marked(&d->zero_cvl))
+        if (v == 0 && !dg_marked(&d->zero_cvl)) {
             dg_mark(&d->zero_cvl, c, 0, 0, 0);
+            d->cvl_before_zero = d->cvl_m;
+        }
         if (!dg_marked(&d->cvl_m) || v != d->cvl_m.a)
             dg_mark(&d->cvl_m, c, v, 0, 0);
     }
@@ -165,6 +169,10 @@ static void judge(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
     int32_t ccl, dcl;
     const bl_field_t *v = &d->rec.f[BL_F_VOLTAGE], *cvl = &d->rec.f[BL_F_CVL];
 
+    /* current that keeps flowing where a 0 A limit closed the way (zero_limit_ignored) */
+    if (!dg_marked(&d->zero_flow) && ((dg_marked(&d->zero_ccl) && d->rec.f[BL_F_CCL].value == 0 && i_mA > 2000) ||
+                                      (dg_marked(&d->zero_dcl) && d->rec.f[BL_F_DCL].value == 0 && i_mA < -2000)))
+        dg_mark(&d->zero_flow, c, i_mA, 0, 0);
     if (limit_of(d, BL_F_CCL, BL_F_CHARGE_ENABLE, &ccl))
         hold(&d->h_ccl, i_mA > ccl + dg_tol_current(ccl), (int64_t)i_mA - ccl, c, &d->ccl_m, i_mA, ccl);
     if (limit_of(d, BL_F_DCL, BL_F_DISCHARGE_ENABLE, &dcl))
@@ -249,6 +257,7 @@ static void zero_limits(bl_diag_t *d)
                dg_marked(&d->zero_ccl) ? "charge" : "discharge", inv_name(d));
         dg_ev(f, &d->zero_ccl, "charge current limit 0 A");
         dg_ev(f, &d->zero_dcl, "discharge current limit 0 A");
+        dg_ev(f, &d->zero_flow, "%m A still flowing", DG_M(d->zero_flow.a, 1));
         dg_fmt(f->fix, sizeof f->fix,
                "Send the smallest non-zero step as 'stop' (0.1 A) together with the enable flags cleared, as BMSes "
                "built for this inverter do (a gateway can do it), or set the inverter's own current limits.");
@@ -263,6 +272,7 @@ static void zero_limits(bl_diag_t *d)
                (fl & BL_DIF_CVL_ZERO_OVERVOLTAGE) ? "this inverter reads it as an over-voltage fault (profile)"
                : (fl & BL_DIF_IGNORES_ZERO_LIMITS) ? "this inverter reads it as 'no limit' (profile)"
                                                    : "inverters read it as an over-voltage (Victron) or as no limit");
+        dg_ev(f, &d->cvl_before_zero, "charge voltage limit %m V", DG_M(d->cvl_before_zero.a, 1));
         dg_ev(f, &d->zero_cvl, "charge voltage limit 0 V");
         dg_fmt(f->fix, sizeof f->fix,
                "Never send CVL = 0: to stop charging send CCL = 0 and clear the charge enable flag, and keep CVL at "
@@ -306,6 +316,7 @@ static void negative(bl_diag_t *d)
                "an inverter reading it unsigned sees a huge limit, or none",
                DG_M(-d->neg_dcl_m.a, 1), (unsigned)d->neg_dcl);
     dg_ev(f, &d->neg_dcl_m, "limit sent as %m A", DG_M(d->neg_dcl_m.c == 1 ? d->neg_dcl_m.a : -d->neg_dcl_m.a, 1));
+    dg_ev(f, &d->neg_dcl_last, "still negative");
     dg_fmt(f->fix, sizeof f->fix,
            "Send current limits as positive magnitudes (%s); a gateway can fix the sign on the way.",
            d->p ? d->p->name : "the protocol");

@@ -181,6 +181,8 @@ static void range_reject(bl_diag_t *d, const dg_ctx_t *c)
         return; /* soc_scale, negative_limit */
     if (d->range_n++ == 0)
         dg_mark(&d->range_m, c, dec->val[dec->sig], dec->sig, 0);
+    else
+        dg_mark(&d->range_last, c, dec->val[dec->sig], dec->sig, 0);
 }
 
 void dg_link_frame(bl_diag_t *d, const dg_ctx_t *c)
@@ -604,6 +606,7 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
             dg_fmt(f->cause, sizeof f->cause, "no battery: none of the protocols reads this traffic (%l frames, %u ids)",
                    DG_L(d->frames), (unsigned)d->nids);
             dg_ev(f, &d->first_any, "read by no battery protocol");
+            dg_ev(f, &d->last_any, "the last frame: still no battery");
         } else if (bitrate || idlen || protocol) {
             dg_fmt(f->cause, sizeof f->cause, "nothing the battery or the inverter says can be read (%l frames)",
                    DG_L(d->frames));
@@ -632,6 +635,7 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
         } else {
             dg_fmt(f->cause, sizeof f->cause, "no %s battery frame in %l frames", d->p->name, DG_L(d->frames));
             dg_ev(f, &d->first_any, "first frame, not from the battery");
+            dg_ev(f, &d->last_any, "the last frame: still no battery");
             if (d->b2i_bad > 0)
                 dg_cat(f->cause, sizeof f->cause, "; %l battery frames were rejected", DG_L(d->b2i_bad));
             if (d->i2b > 0)
@@ -839,6 +843,7 @@ static void comm(bl_diag_t *d)
                    "inverter drops them, so their data is missing",
                    (unsigned)d->range_n, s.name, "=", DG_M(d->range_m.a, 1), s.unit, mn);
             dg_ev(f, &d->range_m, "%s %m %s, out of range", s.name, DG_M(d->range_m.a, 1), s.unit);
+            dg_ev(f, &d->range_last, "the last one out of range");
             dg_fmt(f->fix, sizeof f->fix,
                    "Check the BMS's %s (sensor, scaling in its firmware or in a gateway) and that the protocol "
                    "variant matches the sender.",

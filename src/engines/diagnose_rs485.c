@@ -94,6 +94,7 @@ static void answer(bl_diag_t *d, const bl_rs_frame_t *f, dg_ctx_t *c)
     c->rc = 0;
     c->why = BL_REJ_NONE;
     c->fields = d->rsd.fields | d->rsd.derived;
+    c->alarms = (d->rsd.known[0] | d->rsd.known[1] | d->rsd.known[2]) != 0;
 }
 
 static void on_frame(bl_diag_t *d, const bl_stream_ev_t *ev, dg_ctx_t *c)

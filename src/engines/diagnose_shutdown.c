@@ -256,6 +256,8 @@ void dg_shutdown_finish(bl_diag_t *d)
             dg_ev(f, &d->shut[s].ev[i].m, "%s", kind_text(&d->shut[s].ev[i], t, sizeof t));
         dg_ev(f, stop, silent ? "the battery's last frame (current %m A)" : "current %m A: stopped",
               DG_M(silent ? d->shut[s].i_mA : stop->a, 1));
+        if (silent)
+            dg_ev(f, &d->last_any, "the capture goes on %T without the battery", DG_T(dg_span(stop, &d->last_any)));
         if (d->shut[s].n > 0 && (d->shut[s].ev[0].kind == EV_PROT || d->shut[s].ev[0].kind == EV_ALARM ||
                                  d->shut[s].ev[0].kind == EV_CELL_HI || d->shut[s].ev[0].kind == EV_CELL_LO))
             dg_fmt(f->fix, sizeof f->fix,

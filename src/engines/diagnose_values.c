@@ -98,6 +98,8 @@ static void soc_rest(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
     }
     if (d->rest_since_us == 0) {
         d->rest_since_us = c->t_us;
+        if (d->soc_rest_bad == 0) /* the rest that is judged first keeps its start as evidence */
+            dg_mark(&d->rest_start_m, c, i_mA, 0, 0);
         return;
     }
     if (d->rest_judged || c->t_us - d->rest_since_us < REST_US || !d->rec.f[BL_F_SOC].valid || !cell_avg(d, avg, &n))
@@ -108,8 +110,9 @@ static void soc_rest(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
         high += avg[k] > 3380; /* ... above 3.38 V/cell only when nearly full */
     }
     if ((soc >= 90000 && low == n) || (soc <= 10000 && high == n)) {
-        if (d->soc_rest_bad++ == 0)
+        if (d->soc_rest_bad++ == 0) {
             dg_mark(&d->soc_rest_m, c, soc, d->rec.f[BL_F_VOLTAGE].value, avg[n / 2]);
+        }
     }
 }
 
@@ -241,6 +244,8 @@ static void soc_scale_reject(bl_diag_t *d, const dg_ctx_t *c)
     if (s.field == BL_F_SOC && v > s.max && v / 100 >= 0 && v / 100 <= 100000) {
         if (d->soc_scale_hi++ == 0)
             dg_mark(&d->soc_scale_m, c, v, 0, 0);
+        else
+            dg_mark(&d->soc_scale_last, c, v, 0, 0);
     }
 }
 
@@ -383,6 +388,7 @@ static void soc_findings(bl_diag_t *d)
                    "units; receivers reject them, so the SOC is missing",
                    d->p->name, (unsigned)d->soc_scale_hi, DG_M(d->soc_scale_m.a, 0), DG_M(d->soc_scale_m.a / 100, 2));
             dg_ev(f, &d->soc_scale_m, "SOC raw reads %m %%", DG_M(d->soc_scale_m.a, 0));
+            dg_ev(f, &d->soc_scale_last, "still %m %%", DG_M(d->soc_scale_last.a, 0));
             dg_fmt(f->fix, sizeof f->fix,
                    "Send the SOC in whole per cent in %s (a firmware or gateway unit bug), or choose the protocol "
                    "variant that carries 0.01 %%.",
@@ -467,6 +473,7 @@ static void soc_findings(bl_diag_t *d)
                "battery",
                DG_M(d->soc_rest_m.a, 0), DG_M(d->soc_rest_m.b, 2), DG_M(d->soc_rest_m.c, 2),
                d->soc_rest_m.a >= 50000 ? "nearly empty" : "nearly full");
+        dg_ev(f, &d->rest_start_m, "the current stops: from here the voltage settles to the cells' rest voltage");
         dg_ev(f, &d->soc_rest_m, "SOC %m %%, %m V at rest", DG_M(d->soc_rest_m.a, 0), DG_M(d->soc_rest_m.b, 2));
         dg_fmt(f->fix, sizeof f->fix,
                "Let the BMS recalibrate (a full charge to its full point), check its capacity and cell-count "
