@@ -7,6 +7,7 @@
  *   %m int64_t milli, int decimals: "53.2"
  *   %i uint32_t id, int ext: "0x351", "0x00001871"
  *   %T int64_t microseconds as a duration: "850 ms", "12.3 s", "4 min 5 s", "2 h 3 min"
+ *   %N unsigned count of occurrences: "once", "twice", "3 times"
  *   %% a percent sign
  */
 #include "diagnose_int.h"
@@ -149,6 +150,18 @@ static void vfmt(sink_t *s, const char *fmt, va_list ap)
         case 'T':
             put_dur(s, va_arg(ap, int64_t));
             break;
+        case 'N': {
+            unsigned k = va_arg(ap, unsigned);
+            if (k == 1)
+                puts_(s, "once");
+            else if (k == 2)
+                puts_(s, "twice");
+            else {
+                put_u64(s, k, 1);
+                puts_(s, " times");
+            }
+            break;
+        }
         default:
             put(s, *p);
             break;

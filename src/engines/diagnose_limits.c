@@ -219,7 +219,7 @@ static void exceeded(bl_diag_t *d, const bl_diag_hold_t *h, const char *id, cons
     if (h->episodes == 0 || (f = dg_add(d, BL_DP_LIMITS, BL_DSEV_ERROR, id, h->start.ts_us)) == NULL)
         return;
     dg_fmt(f->cause, sizeof f->cause,
-           "the %s went above the %s %u times for longer than %T: up to %m %s against %m %s (the longest %T)", what,
+           "the %s went above the %s %N for longer than %T: up to %m %s against %m %s (the longest %T)", what,
            lim, (unsigned)h->episodes, DG_T(HOLD_US), DG_M(h->worst.a, dec), u, DG_M(h->worst.b, dec), u,
            DG_T(h->worst_us));
     if (!volts && h->start.b == 0)
@@ -334,10 +334,15 @@ static void loop_verdict(bl_diag_t *d)
     } else if (d->not_reacted > 0) {
         d->loop = BL_LOOP_OPEN;
         dg_fmt(d->loop_reason, sizeof d->loop_reason,
-               "%u times a limit was lowered below the flowing current and nothing followed within %T (first: limit "
+               "a limit was lowered below the flowing current %N and nothing followed within %T (first: limit "
                "%m A at line %l, still %m A at line %l)",
                (unsigned)d->not_reacted, DG_T(REACT_US), DG_M(d->react_bad_a.a, 1), DG_L(d->react_bad_a.line),
                DG_M(d->react_bad_b.a, 1), DG_L(d->react_bad_b.line));
+    } else if (d->i2b == 0 && d->b2i > 0 && d->other_p != NULL && d->other_i2b > 0) {
+        d->loop = BL_LOOP_OPEN;
+        dg_fmt(d->loop_reason, sizeof d->loop_reason,
+               "the inverter speaks %s, so nothing on the bus answers the battery's %s (%l frames)", d->other_p->name,
+               d->p ? d->p->name : "frames", DG_L(d->b2i));
     } else if (d->i2b == 0 && d->b2i > 0) {
         d->loop = BL_LOOP_OPEN;
         dg_fmt(d->loop_reason, sizeof d->loop_reason,

@@ -749,8 +749,8 @@ static void comm(bl_diag_t *d)
         f = dg_add(d, BL_DP_COMM, BL_DSEV_ERROR, "gap", d->gap_a.ts_us);
         if (f != NULL) {
             dg_fmt(f->cause, sizeof f->cause,
-                   "battery data stopped %l times for longer than the %T timeout (%s); the longest silence lasted %T",
-                   DG_L(d->gaps), DG_T(d->stale_ms * 1000u), d->timeout_src, DG_T(d->gap_us));
+                   "battery data stopped %N for longer than the %T timeout (%s); the longest silence lasted %T",
+                   (unsigned)d->gaps, DG_T(d->stale_ms * 1000u), d->timeout_src, DG_T(d->gap_us));
             if (react != NULL)
                 dg_cat(f->cause, sizeof f->cause, ". Inverter side: %s", react);
             dg_ev(f, &d->gap_a, "last battery frame before the silence");
@@ -780,8 +780,8 @@ static void comm(bl_diag_t *d)
         f = dg_add(d, BL_DP_COMM, session ? BL_DSEV_ERROR : BL_DSEV_WARNING, "inverter_gap", d->inv_gap_a.ts_us);
         if (f != NULL) {
             dg_fmt(f->cause, sizeof f->cause,
-                   "the inverter's %s stopped %l times for longer than %T; the longest silence %T",
-                   session ? "polls" : "keep-alive", DG_L(d->inv_gaps),
+                   "the inverter's %s stopped %N for longer than %T; the longest silence %T",
+                   session ? "polls" : "keep-alive", (unsigned)d->inv_gaps,
                    DG_T(bl_proto_link_timeout_ms(d->p) ? (uint64_t)bl_proto_link_timeout_ms(d->p) * 1000u : 0u),
                    DG_T(d->inv_gap_us));
             if (session)
@@ -798,7 +798,7 @@ static void comm(bl_diag_t *d)
         f = dg_add(d, BL_DP_COMM, BL_DSEV_ERROR, "bus_off", d->first_busoff.ts_us);
         if (f != NULL) {
             dg_fmt(f->cause, sizeof f->cause,
-                   "the capture adapter's controller went bus-off %u times: so many transmit errors that it left the "
+                   "the capture adapter's controller went bus-off %N: so many transmit errors that it left the "
                    "bus (frames are lost while it recovers)",
                    (unsigned)d->busoff);
             dg_ev(f, &d->first_busoff, "bus-off");

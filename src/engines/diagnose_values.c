@@ -360,8 +360,10 @@ static void sign_inverted(bl_diag_t *d)
     dg_ev(f, &d->step_a, "%m A, %m V", DG_M(d->step_a.a, 1), DG_M(d->step_a.b, 2));
     dg_ev(f, &d->step_b, "%m A, %m V: current %s, voltage %s", DG_M(d->step_b.a, 1), DG_M(d->step_b.b, 2),
           d->step_b.a > d->step_a.a ? "up" : "down", d->step_b.b > d->step_a.b ? "up" : "down");
-    dg_ev(f, &d->soc_first_m, "SOC %m %%", DG_M(d->soc_first, 0));
-    dg_ev(f, &d->soc_last_m, "SOC %m %%", DG_M(d->soc_last, 0));
+    if (d->soc_frames >= 2 && (ds > 0) != (dq > 0) && abs64(dq) >= 3000) { /* only when the SOC tells it */
+        dg_ev(f, &d->soc_first_m, "SOC %m %%", DG_M(d->soc_first, 0));
+        dg_ev(f, &d->soc_last_m, "SOC %m %%", DG_M(d->soc_last, 0));
+    }
     dg_fmt(f->fix, sizeof f->fix,
            "Fix the sign at the sender: the BMS's current direction setting or shunt orientation, or the protocol "
            "variant (some firmwares send discharge as positive). An inverter fed a backwards current charges when "
@@ -450,7 +452,7 @@ static void soc_findings(bl_diag_t *d)
     if (d->soc_jumps > 0 && (f = dg_add(d, BL_DP_SOC, d->soc_jumps >= 3 ? BL_DSEV_ERROR : BL_DSEV_WARNING, "soc_jump",
                                         d->soc_jump_a.ts_us)) != NULL) {
         dg_fmt(f->cause, sizeof f->cause,
-               "the SOC jumped %u times; the largest step %m %% -> %m %% in %T, far more than the current could move",
+               "the SOC jumped %N; the largest step %m %% -> %m %% in %T, far more than the current could move",
                (unsigned)d->soc_jumps, DG_M(d->soc_jump_a.a, 0), DG_M(d->soc_jump_b.a, 0),
                DG_T(dg_span(&d->soc_jump_a, &d->soc_jump_b)));
         dg_ev(f, &d->soc_jump_a, "SOC %m %%", DG_M(d->soc_jump_a.a, 0));
@@ -461,7 +463,7 @@ static void soc_findings(bl_diag_t *d)
                "the inverter.");
     }
     if (d->soc_recal > 0 && (f = dg_add(d, BL_DP_SOC, BL_DSEV_INFO, "soc_recalibration", d->soc_recal_m.ts_us)) != NULL) {
-        dg_fmt(f->cause, sizeof f->cause, "the SOC was reset to %m %% from %m %% (%u times): the BMS recalibrated at a "
+        dg_fmt(f->cause, sizeof f->cause, "the SOC was reset to %m %% from %m %% (%N): the BMS recalibrated at a "
                "full or empty point", DG_M(d->soc_recal_m.a, 0), DG_M(d->soc_recal_m.b, 0), (unsigned)d->soc_recal);
         dg_ev(f, &d->soc_recal_m, "SOC %m %% (was %m %%)", DG_M(d->soc_recal_m.a, 0), DG_M(d->soc_recal_m.b, 0));
         dg_fmt(f->fix, sizeof f->fix,

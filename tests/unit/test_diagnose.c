@@ -136,9 +136,9 @@ static void test_fmt_ids_and_durations(void **state)
 {
     char b[128];
     (void)state;
-    dg_fmt(b, sizeof b, "%i %i|%T|%T|%T|%T", DG_ID(0x351, 0), DG_ID(0x1871, 1), DG_T(850000), DG_T(12345678),
-           DG_T(245000000), DG_T(INT64_C(7380000000)));
-    assert_string_equal(b, "0x351 0x00001871|850 ms|12.3 s|4 min 5 s|2 h 3 min");
+    dg_fmt(b, sizeof b, "%i %i|%T|%T|%T|%T|%N %N %N", DG_ID(0x351, 0), DG_ID(0x1871, 1), DG_T(850000), DG_T(12345678),
+           DG_T(245000000), DG_T(INT64_C(7380000000)), 1u, 2u, 3u);
+    assert_string_equal(b, "0x351 0x00001871|850 ms|12.3 s|4 min 5 s|2 h 3 min|once twice 3 times");
 }
 
 static void test_fmt_never_overflows(void **state)
