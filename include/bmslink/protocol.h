@@ -191,6 +191,7 @@ typedef struct {
     uint64_t peer_seen_ms; /* last inverter frame (BL_NEVER: none yet) */
     uint32_t reactions;    /* trigger rows matched, only ever incremented */
     uint32_t links_lost;   /* times the inverter went silent, only ever incremented */
+    uint32_t limits_sent;  /* BL_BIT(field): CVL/CCL/DCL rows of the messages it sends (safe-state check) */
     /* what each message last said was raised: an alarm two messages carry (Pylon HV 0x4250
      * error byte and 0x4290 faults) stays raised while either still reports it */
     bl_alarm_mask_t msg_active[BL_CAN_MAX_MSGS][BL_AC_COUNT];

@@ -86,6 +86,11 @@ typedef struct {
 void bl_sig_words_load(const uint8_t *data, size_t len, bl_sig_words_t *w);
 /* As bl_sig_raw_get() on the loaded frame. */
 int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw);
+/* The encode side: as bl_sig_raw_put() into the word of s's byte order (start from
+ * zeroed words with .len = the frame's length). BL_ERANGE when s does not fit. */
+int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw);
+/* OR both words into data[0..len) (at most 8 bytes): the frame the raw_into calls built. */
+void bl_sig_words_store(const bl_sig_words_t *w, uint8_t *data, size_t len);
 
 /* Sign-extend / interpret raw per s->flags. */
 int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw);

@@ -49,6 +49,8 @@ int verb_emulate(int argc, char **argv);
 /* live buses (issue 6) */
 int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
+int verb_profiles(int argc, char **argv); /* #7 */
+int verb_simulate(int argc, char **argv); /* #7 */
 /* diagnosis (issue 9) */
 int verb_diagnose(int argc, char **argv);
 /* One hex485 capture line -> bytes (decode_rs485.c's reader, shared with diagnose):

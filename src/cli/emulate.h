@@ -9,6 +9,9 @@
 #define BL_CLI_EMULATE_H
 
 #include "bmslink/protocol.h"
+#include "bmslink/simevent.h"
+
+struct bl_scenario; /* bmslink/faults.h */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,6 +23,13 @@ typedef struct bl_battery_source {
     const bl_record_t *(*step)(struct bl_battery_source *s, uint64_t now_ms);
     void *ctx;
     bl_record_t rec;
+    /* ---- #7: the simulated source (cli_battery_source_sim) sets these; roles read them ---- */
+    bool silent;            /* comm loss or bus-off in force: send nothing */
+    bool deaf;              /* bus-off in force: hear nothing */
+    /* firmware bugs on the wire (sign, unit, forced raw values) for a CAN frame of codec c; may be NULL */
+    void (*wire)(struct bl_battery_source *s, const bl_can_codec_t *c, bl_can_frame_t *f);
+    const bl_record_t *inv; /* set by the role: what the inverter reports (inv_* fields), may be NULL */
+    uint64_t clock0_ms;     /* the source's clock at the role's start (a scenario's start time) */
 } bl_battery_source_t;
 
 typedef struct {
@@ -33,6 +43,9 @@ typedef struct {
     uint64_t count;             /* 0 = no limit */
     bool json;
     bl_battery_source_t *src;   /* battery role */
+    /* ---- #7 ---- */
+    const struct bl_scenario *scn; /* the scenario in use (built-in day when no --scenario) */
+    const char *firmware;          /* inverter role: --firmware NAME, NULL = the scenario's or the default */
 } bl_emulate_opts_t;
 
 /* Each returns a BL_EXIT_* code and prints its own errors. */
@@ -42,5 +55,14 @@ int cli_emulate_inverter(const bl_emulate_opts_t *o);
 
 /* The default battery source: a healthy 16S LFP pack at rest (values in verb_emulate.c). */
 void cli_battery_source_default(bl_battery_source_t *s);
+
+/* #7: the battery simulator (pack + BMS) stepped in real time, scenario scn applied (its
+ * profiles, battery parameters and battery-side fault events). scn must outlive s. The
+ * current that flows is what the inverter reports it drives (s->inv, inv_current_A) while it
+ * reports it, else the scenario's PV surplus or load within the BMS's limits.
+ * @retval 0 ready  @retval < 0 the scenario's battery parameters are refused */
+int cli_battery_source_sim(bl_battery_source_t *s, const struct bl_scenario *scn);
+/* #7: where the simulated source reports protection trips, warnings and scenario events. */
+void cli_battery_source_events(bl_battery_source_t *s, bl_sim_event_fn fn, void *ctx);
 
 #endif

@@ -48,8 +48,11 @@ static int resolve(bl_can_codec_t *c, const bl_protocol_t *p)
     return 0;
 }
 
+static bool is_limit(unsigned field);
+
 int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
 {
+    int rc;
     memset(c, 0, sizeof *c);
     c->peer_seen_ms = BL_NEVER;
     if (p == NULL || bl_proto_root(p)->bus != BL_BUS_CAN)
@@ -57,7 +60,16 @@ int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
     c->p = p;
     /* where the battery speaks first it may send at once; else it waits for the inverter */
     c->started = bl_proto_root(p)->first == BL_FIRST_BATTERY;
-    return resolve(c, p);
+    if ((rc = resolve(c, p)) < 0)
+        return rc;
+    /* the limits whose freshness decides the safe state, found once instead of per frame */
+    for (unsigned j = 0; j < c->n; j++)
+        for (unsigned i = 0; c->sends[j] && c->msg[j]->dir == BL_DIR_B2I && i < c->msg[j]->nsigs; i++) {
+            const bl_signal_t *s = &c->msg[j]->sigs[i];
+            if (s->kind == BL_SK_NUM && is_limit(s->field))
+                c->limits_sent |= (uint32_t)BL_BIT(s->field);
+        }
+    return 0;
 }
 
 const bl_message_t *bl_can_msg(const bl_can_codec_t *c, uint32_t id, unsigned ext, unsigned dir)
@@ -360,14 +372,12 @@ static bool is_limit(unsigned field)
 bool bl_can_safe_needed(const bl_can_codec_t *c, const bl_record_t *rec, uint64_t now_ms,
                         uint64_t stale_ms)
 {
-    for (unsigned j = 0; j < c->n; j++) {
-        const bl_message_t *m = c->msg[j];
-        if (!c->sends[j] || m->dir != BL_DIR_B2I)
-            continue;
-        for (unsigned i = 0; i < m->nsigs; i++)
-            if (m->sigs[i].kind == BL_SK_NUM && is_limit(m->sigs[i].field) &&
-                !bl_field_fresh(&rec->f[m->sigs[i].field], now_ms, stale_ms))
-                return true;
+    for (uint32_t m = c->limits_sent; m != 0; m &= m - 1u) {
+        unsigned f = 0;
+        while (!((m >> f) & 1u))
+            f++;
+        if (!bl_field_fresh(&rec->f[f], now_ms, stale_ms))
+            return true;
     }
     return false;
 }
@@ -511,6 +521,7 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
 {
     bl_encoded_t local;
     bool safe = false, safe_checked = false;
+    bl_sig_words_t w;
 
     if (res == NULL)
         res = &local;
@@ -522,30 +533,33 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                    (m->ext ? BL_CAN_EFF_MASK : BL_CAN_SFF_MASK);
     out->len = m->dlc;
     out->flags = m->ext ? BL_CAN_EXT : 0;
+    /* numeric rows are built in two 64-bit words and stored once (text rows write bytes) */
+    w.le = w.be = 0;
+    w.len = m->dlc < 8 ? m->dlc : 8;
 
     for (unsigned i = 0; i < m->nsigs; i++) {
-        bl_signal_t s;
+        bl_signal_t tmp;
+        const bl_signal_t *s = row(c, m, i, &tmp);
         uint64_t raw = 0;
-        bl_can_sig(c, m, i, &s);
-        if (s.mux >= 0 && (unsigned)s.mux != mux)
+        if (s->mux >= 0 && (unsigned)s->mux != mux)
             continue;
-        switch (s.kind) {
+        switch (s->kind) {
         case BL_SK_MUX:
             raw = mux;
             break;
         case BL_SK_NUM:
-            if (s.flags & BL_SF_STATE) {
+            if (s->flags & BL_SF_STATE) {
                 raw = c->state;
                 break;
             }
-            if (encode_num(&s, rec, now_ms, stale_ms, opts, &raw, res) < 0) {
+            if (encode_num(s, rec, now_ms, stale_ms, opts, &raw, res) < 0) {
                 res->why = BL_REJ_RANGE;
                 res->sig = (uint8_t)i;
                 return BL_ERANGE;
             }
             break;
         case BL_SK_BOOL:
-            raw = encode_bool(&s, rec, now_ms, stale_ms, res);
+            raw = encode_bool(s, rec, now_ms, stale_ms, res);
             break;
         case BL_SK_ALARM:
         case BL_SK_PAIR:
@@ -554,14 +568,15 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                 safe_checked = true;
                 res->safe_state = safe;
             }
-            raw = encode_alarm(c, &s, rec, safe);
+            raw = encode_alarm(c, s, rec, safe);
             break;
         default: /* ASCII, VERSION */
-            encode_text(&s, rec, out->data, out->len);
+            encode_text(s, rec, out->data, out->len);
             continue;
         }
-        (void)bl_sig_raw_put(&s, out->data, out->len, raw); /* rows beyond the DLC are not sent */
+        (void)bl_sig_raw_into(s, &w, raw); /* rows beyond the DLC are not sent */
     }
+    bl_sig_words_store(&w, out->data, w.len);
     return 0;
 }
 

@@ -77,6 +77,36 @@ int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw
     return 0;
 }
 
+int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw)
+{
+    unsigned need = sig_bytes_needed(s);
+    uint64_t m = len_mask(s->len);
+    unsigned shift;
+
+    if (need == 0 || need > w->len)
+        return BL_ERANGE;
+    raw &= m;
+    if (s->order == BL_LE) {
+        shift = s->start;
+        w->le = (w->le & ~(m << shift)) | (raw << shift);
+    } else {
+        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
+        shift = 64u - msb - s->len;
+        w->be = (w->be & ~(m << shift)) | (raw << shift);
+    }
+    return 0;
+}
+
+void bl_sig_words_store(const bl_sig_words_t *w, uint8_t *data, size_t len)
+{
+    uint8_t b[8];
+    /* a fixed-size shift/or into a local array compiles to one store (plus a byte swap) */
+    for (unsigned i = 0; i < 8; i++)
+        b[i] = (uint8_t)((uint8_t)(w->le >> (8u * i)) | (uint8_t)(w->be >> (56u - 8u * i)));
+    for (size_t i = 0; i < len && i < 8; i++)
+        data[i] |= b[i];
+}
+
 int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw)
 {
     unsigned need = sig_bytes_needed(s);
@@ -125,6 +155,18 @@ static int32_t sig_div(const bl_signal_t *s)
     return s->div > 0 ? s->div : 1;
 }
 
+/* a / b rounded, with the steps tables use as compile-time divisors (multiply, not divide) */
+static int64_t div_round_step(int64_t a, int64_t b)
+{
+    switch (b) {
+    case 1: return a;
+    case 10: return div_round(a, 10);
+    case 100: return div_round(a, 100);
+    case 1000: return div_round(a, 1000);
+    default: return div_round(a, b);
+    }
+}
+
 /* |milli| never exceeds this: far beyond any physical range, and room left for rounding and offset */
 #define MILLI_LIMIT (INT64_MAX / 4)
 
@@ -142,7 +184,7 @@ int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval)
             return (s->flags & BL_SF_ABS) && v < 0 ? -v : v;
         }
     }
-    v = div_round(rawval * m, sig_div(s)) + s->offset;
+    v = div_round_step(rawval * m, sig_div(s)) + s->offset;
     if ((s->flags & BL_SF_ABS) && v < 0)
         v = -v;
     return v;
@@ -157,7 +199,7 @@ int bl_sig_from_milli(const bl_signal_t *s, int64_t milli, int64_t *raw)
         *raw = s->def;
         return 0;
     }
-    r = s->mul > 0 ? div_round(num, s->mul) : div_round(-num, -(int64_t)s->mul);
+    r = s->mul > 0 ? div_round_step(num, s->mul) : div_round_step(-num, -(int64_t)s->mul);
     if (s->flags & BL_SF_SIGNED) {
         lo = s->len >= 64 ? INT64_MIN : -(int64_t)(UINT64_C(1) << (s->len - 1u));
         hi = s->len >= 64 ? INT64_MAX : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;

@@ -202,7 +202,7 @@ def mbpoll_values(args):
     return vals, p.stdout + p.stderr
 
 
-# The emulated pack (verb_emulate.c) as Seplos V3 pack info A (§2 units): 52.8 V -> 5280,
+# The static reference pack (emulate --static, verb_emulate.c) as Seplos V3 pack info A (§2 units): 52.8 V -> 5280,
 # 0 A, remaining 80 % of 200 Ah = 16000 x 10 mAh, 20000, discharged (no source) 0,
 # SOC 800, SOH 980, 42 cycles, average cell (no source) 0, 25.0 °C -> 2981 (0.1 K + 2731),
 # 3303 / 3297 mV, 26.0 / 24.0 °C -> 2991 / 2971, reserved 0, DCL 100 A, CCL 100 A
@@ -211,7 +211,7 @@ SV3_PIA = [5280, 0, 16000, 20000, 0, 800, 980, 42, 0, 2981, 3303, 3297, 2991, 29
 
 def case_bmslink_battery():
     port = free_port()
-    emu = rp.Ready(["emulate", "battery", "-p", "seplos-v3", "--on", "modbus-tcp:127.0.0.1:%d#1" % port,
+    emu = rp.Ready(["emulate", "battery", "--static", "-p", "seplos-v3", "--on", "modbus-tcp:127.0.0.1:%d#1" % port,
                     "--duration", "60s"])
     vals, text = mbpoll_values(["-m", "tcp", "-p", str(port), "-a", "1", "-0", "-t", "3", "-r", "4096", "-c", "17",
                                 "-1", "127.0.0.1"])
@@ -234,7 +234,7 @@ def case_bmslink_battery():
 
     # RTU on a pty pair: bmslink serves one end, mbpoll reads the other
     with rp.PtyPair() as pty:
-        emu = rp.Ready(["emulate", "battery", "-p", "pace-modbus", "--on", "modbus-rtu:%s@9600#3" % pty.a,
+        emu = rp.Ready(["emulate", "battery", "--static", "-p", "pace-modbus", "--on", "modbus-rtu:%s@9600#3" % pty.a,
                         "--duration", "60s"])
         vals, text = mbpoll_values(["-m", "rtu", "-b", "9600", "-P", "none", "-a", "3", "-0", "-r", "0", "-c", "8",
                                     "-1", pty.b])

@@ -27,7 +27,7 @@ except ImportError:
 
 C = rp.Checks()
 
-# the default battery source of bmslink emulate (src/cli/verb_emulate.c): 52.8 V, 0 A,
+# the static reference pack of bmslink emulate --static (src/cli/verb_emulate.c): 52.8 V, 0 A,
 # 80 %, cells 3.297..3.303 V, 24..26 °C, limits 55.2 V / 100 A / 100 A / 48 V
 PACK = {"voltage_V": 52.8, "current_A": 0.0, "soc_pct": 80.0, "cell_voltage_min_V": 3.297,
         "cell_voltage_max_V": 3.303, "temp_min_C": 24.0, "temp_max_C": 26.0, "temperature_C": 25.0,
@@ -54,7 +54,7 @@ ROLES = [
 def case_bmslink_both_roles():
     for proto, addr, count, must in ROLES:
         with rp.PtyPair() as pty:
-            emu = rp.Ready(["emulate", "battery", "-p", proto, "--on", "serial:%s@9600%s" % (pty.a, addr),
+            emu = rp.Ready(["emulate", "battery", "--static", "-p", proto, "--on", "serial:%s@9600%s" % (pty.a, addr),
                             "--duration", "60s"])
             rec = os.path.join(pty.dir, "rec.hex")
             rc, out, err = rp.run(["decode", "-p", proto, "--count", str(count), "--json", "--record", rec,
@@ -198,7 +198,7 @@ def ask(port, req, wait=1.0):
 
 def case_battery_against_sheet_requests():
     with rp.PtyPair() as pty:
-        emu = rp.Ready(["emulate", "battery", "-p", "pylon-rs485", "--on", "serial:%s@9600#2" % pty.a,
+        emu = rp.Ready(["emulate", "battery", "--static", "-p", "pylon-rs485", "--on", "serial:%s@9600#2" % pty.a,
                         "--duration", "60s"])
         with serial.Serial(pty.b, 9600, timeout=0.05) as port:
             # PYL-12: 0x92 from ADR 2
