@@ -335,7 +335,9 @@ static void sign_inverted(bl_diag_t *d)
 {
     bl_diag_finding_t *f;
     int64_t ds = (int64_t)d->soc_last - d->soc_first, dq = pct_of_cap(d, d->q_uC);
-    bool steps = d->steps_disagree >= 5 && d->steps_disagree * 10u >= (d->steps_agree + d->steps_disagree) * 8u;
+    /* three steps the wrong way and four in five overall: a measurement taken a moment apart can
+     * disagree once, a backwards current disagrees every time */
+    bool steps = d->steps_disagree >= 3 && d->steps_disagree * 10u >= (d->steps_agree + d->steps_disagree) * 8u;
     /* SOC and voltage both against the counted charge; a SOC that jumps or recalibrates says
      * nothing about the current */
     bool trend = d->soc_frames >= 2 && abs64(ds) >= 5000 && abs64(dq) >= 5000 && (ds > 0) != (dq > 0) &&

@@ -21,6 +21,8 @@
 #include "bmslink/capture.h"
 #include "bmslink/protocol.h"
 #include "bmslink/rs485.h"
+#include "bmslink/sim.h"
+#include "bmslink/simload.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -1389,6 +1391,129 @@ static const capdef_t caps_lib[] = {
     { "stale-voltage", "pylon-lv", 560, sc_v_frozen },
 };
 
+/* ---- captures from the simulators' closed loop (src/engines/sim.c) --------------------------
+ * The battery simulator with its BMS, the real encoder, an inverter model running a shipped
+ * profile, and the scenario's fault events; the capture is what an adapter beside the inverter
+ * records: frames that arrived, an error frame for each frame a bitrate mismatch corrupted,
+ * nothing for frames a comm loss or bus-off swallowed. */
+
+#ifndef BL_PROFILES_DIR
+#define BL_PROFILES_DIR "share/profiles"
+#endif
+#define SIM_BASE_US UINT64_C(1717977600000000) /* 2024-06-10 00:00 UTC: the scenario clock's midnight */
+
+typedef struct {
+    const char *name, *battery, *profile, *firmware;
+    const char *scenario; /* YAML */
+} simdef_t;
+
+typedef struct {
+    FILE *fp;
+    uint64_t last;
+} simcap_t;
+
+static void sim_emit(simcap_t *c, const bl_can_frame_t *f, uint64_t ts)
+{
+    bl_cap_frame_t cf;
+    char line[256];
+    if (ts <= c->last)
+        ts = c->last + 37u;
+    c->last = ts;
+    memset(&cf, 0, sizeof cf);
+    cf.ts_us = ts;
+    cf.has_ts = 1;
+    strcpy(cf.bus, "can0");
+    cf.f = *f;
+    if (bl_capture_format_log(&cf, line, sizeof line) > 0) {
+        fputs(line, c->fp);
+        fputc('\n', c->fp);
+    }
+}
+
+static void sim_frame(void *ctx, uint64_t t_ms, uint8_t from, const bl_can_frame_t *f, uint8_t fate)
+{
+    simcap_t *c = ctx;
+    uint64_t ts = SIM_BASE_US + t_ms * 1000u;
+    (void)from;
+    if (fate == BL_FATE_DELIVERED) {
+        sim_emit(c, f, ts);
+    } else if (fate == BL_FATE_CORRUPTED) {
+        bl_can_frame_t e;
+        memset(&e, 0, sizeof e);
+        e.flags = BL_CAN_ERR;
+        e.id = BL_CANERR_PROT | BL_CANERR_BUSERROR;
+        e.len = 8;
+        e.data[2] = 0x04; /* stuff error: what a controller at another bitrate reports */
+        sim_emit(c, &e, ts);
+    }
+}
+
+static int generate_sim(const simdef_t *c, FILE *fp)
+{
+    static bl_profile_file_t pf;
+    static bl_scenario_t scn;
+    static bl_sim_t sim;
+    bl_sim_cfg_t cfg;
+    simcap_t cap = { fp, 0 };
+    char path[600], err[300];
+    int fw = -1;
+
+    snprintf(path, sizeof path, "%s/%s.yaml", BL_PROFILES_DIR, c->profile);
+    if (bl_profile_load(&pf, path, err, sizeof err) < 0 ||
+        bl_scenario_parse(&scn, c->name, c->scenario, strlen(c->scenario), err, sizeof err) < 0) {
+        fprintf(stderr, "gencaptures: %s: %s\n", c->name, err);
+        return 1;
+    }
+    for (unsigned i = 0; c->firmware != NULL && i < pf.p.nfw; i++)
+        if (strcmp(pf.p.firmware[i], c->firmware) == 0)
+            fw = (int)i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.battery_proto = bl_protocol_find(c->battery);
+    cfg.profile = &pf.p;
+    cfg.scn = &scn;
+    cfg.firmware = fw;
+    cfg.ctx = &cap;
+    cfg.on_frame = sim_frame;
+    if (cfg.battery_proto == NULL || bl_sim_init(&sim, &cfg) != 0) {
+        fprintf(stderr, "gencaptures: %s: the loop does not start\n", c->name);
+        return 1;
+    }
+    bl_sim_run(&sim, scn.start_ms + scn.duration_ms);
+    return 0;
+}
+
+static const simdef_t sims[] = {
+    /* a working Pylon LV site an hour before noon: PV charging, household load */
+    { "sim-healthy-pylon-lv", "pylon-lv", "generic-pylon-lv", NULL,
+      "name: healthy\nstart: \"10:30\"\nduration: 6m\nstart_soc_pct: 60\n" },
+    /* the battery's frames lost for 40 s: the inverter notices, the data comes back */
+    { "sim-comm-loss", "pylon-lv", "generic-pylon-lv", NULL,
+      "name: comm loss\nstart: \"11:00\"\nduration: 5m\nstart_soc_pct: 60\n"
+      "events:\n  - {at: \"11:02\", for: 40s, event: comm_loss}\n" },
+    /* a firmware that sends the current with the wrong sign; the evening load switches 0.5 / 3.5 kW */
+    { "sim-wrong-sign", "pylon-lv", "generic-pylon-lv", NULL,
+      "name: wrong sign\nstart: \"17:30\"\nduration: 10m\nstart_soc_pct: 70\npv: 0\n"
+      "load: [[\"17:30\", 500], [\"17:31:59\", 500], [\"17:32:00\", 3500], [\"17:33:59\", 3500], [\"17:34:00\", 500],"
+      " [\"17:35:59\", 500], [\"17:36:00\", 3500], [\"17:37:59\", 3500], [\"17:38:00\", 500]]\n"
+      "events:\n  - {at: \"17:30\", event: wrong_current_sign}\n" },
+    /* the SOC frozen at noon while PV charges the pack */
+    { "sim-soc-frozen", "pylon-lv", "generic-pylon-lv", NULL,
+      "name: soc frozen\nstart: \"11:30\"\nduration: 12m\nstart_soc_pct: 40\n"
+      "events:\n  - {at: \"11:31\", event: frozen_field, field: soc_pct}\n" },
+    /* the inverter's port at 250 kbit/s, the battery at 500: nothing but error frames */
+    { "sim-wrong-bitrate", "pylon-lv", "generic-pylon-lv", NULL,
+      "name: wrong bitrate\nstart: \"12:00\"\nduration: 30s\n"
+      "events:\n  - {at: \"12:00\", event: wrong_bitrate, bitrate: 250000}\n" },
+    /* SolaX ARM 1.57 and a battery that reports type 80 (IE102) */
+    { "sim-solax-type80", "solax", "solax-x3-g4", "ARM 1.57",
+      "name: type 80\nstart: \"12:00\"\nduration: 90s\n"
+      "events:\n  - {at: \"12:00\", event: signal, name: BatteryType, raw: 80}\n" },
+    /* a cell runs over-voltage while charging: the BMS protects, the charge stops */
+    { "sim-cell-ov", "pylon-lv", "generic-pylon-lv", NULL,
+      "name: cell over-voltage\nstart: \"11:50\"\nduration: 8m\nstart_soc_pct: 80\n"
+      "events:\n  - {at: \"11:53\", for: 2m, event: cell_over_voltage, cell: 5, V: 3.7}\n" },
+};
+
 static int generate(const capdef_t *c, FILE *fp)
 {
     site_t *s = malloc(sizeof *s);
@@ -1412,11 +1537,29 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < sizeof caps_lib / sizeof caps_lib[0]; i++)
             printf("%s\n", caps_lib[i].name);
+        for (size_t i = 0; i < sizeof sims / sizeof sims[0]; i++)
+            printf("%s\n", sims[i].name);
         return 0;
     }
     for (size_t i = 0; i < sizeof caps_lib / sizeof caps_lib[0]; i++)
         if (strcmp(argv[1], caps_lib[i].name) == 0)
             return generate(&caps_lib[i], stdout);
+    for (size_t i = 0; i < sizeof sims / sizeof sims[0]; i++)
+        if (strcmp(argv[1], sims[i].name) == 0)
+            return generate_sim(&sims[i], stdout);
+    for (size_t i = 0; i < sizeof sims / sizeof sims[0]; i++) {
+        char path[1024];
+        FILE *fp;
+        int rc;
+        snprintf(path, sizeof path, "%s/%s.log", argv[1], sims[i].name);
+        if ((fp = fopen(path, "w")) == NULL) {
+            perror(path);
+            return 1;
+        }
+        rc = generate_sim(&sims[i], fp);
+        if (fclose(fp) != 0 || rc != 0)
+            return 1;
+    }
     for (size_t i = 0; i < sizeof caps_lib / sizeof caps_lib[0]; i++) {
         char path[1024];
         FILE *fp;
