@@ -61,11 +61,11 @@ static bool limit_of(const bl_diag_t *d, unsigned field, unsigned enable, int32_
 
 static void react_check(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
 {
-    int32_t mag;
+    int64_t mag;
     if (!d->react_on || !c->has_ts)
         return;
-    mag = d->react_dir == 0 ? i_mA : -i_mA;
-    if (mag <= d->react_limit_mA + dg_tol_current(d->react_limit_mA)) {
+    mag = d->react_dir == 0 ? (int64_t)i_mA : -(int64_t)i_mA;
+    if (mag <= (int64_t)d->react_limit_mA + dg_tol_current(d->react_limit_mA)) {
         if (d->reacted++ == 0) {
             d->react_ok_a = d->react_limit_m;
             dg_mark(&d->react_ok_b, c, i_mA, d->react_limit_mA, 0);
@@ -83,11 +83,12 @@ static void react_check(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
 /* A lower limit that the present current exceeds: what happens next shows the loop. */
 static void react_start(bl_diag_t *d, const dg_ctx_t *c, unsigned dir, int32_t limit, int32_t prev)
 {
-    int32_t i_mA, mag;
-    if (!c->has_ts || !dg_current(d, &i_mA) || limit >= prev - dg_tol_current(prev))
+    int32_t i_mA;
+    int64_t mag;
+    if (!c->has_ts || !dg_current(d, &i_mA) || (int64_t)limit >= (int64_t)prev - dg_tol_current(prev))
         return;
-    mag = dir == 0 ? i_mA : -i_mA;
-    if (mag <= limit + dg_tol_current(limit))
+    mag = dir == 0 ? (int64_t)i_mA : -(int64_t)i_mA;
+    if (mag <= (int64_t)limit + dg_tol_current(limit))
         return;
     d->react_on = true;
     d->react_dir = (uint8_t)dir;
@@ -174,11 +175,12 @@ static void judge(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
                                       (dg_marked(&d->zero_dcl) && d->rec.f[BL_F_DCL].value == 0 && i_mA < -2000)))
         dg_mark(&d->zero_flow, c, i_mA, 0, 0);
     if (limit_of(d, BL_F_CCL, BL_F_CHARGE_ENABLE, &ccl))
-        hold(&d->h_ccl, i_mA > ccl + dg_tol_current(ccl), (int64_t)i_mA - ccl, c, &d->ccl_m, i_mA, ccl);
+        hold(&d->h_ccl, i_mA > (int64_t)ccl + dg_tol_current(ccl), (int64_t)i_mA - ccl, c, &d->ccl_m, i_mA, ccl);
     if (limit_of(d, BL_F_DCL, BL_F_DISCHARGE_ENABLE, &dcl))
-        hold(&d->h_dcl, -i_mA > dcl + dg_tol_current(dcl), (int64_t)-i_mA - dcl, c, &d->dcl_m, i_mA, dcl);
+        hold(&d->h_dcl, -(int64_t)i_mA > (int64_t)dcl + dg_tol_current(dcl), -(int64_t)i_mA - dcl, c, &d->dcl_m, i_mA,
+             dcl);
     if (v->valid && cvl->valid && cvl->value > 0)
-        hold(&d->h_cvl, i_mA > 1000 && v->value > cvl->value + dg_tol_voltage(cvl->value),
+        hold(&d->h_cvl, i_mA > 1000 && v->value > (int64_t)cvl->value + dg_tol_voltage(cvl->value),
              (int64_t)v->value - cvl->value, c, &d->cvl_m, v->value, cvl->value);
     react_check(d, c, i_mA);
 }

@@ -140,7 +140,8 @@ static void story(bl_diag_t *d, const bl_diag_mark_t *stop, int32_t i_mA, bool s
 
 void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c)
 {
-    int32_t i_mA, mag;
+    int32_t i_mA;
+    int64_t mag;
 
     if (c->rc != 0) {
         if (c->f != NULL && (c->f->flags & BL_CAN_ERR) && d->busoff > 0 && dg_marked(&d->first_busoff) && d->first_busoff.line == c->line) {
@@ -167,7 +168,7 @@ void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c)
     }
     if (!(c->fields & (BL_BIT(BL_F_CURRENT) | BL_BIT(BL_F_INV_CURRENT))) || !dg_current(d, &i_mA) || !c->has_ts)
         return;
-    mag = i_mA < 0 ? -i_mA : i_mA;
+    mag = i_mA < 0 ? -(int64_t)i_mA : i_mA;
     if (mag >= RUN_MA) {
         d->stopping = false;
         if (d->run_since_us == 0) {
@@ -178,7 +179,7 @@ void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c)
         }
         if (c->t_us - d->run_since_us >= RUN_US)
             d->running = true;
-        if (mag > (d->run_i_mA < 0 ? -d->run_i_mA : d->run_i_mA))
+        if (mag > (d->run_i_mA < 0 ? -(int64_t)d->run_i_mA : d->run_i_mA))
             d->run_i_mA = i_mA; /* the largest current of the run tells what stopped */
         return;
     }

@@ -60,8 +60,13 @@ static bl_diag_bucket_t *bucket(bl_diag_t *d, uint64_t t_us)
     }
     if (t_us < d->tl_start_us)
         t_us = d->tl_start_us;
-    while ((idx = (t_us - d->tl_start_us) / d->tl_width_us) >= d->cap_tl)
+    while ((idx = (t_us - d->tl_start_us) / d->tl_width_us) >= d->cap_tl) {
+        if (d->tl_width_us > UINT64_MAX / 4u) { /* a time span no capture has: keep the last bucket */
+            idx = d->cap_tl - 1u;
+            break;
+        }
         halve(d);
+    }
     while (d->ntl <= idx) {
         bl_diag_bucket_t *b = &d->tl[d->ntl];
         memset(b, 0, sizeof *b);

@@ -50,14 +50,25 @@ static void capacity(bl_diag_t *d)
 
 static int64_t pct_of_cap(const bl_diag_t *d, int64_t q_uC)
 {
-    /* µC -> 0.001 % of the capacity: q / (cap_mAh * 3600 s) * 100 % */
-    int64_t cap_uC = (int64_t)d->cap_mAh * 3600000;
-    return cap_uC > 0 ? q_uC * 100000 / cap_uC : 0;
+    /* µC -> 0.001 % of the capacity: q / (cap_mAh x 3 600 000 µC/mAh) x 100 000, i.e.
+     * q / (cap_mAh x 36): no product that can overflow */
+    return d->cap_mAh > 0 ? q_uC / ((int64_t)d->cap_mAh * 36) : 0;
 }
 
+/* magnitudes of sums that saturate at +-INT64_MAX (never INT64_MIN) */
 static int64_t abs64(int64_t v)
 {
     return v < 0 ? -v : v;
+}
+
+/* charge sums saturate: a capture of absurd currents over absurd times must not wrap */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < -INT64_MAX - b)
+        return -INT64_MAX;
+    return a + b;
 }
 
 /* Average cell voltage candidates: from the cells when the protocol carries them, else
@@ -129,19 +140,19 @@ static void soc_frame(bl_diag_t *d, const dg_ctx_t *c)
         return;
     }
     if (soc != d->soc_last) {
-        int32_t step = soc - d->soc_last;
+        int64_t step = (int64_t)soc - d->soc_last;
         int64_t dt = c->has_ts && d->soc_last_m.has_ts ? (int64_t)(c->t_us - d->soc_last_m.ts_us) : 0;
         /* what the current could have moved in that time, generously (3x the largest current) */
-        int64_t can = pct_of_cap(d, (int64_t)d->iabs_max_mA * (dt / 1000) * 3);
-        int32_t mag = step < 0 ? -step : step;
+        int64_t can = pct_of_cap(d, (int64_t)d->iabs_max_mA * ((dt < 60000000 ? dt : 60000000) / 1000) * 3);
+        int64_t mag = step < 0 ? -step : step;
         if (mag >= SOC_JUMP_MIN && mag > can && (!c->has_ts || (uint64_t)dt <= SOC_JUMP_WINDOW_US)) {
             if (soc == 100000 || soc == 0) {
                 if (d->soc_recal++ == 0)
                     dg_mark(&d->soc_recal_m, c, soc, d->soc_last, 0);
             } else {
                 d->soc_jumps++;
-                if (mag > (d->soc_jump_by < 0 ? -d->soc_jump_by : d->soc_jump_by)) {
-                    d->soc_jump_by = step;
+                if (mag > (d->soc_jump_by < 0 ? -(int64_t)d->soc_jump_by : d->soc_jump_by)) {
+                    d->soc_jump_by = (int32_t)(step > INT32_MAX ? INT32_MAX : step < -INT32_MAX ? -INT32_MAX : step);
                     d->soc_jump_a = d->soc_last_m;
                     dg_mark(&d->soc_jump_b, c, soc, d->soc_last, 0);
                 }
@@ -163,12 +174,13 @@ static void soc_frame(bl_diag_t *d, const dg_ctx_t *c)
 /* charge since the last current sample: the previous current held until now */
 static void count(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
 {
-    if (d->i_have && c->has_ts && c->t_us >= d->i_last_us && c->t_us - d->i_last_us <= d->stale_ms * 1000u) {
+    if (d->i_have && c->has_ts && c->t_us >= d->i_last_us && c->t_us - d->i_last_us <= d->stale_ms * 1000u &&
+        c->t_us - d->i_last_us <= 3600000000u) {
         int64_t q = (int64_t)d->i_last_mA * (int64_t)((c->t_us - d->i_last_us) / 1000u);
         int32_t soc = d->rec.f[BL_F_SOC].value;
-        d->q_uC += q;
-        d->soc_q_uC += q;
-        d->v_q_uC += q;
+        d->q_uC = sat_add(d->q_uC, q);
+        d->soc_q_uC = sat_add(d->soc_q_uC, q);
+        d->v_q_uC = sat_add(d->v_q_uC, q);
         /* SOC held at a calibration point (full while charging, empty while discharging) is normal */
         if (d->rec.f[BL_F_SOC].valid && !(d->soc_q_uC > 0 && soc >= 100000 - SOC_EDGE) &&
             !(d->soc_q_uC < 0 && soc <= SOC_EDGE) && abs64(d->soc_q_uC) > abs64(d->soc_frozen_q)) {
@@ -185,8 +197,8 @@ static void count(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA)
     d->i_last_mA = i_mA;
     d->i_last_us = c->t_us;
     d->i_have = c->has_ts;
-    if ((i_mA < 0 ? -i_mA : i_mA) > d->iabs_max_mA)
-        d->iabs_max_mA = i_mA < 0 ? -i_mA : i_mA;
+    if ((i_mA < 0 ? -(int64_t)i_mA : i_mA) > d->iabs_max_mA)
+        d->iabs_max_mA = i_mA < 0 ? (i_mA == INT32_MIN ? INT32_MAX : -i_mA) : i_mA;
 }
 
 /* The IR drop: a current step moves the terminal voltage the same way (V = OCV + I R).
@@ -196,7 +208,7 @@ static void sign_step(bl_diag_t *d, const dg_ctx_t *c, int32_t i_mA, int32_t v_m
     if (!c->has_ts)
         return;
     if (d->step_have && c->t_us - d->step_us <= STEP_WINDOW_US) {
-        int32_t di = i_mA - d->step_i_mA, dv = v_mV - d->step_v_mV;
+        int64_t di = (int64_t)i_mA - d->step_i_mA, dv = (int64_t)v_mV - d->step_v_mV;
         if ((di >= STEP_MIN_MA || di <= -STEP_MIN_MA) && (dv >= STEP_MIN_MV || dv <= -STEP_MIN_MV)) {
             if ((di > 0) == (dv > 0)) {
                 d->steps_agree++;
@@ -438,7 +450,7 @@ static void soc_findings(bl_diag_t *d)
     }
     capacity(d);
     /* frozen while the current flowed */
-    if (abs64(d->soc_frozen_q) * SOC_FROZEN_FRAC >= (int64_t)d->cap_mAh * 3600000 &&
+    if (abs64(d->soc_frozen_q) >= (int64_t)d->cap_mAh * (3600000 / SOC_FROZEN_FRAC) &&
         (f = dg_add(d, BL_DP_SOC, BL_DSEV_ERROR, "soc_frozen", d->soc_frozen_a.ts_us)) != NULL) {
         dg_fmt(f->cause, sizeof f->cause,
                "the SOC stood at %m %% for %T while %m Ah %s (%m %% of %m Ah, %s)", DG_M(d->soc_frozen_a.a, 0),
@@ -540,7 +552,7 @@ static void stale_findings(bl_diag_t *d)
         dg_fmt(f->fix, sizeof f->fix,
                "A BMS or gateway is sending a cached frame: check that the gateway's source is alive (it must send "
                "the safe state, not the last values, when its input stops) and restart the BMS.");
-    } else if (abs64(d->v_frozen_q) * V_FROZEN_FRAC >= (int64_t)d->cap_mAh * 3600000 && d->cap_mAh > 0 &&
+    } else if (abs64(d->v_frozen_q) >= (int64_t)d->cap_mAh * (3600000 / V_FROZEN_FRAC) && d->cap_mAh > 0 &&
                dg_span(&d->v_frozen_a, &d->v_frozen_b) >= STALE_MIN_US &&
                (f = dg_add(d, BL_DP_STALE_DATA, BL_DSEV_ERROR, "voltage_frozen", d->v_frozen_a.ts_us)) != NULL) {
         dg_fmt(f->cause, sizeof f->cause,

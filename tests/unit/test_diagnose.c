@@ -518,6 +518,30 @@ static void test_soc_in_hundredths(void **state)
     free(r);
 }
 
+/* Found by fuzz/diagnose.c: the share of the capacity was computed as q x 100 000 before
+ * dividing, past int64 from 9.2e13 µC. 2999.9 A (29999 dA, inside Pylon's +-3000 A range)
+ * for 31 000 s is 2 999 900 mA x 31 000 000 ms = 92 996 900 000 000 µC = 25 832 472 mAh,
+ * i.e. 25 832.5 % of the 100 Ah assumed for one module; the SOC stood still all along. */
+static void test_large_charge_counts_do_not_overflow(void **state)
+{
+    rig_t *r = rig("pylon-lv", NULL);
+    second_t s = calm();
+    const bl_diag_finding_t *f;
+    (void)state;
+    s.ccl_dA = 30000;
+    s.i_dA = 29999;
+    s.keepalive = false;
+    for (unsigned t = 0; t <= 31000; t++)
+        pylon_second(r, t * 1000u, &s);
+    bl_diag_finish(&r->d);
+    assert_int_equal(r->d.q_uC, INT64_C(92996900000000));
+    f = find(r, "soc_missing_or_wrong", "soc_frozen");
+    assert_non_null(f);
+    assert_non_null(strstr(f->cause, "25832.5 Ah"));
+    assert_non_null(strstr(f->cause, "25832.5 % of 100 Ah"));
+    free(r);
+}
+
 /* ---- current_sign_inverted ---------------------------------------------------------------- */
 
 /* The current steps +40 A / -40 A every 3 s while the voltage steps the other way:
@@ -756,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_protection_an_inverter_ignores),
         cmocka_unit_test(test_soc_jumps),
         cmocka_unit_test(test_soc_in_hundredths),
+        cmocka_unit_test(test_large_charge_counts_do_not_overflow),
         cmocka_unit_test(test_voltage_moves_against_the_current),
         cmocka_unit_test(test_repeating_measurements),
         cmocka_unit_test(test_loop_closed_when_the_current_follows_a_lower_limit),
