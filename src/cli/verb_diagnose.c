@@ -18,8 +18,9 @@ static const char usage[] =
     "usage: bmslink diagnose [-p PROTOCOL] [--inverter PROFILE] [--json] [--report F.html] [options] SOURCE\n"
     "  Read a field capture and say what is wrong between the battery and the inverter, why, with the\n"
     "  log lines that show it and the fix.\n"
-    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -,\n"
-    "          or a live bus for --duration: socketcan:IFACE, slcan:DEV[@BITRATE], virtual:NAME\n"
+    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC, or RS485 bytes as hex485\n"
+    "          lines), file:PATH or -, or a live CAN bus for --duration: socketcan:IFACE,\n"
+    "          slcan:DEV[@BITRATE], virtual:NAME\n"
     "  -p, --protocol NAME   the protocol the site is set to (default: detected from the traffic)\n"
     "      --inverter NAME   the inverter's profile (bmslink profiles lists them): its timeouts and quirks\n"
     "      --firmware NAME   the inverter's firmware variant (its quirks differ: bmslink profiles NAME)\n"
@@ -27,7 +28,7 @@ static const char usage[] =
     "                        inverter: alarms and limits are judged by what PROTOCOL carries\n"
     "      --json            one JSON object (CLI.md \"diagnose --json\")\n"
     "      --report FILE     also write a self-contained HTML report with a timeline chart\n"
-    "      --format F        force the capture format: candump, log, asc\n"
+    "      --format F        force the capture format: candump, log, asc, hex485\n"
     "      --stale D         battery data older than D is stale (default: the inverter's / protocol's timeout)\n"
     "      --capacity AH     the pack's capacity in Ah, for coulomb counting (default: from the capture)\n"
     "  -n, --count N         stop after N frames;  --duration D  after D of capture (or wall) time\n"
@@ -36,6 +37,8 @@ static const char usage[] =
     "examples:\n"
     "  bmslink diagnose site.log\n"
     "  bmslink diagnose -p pylon-lv --json --report site.html site.log\n"
+    "  bmslink diagnose --inverter solax-x3-g4 --firmware \"ARM 1.57\" site.log\n"
+    "  bmslink diagnose -p pylon-rs485 site.hex\n"
     "  bmslink diagnose --duration 10m slcan:/dev/ttyACM0@500000\n";
 
 #define MSG_LIMIT 20

@@ -456,6 +456,136 @@ static void test_ids_with_the_other_length(void **state)
     free(r);
 }
 
+/* A profile that detects the battery by 0x355, which this battery never sends. */
+static void test_the_message_an_inverter_needs_never_comes(void **state)
+{
+    bl_diag_inverter_t inv;
+    rig_t *r;
+    const uint8_t lim[8] = { 0x14, 0x02, 0xE8, 0x03, 0xE8, 0x03, 0xE0, 0x01 };
+    (void)state;
+    memset(&inv, 0, sizeof inv);
+    inv.name = "needs-355";
+    inv.proto = bl_protocol_find("pylon-lv");
+    inv.detect[0] = 0x351;
+    inv.detect[1] = 0x355;
+    inv.ndetect = 2;
+    inv.flags = BL_DIF_NO_KEEPALIVE;
+    r = rig(NULL, &inv);
+    for (unsigned t = 0; t < 10; t++)
+        push(r, 0x351, t * 1000u, lim, 8);
+    bl_diag_finish(&r->d);
+    assert_non_null(find(r, "battery_not_detected", "missing_detect_message"));
+    assert_null(find(r, "battery_not_detected", "no_keepalive")); /* this inverter never sends one */
+    free(r);
+}
+
+/* The same family, another variant: Pylon HV big endian (pylon-hv:be) on a site set to the LE
+ * spec encoding. 0x4210 in BE: 0x0FA0 = 400.0 V, current 0x0064 = +10.0 A, temperature
+ * 0x00FA = 25.0 C, SOC 0x37 = 55 %, SOH 0x63 = 99 %. The LE spec reads 0xA00F = 4096.0 V:
+ * out of range, so the BE variant explains the traffic and the site's choice is wrong. */
+static void test_variant_mismatch_is_wrong_protocol(void **state)
+{
+    rig_t *r = rig("pylon-hv", NULL);
+    const uint8_t be[8] = { 0x0F, 0xA0, 0x00, 0x64, 0x00, 0xFA, 0x37, 0x63 };
+    const bl_diag_finding_t *f;
+    (void)state;
+    for (unsigned t = 0; t < 30; t++) {
+        push(r, 0x4200, t * 1000u, (const uint8_t[8]){ 0 }, 8);
+        push(r, 0x4210, t * 1000u + 5, be, 8);
+    }
+    bl_diag_finish(&r->d);
+    f = find(r, "wrong_protocol", "protocol_mismatch");
+    assert_non_null(f);
+    assert_ptr_equal(r->d.p, bl_protocol_find("pylon-hv:be"));
+    assert_non_null(strstr(f->cause, "same family"));
+    assert_non_null(find(r, "battery_not_detected", "wrong_protocol"));
+    assert_int_equal(r->d.rec.f[BL_F_VOLTAGE].value, 400000); /* read as the BE variant: 400.0 V */
+    free(r);
+}
+
+/* Pylon LV frames and BYD HVS battery frames (0x110 limits, 0x150 SOC) on one bus. */
+static void test_two_battery_protocols_on_one_bus(void **state)
+{
+    rig_t *r = rig(NULL, NULL);
+    second_t s = calm();
+    const uint8_t byd110[8] = { 0x0F, 0xA0, 0x0B, 0xB8, 0x00, 0xC8, 0x00, 0xC8 };
+    const uint8_t byd150[8] = { 0x15, 0x7C, 0x26, 0xAC, 0x01, 0xF4, 0x00, 0x00 };
+    (void)state;
+    for (unsigned t = 0; t < 30; t++) {
+        pylon_second(r, t * 1000u, &s);
+        push(r, 0x110, t * 1000u + 700, byd110, 8);
+        push(r, 0x150, t * 1000u + 701, byd150, 8);
+    }
+    bl_diag_finish(&r->d);
+    assert_ptr_equal(r->d.p, bl_protocol_find("pylon-lv"));
+    assert_non_null(r->d.other_p);
+    assert_non_null(find(r, "wrong_protocol", "two_battery_protocols"));
+    free(r);
+}
+
+/* A profile that ignores current limits while the battery derates, and one that shuts down
+ * off-grid at DCL 0 (Victron Multis, can-victron.md). */
+static void test_profile_flags_for_limits(void **state)
+{
+    bl_diag_inverter_t inv;
+    rig_t *r;
+    second_t s = calm();
+    (void)state;
+    memset(&inv, 0, sizeof inv);
+    inv.name = "deaf-to-limits";
+    inv.proto = bl_protocol_find("pylon-lv");
+    inv.flags = BL_DIF_IGNORES_CURRENT_LIMITS | BL_DIF_DCL_ZERO_SHUTDOWN;
+    r = rig(NULL, &inv);
+    for (unsigned t = 0; t < 20; t++) {
+        s.ccl_dA = t < 10 ? 1000 : 500;
+        s.dcl_dA = t < 15 ? 1000 : 0;
+        pylon_second(r, t * 1000u, &s);
+    }
+    bl_diag_finish(&r->d);
+    assert_non_null(find(r, "limits_not_followed", "current_limits_ignored"));
+    assert_non_null(find(r, "limits_not_followed", "dcl_zero_shutdown"));
+    free(r);
+}
+
+/* A profile with an alarm display table without cell_imbalance. */
+static void test_alarm_the_display_table_lacks(void **state)
+{
+    bl_diag_inverter_t inv;
+    rig_t *r;
+    second_t s = calm();
+    (void)state;
+    memset(&inv, 0, sizeof inv);
+    inv.name = "few-codes";
+    inv.proto = bl_protocol_find("pylon-lv");
+    inv.flags = BL_DIF_ALARM_TABLE;
+    inv.shows[BL_AC_ALARM] = inv.shows[BL_AC_PROTECTION] = (bl_alarm_mask_t)(1u << BL_A_INTERNAL);
+    inv.shows[BL_AC_WARNING] = BL_A_ALL;
+    r = rig(NULL, &inv);
+    pylon_second(r, 0, &s);
+    s.alarm2 = 0x02; /* 0x359 byte 2 bit 1: cell / pack over-voltage alarm */
+    pylon_second(r, 1000, &s);
+    bl_diag_finish(&r->d);
+    assert_non_null(find(r, "alarm_not_shown", "alarm_lost"));
+    assert_true(r->d.lost[BL_AC_ALARM] & (1u << BL_A_CELL_OV));
+    free(r);
+}
+
+/* Merged logs: a frame older than the one before it is taken at the previous time. */
+static void test_time_going_backwards_is_held(void **state)
+{
+    rig_t *r = rig("pylon-lv", NULL);
+    second_t s = calm();
+    (void)state;
+    pylon_second(r, 5000, &s);
+    pylon_second(r, 1000, &s);
+    pylon_second(r, 6000, &s);
+    bl_diag_finish(&r->d);
+    assert_true(r->d.back_in_time > 0);
+    assert_int_equal(r->d.last_us - r->d.first_us, 1500000u); /* 5.000 -> 6.500 s, the keep-alive */
+    assert_non_null(strstr(r->d.notes[0], "time went backwards"));
+    free(r);
+}
+
 /* ---- alarm_not_shown ------------------------------------------------------------------ */
 
 /* 0x359 byte 0 bit 1: the cell/pack over-voltage protection; a profile that reads no alarms. */
@@ -738,6 +868,26 @@ static void test_rs485_frame_split_over_lines(void **state)
     free(r);
 }
 
+/* Pylontech answers with RTN 0x04 (CID2 invalid, vector PYL "~200246040000FDAE"): an error
+ * code, not data; and a request its noise and broken checksum (PYL-11, FC72 for FC71). */
+static void test_rs485_error_codes_and_broken_frames(void **state)
+{
+    rig_t *r = rig("pylon-rs485", NULL);
+    const char *req = "~20024644E00202FD31\r", *err = "~200246040000FDAE\r", *bad = "~1203400456ABCEFEFC72\r";
+    (void)state;
+    for (unsigned t = 0; t < 10; t++) {
+        bl_diag_bytes(&r->d, (const uint8_t *)req, strlen(req), T0 + t * 1000000u, true, 3u * t + 1u);
+        bl_diag_bytes(&r->d, (const uint8_t *)err, strlen(err), T0 + t * 1000000u + 100000u, true, 3u * t + 2u);
+        bl_diag_bytes(&r->d, (const uint8_t *)bad, strlen(bad), T0 + t * 1000000u + 200000u, true, 3u * t + 3u);
+    }
+    bl_diag_finish(&r->d);
+    assert_int_equal(r->d.rs_err_code, 10);
+    assert_int_equal(r->d.rs_rej[BL_RSR_CHECKSUM], 10);
+    assert_non_null(find(r, "battery_not_detected", "no_answer_to_polls"));
+    assert_non_null(find(r, "communication_fault", "malformed_burst"));
+    free(r);
+}
+
 /* Requests to ADR 03 every second and no answer: the battery is not there (or at 02). */
 static void test_rs485_polls_without_answers(void **state)
 {
@@ -776,6 +926,12 @@ int main(void)
         cmocka_unit_test(test_identity_manufacturer_the_profile_refuses),
         cmocka_unit_test(test_identity_battery_type_the_profile_refuses),
         cmocka_unit_test(test_keepalive_only_is_no_battery),
+        cmocka_unit_test(test_the_message_an_inverter_needs_never_comes),
+        cmocka_unit_test(test_variant_mismatch_is_wrong_protocol),
+        cmocka_unit_test(test_two_battery_protocols_on_one_bus),
+        cmocka_unit_test(test_profile_flags_for_limits),
+        cmocka_unit_test(test_alarm_the_display_table_lacks),
+        cmocka_unit_test(test_time_going_backwards_is_held),
         cmocka_unit_test(test_ids_with_the_other_length),
         cmocka_unit_test(test_protection_an_inverter_ignores),
         cmocka_unit_test(test_soc_jumps),
@@ -791,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_timeline_is_flat),
         cmocka_unit_test(test_rs485_frame_split_over_lines),
         cmocka_unit_test(test_rs485_polls_without_answers),
+        cmocka_unit_test(test_rs485_error_codes_and_broken_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
