@@ -14,7 +14,8 @@ for t in $targets; do
   name=$(basename "$t" | sed 's/^fuzz_//')
   work=$(mktemp -d)
   echo "fuzz: $name for ${each}s"
-  (cd "$build" && "$t" -max_total_time="$each" -timeout=5 -rss_limit_mb=1024 -print_final_stats=1 \
+  (cd "$build" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 \
+      "$t" -max_total_time="$each" -timeout=5 -rss_limit_mb=1024 -print_final_stats=1 \
       "$work" "$here/corpus/$name" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|crash-|Done' || true)
   rm -rf "$work"
   if ls "$build"/crash-* "$build"/timeout-* "$build"/leak-* >/dev/null 2>&1; then

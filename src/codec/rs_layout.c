@@ -875,7 +875,7 @@ static void enc_field(enc_t *e, const bl_rs_item_t *it)
  * pack voltage (kept between the extremes). */
 static int64_t cell_value(enc_t *e, size_t i, size_t k)
 {
-    int64_t vmin, vmax, vpack, rest;
+    int64_t vmin = 0, vmax = 0, vpack = 0, rest;
     bool hmin = get(e, BL_F_CELL_V_MIN, &vmin), hmax = get(e, BL_F_CELL_V_MAX, &vmax);
     bool hp = get(e, BL_F_VOLTAGE, &vpack);
     e->res->derived |= (uint32_t)BL_BIT(BL_F_CELL_V_MIN);

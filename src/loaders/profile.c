@@ -576,7 +576,10 @@ int bl_profile_parse(bl_profile_file_t *pf, const char *name, const char *text_,
 
     memset(pf, 0, sizeof *pf);
     bl_inv_profile_defaults(&pf->p);
-    snprintf(pf->path, sizeof pf->path, "%s", name);
+    /* a longer path is cut: it only names the file in messages */
+    size_t nl = strlen(name) < sizeof pf->path - 1 ? strlen(name) : sizeof pf->path - 1;
+    memcpy(pf->path, name, nl);
+    pf->path[nl] = '\0';
     if (!ydoc_parse(&y, name, text_, len, err, errlen)) {
         ydoc_free(&y);
         return BL_EINVAL;
