@@ -191,7 +191,7 @@ static int fetch_hex(br_port_t *p)
         return BL_EXIT_IO;
     }
     r = cli_hex485_line(line, len, p->la_b, sizeof p->la_b, &p->la_n, &p->la_ts_us, &has_ts, &what, &col);
-    if (r == BL_EBADMSG) {
+    if (r < 0) {
         cli_err("%s:%llu: %s (column %zu): skipped", p->uri, (unsigned long long)p->lr.line, what, col);
         return BL_EXIT_OK;
     }
