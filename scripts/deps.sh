@@ -16,6 +16,9 @@ ci="$ci qemu-system-x86 busybox-static cpio iproute2 util-linux"
 # ---- diagnosis (issue 9): diagnose --report is checked in a real browser (Debian's chromium, headless) ----
 test="$test chromium"
 ci="$ci chromium"
+# ---- gateway as a service (issue 12): the MQTT TLS test makes its CA and certificates with openssl ----
+test="$test openssl"
+ci="$ci openssl"
 case $mode in
   --build) pkgs=$build ;;
   --test) pkgs=$test ;;
