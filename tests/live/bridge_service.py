@@ -199,6 +199,11 @@ def service(T):
     C.true("after the stall: normal limits again", w and all(x == normal for x in w), str(w))
     ups = rp.ndjson(so)
     C.true("the JSON view went on through it all", len(ups) >= 30, str(len(ups)))
+    states = [u["packs"][0].get("source_state") for u in ups]
+    C.true("the JSON view: the pack's source open, down, open again",
+           "down" in states and states[0] == "open" and states[-1] == "open", str(states))
+    outs = [u["inverter"].get("destination_state") for u in ups]
+    C.true("the JSON view: the inverter's adapter down while it was gone", "down" in outs, str(outs))
     texts = [n for t, n in notes]
     C.true("sd_notify: READY=1 first", texts and texts[0].startswith("READY=1"), str(texts[:3]))
     dog = [t - t0 for t, n in notes if n == "WATCHDOG=1"]
