@@ -150,7 +150,7 @@ typedef struct {
     /* as a service (issue 12): --config, the watchdog, sd_notify, MQTT credentials */
     const char *config_path;
     cli_mqtt_auth_t mqtt_auth;
-    uint64_t watchdog_ms;     /* 0: off */
+    uint64_t watchdog_ms;     /* 0: not set (1 s), BR_WATCHDOG_OFF: --watchdog off */
     struct br_wd *wd;
     bool kick;                /* a port changed: step the engine now */
     char *cfg_text;           /* strings taken from --config live here (owned) */
@@ -175,6 +175,8 @@ int br_port_fd(const br_port_t *p);
 int br_port_write_frame(br_t *b, br_port_t *p, const bl_cap_frame_t *cf);
 int br_port_write_bytes(br_t *b, br_port_t *p, const uint8_t *d, size_t n);
 void br_close_ports(br_t *b, int *rc);
+
+#define BR_WATCHDOG_OFF UINT64_MAX
 
 /* ---- bridge_config.c: --config FILE (YAML), options on the command line win ---- */
 /* Fill what the command line left unset. from / in as parse_args; prints "FILE:LINE: what: why". */

@@ -256,8 +256,15 @@ static bool walk(cfgp_t *c, const char **from, const bl_protocol_t **in, bool cl
             b->policy = (int)pol;
     }
     if (!dur_of(c, root, "stale", 1, &b->stale_ms) || !dur_of(c, root, "hold", 1, &b->hold_ms) ||
-        !dur_of(c, root, "interval", 10, &b->interval_ms) || !dur_of(c, root, "watchdog", 50, &b->watchdog_ms))
+        !dur_of(c, root, "interval", 10, &b->interval_ms))
         return false;
+    if ((n = ymap_get(&c->y, root, "watchdog")) != NULL && yis_scalar(n) &&
+        strcmp((const char *)n->data.scalar.value, "off") == 0) {
+        if (b->watchdog_ms == 0)
+            b->watchdog_ms = BR_WATCHDOG_OFF;
+    } else if (!dur_of(c, root, "watchdog", 50, &b->watchdog_ms)) {
+        return false;
+    }
     if ((n = ymap_get(&c->y, root, "address")) != NULL) {
         int64_t v;
         if (!yint(&c->y, n, "address", 0, 255, &v))

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,12 +142,15 @@ static int parse_url(const char *url, char *host, size_t hn, int *port, char *pr
 static int read_password(const char *path, char *pw, size_t n)
 {
     FILE *fp = fopen(path, "r");
+    struct stat st;
     size_t len;
 
     if (fp == NULL) {
         cli_err("--mqtt-password-file %s: cannot open: %s", path, strerror(errno));
         return BL_EXIT_IO;
     }
+    if (fstat(fileno(fp), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        cli_err("--mqtt-password-file %s: warning: readable by others (chmod 600 it)", path);
     if (fgets(pw, (int)n, fp) == NULL) {
         fclose(fp);
         cli_err("--mqtt-password-file %s:1: empty: the first line is the password", path);

@@ -422,7 +422,6 @@ enum {
 };
 
 #define WATCHDOG_DEFAULT_MS 1000u
-#define WATCHDOG_OFF UINT64_MAX
 
 static int add_pack(br_t *b, const char *uri, const bl_protocol_t *p)
 {
@@ -538,7 +537,7 @@ static int parse_args(br_t *b, int argc, char **argv, const char **from, const b
         case OPT_CONFIG: b->config_path = optarg; break;
         case OPT_WATCHDOG:
             if (strcmp(optarg, "off") == 0 || strcmp(optarg, "0") == 0)
-                b->watchdog_ms = WATCHDOG_OFF;
+                b->watchdog_ms = BR_WATCHDOG_OFF;
             else if (!cli_parse_duration(optarg, &b->watchdog_ms) || b->watchdog_ms < 50)
                 return cli_usage_err(usage, "bridge", "bad --watchdog '%s' (at least 50ms, e.g. 1s; or off)", optarg);
             break;
@@ -686,7 +685,7 @@ int verb_bridge(int argc, char **argv)
         goto out;
     if (b->watchdog_ms == 0)
         b->watchdog_ms = WATCHDOG_DEFAULT_MS;
-    else if (b->watchdog_ms == WATCHDOG_OFF)
+    else if (b->watchdog_ms == BR_WATCHDOG_OFF)
         b->watchdog_ms = 0;
     if (from != NULL && in != NULL) { /* --from is pack 0 */
         memmove(&b->pack[1], &b->pack[0], sizeof b->pack[0] * b->npacks); /* overlapping: memmove */

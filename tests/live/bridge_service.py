@@ -219,7 +219,7 @@ def config(T):
     good = os.path.join(T, "bridge.yaml")
     with open(good, "w") as fp:
         fp.write("# a bridge\nfrom: %s/in.log\nin_protocol: pylon-lv\nto: out.log\nout_protocol: sma-si\n"
-                 "site_limits:\n  charge_current_limit_A: 20\n" % T)
+                 "watchdog: off\nsite_limits:\n  charge_current_limit_A: 20\n" % T)
     with open(os.path.join(T, "in.log"), "w") as fp:
         for s in range(4):
             for k, fr in enumerate(CYCLE):
@@ -237,6 +237,9 @@ def config(T):
     for text, want in (("from: x\nin_protocol: pylon-lv\nout_protocol: nosuch\n", "bad.yaml:3: out_protocol: unknown"),
                        ("from: x\nstale: soon\n", "bad.yaml:2: stale"),
                        ("from: x\nfrom: y\n", "bad.yaml:2: from: given twice"),
+                       ("from: x\nwatchdog: 10ms\n", "bad.yaml:2: watchdog: at least 50 ms"),
+                       ("from: x\npacks: [pylon-lv]\n", "bad.yaml:2: packs: 'pylon-lv': expected PROTOCOL=SRC"),
+                       ("from: x\nsite_limits: {charge_current_limit_A: -5}\n", "bad.yaml:2"),
                        ("from: x\nmqtt: {url: mqtt://h, pasword_file: p}\n", "bad.yaml:2"),
                        ("from: [x\n", "bad.yaml:")):
         with open(bad, "w") as fp:
