@@ -250,8 +250,15 @@ static void test_stall(uint64_t start, uint64_t now)
 {
     static bool done_once;
     const char *e;
+    char *end;
     unsigned long long after, len;
-    if (done_once || (e = getenv("BMSLINK_TEST_STALL_MS")) == NULL || sscanf(e, "%llu:%llu", &after, &len) != 2)
+    if (done_once || (e = getenv("BMSLINK_TEST_STALL_MS")) == NULL)
+        return;
+    after = strtoull(e, &end, 10);
+    if (*end != ':')
+        return;
+    len = strtoull(end + 1, &end, 10);
+    if (*end != '\0')
         return;
     if (now - start < after)
         return;
