@@ -46,5 +46,7 @@ int dx_report_html(const dx_result_t *r, const char *path);
  * another < 0 an unreadable profile file.
  */
 int dx_inverter_facts(const char *name, const char *fw, bl_diag_inverter_t *inv, char *err, size_t errlen);
+/* The brand of the profile dx_inverter_facts() loaded ("SMA"), NULL before or without one. */
+const char *dx_inverter_brand(void);
 
 #endif
