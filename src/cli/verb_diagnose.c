@@ -60,6 +60,7 @@ typedef struct {
     unsigned cells;
     const char *battery;
     bl_battery_file_t bat;         /* --battery, then --cells / --capacity over it */
+    char bat_name[160];
     const bl_errcode_file_t *codes; /* the inverter's codes (with --inverter) */
     const char *brand;
     bl_diag_inverter_t inv;
@@ -650,8 +651,11 @@ static int battery(dx_t *x, bl_diag_cfg_t *cfg)
             fprintf(stderr, "bmslink: diagnose: --cells %u overrides the %u cells of %s (its voltage ratings are "
                             "not used)\n",
                     x->cells, (unsigned)x->bat.b.cells, x->bat.name);
-        if (x->battery != NULL && x->bat.b.cells != x->cells)
+        if (x->battery != NULL && x->bat.b.cells != x->cells) {
             x->bat.b.cvl_max_mV = x->bat.b.dvl_min_mV = x->bat.b.nominal_mV = 0;
+            snprintf(x->bat_name, sizeof x->bat_name, "%s with --cells %u", x->bat.name, x->cells);
+            x->bat.b.name = x->bat_name;
+        }
         x->bat.b.cells = (uint8_t)x->cells;
         if (x->battery == NULL)
             x->bat.b.name = "--cells";

@@ -76,6 +76,14 @@ def check_evidence(name, lines, f):
 
 
 _text = {}
+_causes = []
+
+
+def causes():
+    if not _causes:
+        r = subprocess.run([BMSLINK, "explain", "--causes", "--json"], capture_output=True, text=True)
+        _causes.append({c["id"] for c in json.loads(r.stdout)} if r.returncode == 0 else set())
+    return _causes[0]
 
 
 def t_out(name, e, log):
@@ -108,6 +116,9 @@ def check_one(name):
         if s.returncode != 0:
             bad.append("%s: JSON shape: %s" % (name, s.stdout.strip()))
     got = {(f["problem"], f["id"]): f for f in o["findings"]}
+    for f in o["findings"]:  # inverter error codes name their causes in this vocabulary (issue 12)
+        if f["id"] not in causes():
+            bad.append("%s: finding id %s is not in bmslink explain --causes (src/engines/errcode.c)" % (name, f["id"]))
     for m in e["must"]:
         f = got.get(m[:2])
         if f is None:
