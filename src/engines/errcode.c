@@ -15,6 +15,7 @@ static const bl_diag_cause_t causes[] = {
     { "no_battery_frames", BL_DP_BATTERY_NOT_DETECTED, "no battery frame at all" },
     { "waiting_for_poll", BL_DP_BATTERY_NOT_DETECTED, "the battery waits for a poll that never comes" },
     { "no_answer_to_polls", BL_DP_BATTERY_NOT_DETECTED, "the inverter polls, the battery does not answer" },
+    { "wrong_bitrate", BL_DP_BATTERY_NOT_DETECTED, "no battery frame: the bus runs at another bitrate" },
     { "wrong_id_length", BL_DP_BATTERY_NOT_DETECTED, "the battery uses the other CAN id length" },
     { "wrong_protocol", BL_DP_BATTERY_NOT_DETECTED, "the battery speaks another protocol" },
     { "identity_rejected", BL_DP_BATTERY_NOT_DETECTED,
