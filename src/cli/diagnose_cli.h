@@ -3,6 +3,7 @@
 #define BL_DIAGNOSE_CLI_H
 
 #include "bmslink/diagnose.h"
+#include "bmslink/errload.h"
 
 #include <stdio.h>
 
@@ -29,6 +30,8 @@ typedef struct {
     size_t nlines;
     char bus[BL_BUS_NAME_MAX];
     uint64_t lines_read;        /* lines of the capture (files) */
+    const bl_errcode_file_t *codes; /* inverter error codes (with --inverter), or NULL */
+    const char *brand, *firmware;   /* the profile's brand, --firmware */
 } dx_result_t;
 
 /* Text of the log line at `line` (the capture's own line, or the frame re-written as

@@ -746,6 +746,9 @@ int verb_diagnose(int argc, char **argv)
     x->r.d = &x->d;
     x->r.detected = (x->d.expected == NULL && x->d.p != NULL) || x->rs_detected;
     x->r.inverter = x->inverter;
+    x->r.codes = x->codes;
+    x->r.brand = x->brand;
+    x->r.firmware = x->firmware;
     x->r.tl = x->tl;
     x->r.ntl = bl_diag_timeline_len(&x->d);
     collect_lines(x, argv[optind]);

@@ -73,6 +73,8 @@ expect_out diag-codes "shows: the inverter would show F952 (fault, ExtBMSTimeout
 check diag-json 1 "$B" diagnose -q --json --inverter sma-sunny-island "$C/si-comm-loss.log"
 /usr/bin/python3 "$SHARED/tools/check-json-shape.py" diagnose "$T/out" || { echo "FAIL diag-json: shape"; fails=$((fails+1)); }
 py 'import json,sys; f=json.load(open(sys.argv[1]))["findings"][0]; assert [c["code"] for c in f["inverter_codes"]]==["F952","W952"], f' diag-json
+check diag-report 1 "$B" diagnose -q --inverter sma-sunny-island --report "$T/r.html" "$C/si-comm-loss.log"
+grep -q '<li><code>F952</code> fault, ExtBMSTimeout' "$T/r.html" || { echo "FAIL diag-report: no code in the report"; fails=$((fails+1)); }
 check diag-nocodes 1 "$B" diagnose -q "$C/si-comm-loss.log"; expect_no diag-nocodes "would show"
 
 # ---- diagnose: the battery described ----

@@ -333,6 +333,8 @@ static void test_bad_battery_files_name_file_line_and_why(void **state)
     bad_battery("cells: 16\ncapacity_ah: 100\nvolts: 48\n", "pack.yaml:3: battery: unknown key 'volts'");
     bad_battery("cells: 16\ncapacity_ah: 100\nnominal_v: 45\n", "pack.yaml:3: nominal_v: 45.000 V does not fit 16");
     bad_battery("cells: 16\ncapacity_ah: x\n", "pack.yaml:2: capacity_ah");
+    /* fuzz/battery: 17 digits overflowed the exact decimal parse when scaled to milli-units */
+    bad_battery("# ALFP\ncells: 16\ncapacity_ah: 09972078000087229\n", "pack.yaml:3: capacity_ah: '09972078000087229' is not a number");
     bad_battery("cells: 16\ncapacity_ah: 100\ndischarge_voltage_min_v: 20\n", "pack.yaml:3: discharge_voltage_min_v");
 }
 
