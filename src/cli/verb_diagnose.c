@@ -633,11 +633,10 @@ static int options(dx_t *x, int argc, char **argv)
 /* --battery FILE, then --cells / --capacity over it */
 static int battery(dx_t *x, bl_diag_cfg_t *cfg)
 {
-    char err[512];
-    int rc;
-
     if (x->battery != NULL) {
-        if ((rc = bl_battery_load(&x->bat, x->battery, err, sizeof err)) != 0) {
+        char err[512];
+        int rc = bl_battery_load(&x->bat, x->battery, err, sizeof err);
+        if (rc != 0) {
             cli_err("%s", err); /* FILE:LINE: what: why, or why it cannot be read */
             return rc == BL_ENOENT ? BL_EXIT_IO : BL_EXIT_USAGE;
         }
@@ -646,16 +645,16 @@ static int battery(dx_t *x, bl_diag_cfg_t *cfg)
     } else if (x->cells == 0) {
         return BL_EXIT_OK;
     }
+    if (x->cells != 0 && x->battery != NULL && x->bat.b.cells != x->cells) {
+        /* the file's voltage ratings were for its own cell count */
+        fprintf(stderr, "bmslink: diagnose: --cells %u overrides the %u cells of %s (its voltage ratings are not "
+                        "used)\n",
+                x->cells, (unsigned)x->bat.b.cells, x->bat.name);
+        x->bat.b.cvl_max_mV = x->bat.b.dvl_min_mV = x->bat.b.nominal_mV = 0;
+        snprintf(x->bat_name, sizeof x->bat_name, "%s with --cells %u", x->bat.name, x->cells);
+        x->bat.b.name = x->bat_name;
+    }
     if (x->cells != 0) {
-        if (x->battery != NULL && x->bat.b.cells != x->cells)
-            fprintf(stderr, "bmslink: diagnose: --cells %u overrides the %u cells of %s (its voltage ratings are "
-                            "not used)\n",
-                    x->cells, (unsigned)x->bat.b.cells, x->bat.name);
-        if (x->battery != NULL && x->bat.b.cells != x->cells) {
-            x->bat.b.cvl_max_mV = x->bat.b.dvl_min_mV = x->bat.b.nominal_mV = 0;
-            snprintf(x->bat_name, sizeof x->bat_name, "%s with --cells %u", x->bat.name, x->cells);
-            x->bat.b.name = x->bat_name;
-        }
         x->bat.b.cells = (uint8_t)x->cells;
         if (x->battery == NULL)
             x->bat.b.name = "--cells";

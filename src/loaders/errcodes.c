@@ -85,7 +85,7 @@ static bool confidence_ok(const char *c)
 {
     static const char *const ok[] = { "H", "M", "L", "M-H", "L-M", "M-L", "H-M" };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(ok[i], c) == 0)
+        if (c != NULL && strcmp(ok[i], c) == 0)
             return true;
     return false;
 }
