@@ -80,9 +80,11 @@ static int list_all(bl_out_t *o, const bl_errcode_file_t *t, const ex_opts_t *x)
     for (size_t i = 0; i < t->n; i++)
         if (bl_ec_brand_is(&t->e[i], x->brand))
             idx[n++] = (uint16_t)i;
-    if (x->json) {
+    if (x->json) { /* the shape of a look-up, so one reader takes both */
         j_obj(o);
-        j_kstr(o, "brand", x->brand);
+        j_knull(o, "query");
+        j_kstr(o, "match", "list");
+        j_knull(o, "cause");
         json_codes(o, t, idx, n);
         j_end_obj(o);
         out_ch(o, '\n');
