@@ -51,6 +51,9 @@ int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
+/* ---- issue #8: validation and the compatibility matrix ---- */
+int verb_validate(int argc, char **argv);
+int verb_matrix(int argc, char **argv);
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {
