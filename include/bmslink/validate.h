@@ -113,6 +113,8 @@ typedef struct {
     uint8_t v_known;
     uint8_t blocked;            /* BL_BSIM_BLOCK_*: paths the BMS opened; a real battery: from its protections */
     uint8_t silent;             /* the battery's frames do not reach the inverter now */
+    uint64_t silent_since_ms;   /* silent: when it began (a live bus notices a silence only after it
+                                   began: the last frame heard); 0 = at this sample */
 } bl_val_sample_t;
 
 /* A measurement check (soc, voltage, current, temperature) in progress. */
@@ -264,7 +266,7 @@ void bl_val_finish(bl_val_t *v, uint64_t end_ms, bl_val_check_t out[BL_VC_COUNT]
  * The built-in validation session (30 simulated minutes, 16S 200 Ah at 60 %): charging
  * on PV with a step down of the charge limit (48 C), a derating to 0 with the charge
  * over-temperature protection (56 C), the cold-charge block (-2 C); then discharging
- * into a 4 kW load with a step of the discharge limit (57 C), its derating to 0 and
+ * into a 4 kW load with a step of the discharge limit (54 C), its derating to 0 and
  * protection (61 C), the discharge under-temperature protection (-22 C), an
  * internal-fault alarm burst, and four minutes of comm loss (longer than any
  * profile's timeout), then recovery.

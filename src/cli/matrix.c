@@ -133,6 +133,7 @@ static int cmd_run(const mx_opts_t *mo)
     bl_scenario_t *scn = NULL;
     mx_db_t *db = NULL;
     mx_run_info_t ri;
+    FILE *report = NULL;
     int64_t run_id = 0;
     unsigned n = 0, ran = 0;
     int rc;
@@ -146,9 +147,14 @@ static int cmd_run(const mx_opts_t *mo)
     o.verb = "matrix";
     if ((rc = cli_val_battery("matrix", mo->battery, mo->protocol, &o)) != BL_EXIT_OK)
         return rc;
+    if (mo->report != NULL && (report = fopen(mo->report, "w")) == NULL) {
+        cli_err("matrix: %s: %s", mo->report, strerror(errno));
+        return BL_EXIT_IO;
+    }
     if ((scn = malloc(sizeof *scn)) == NULL) {
         cli_err("matrix: out of memory");
-        return BL_EXIT_IO;
+        rc = BL_EXIT_IO;
+        goto done;
     }
     if (mo->scenario != NULL) {
         if ((rc = cli_scenario_load("matrix", mo->scenario, scn)) != BL_EXIT_OK)
@@ -205,7 +211,9 @@ static int cmd_run(const mx_opts_t *mo)
         char title[256];
         int err;
         snprintf(title, sizeof title, "bmslink validation: %s (matrix run %lld)", mo->battery, (long long)run_id);
-        if ((err = vr_report_html(mo->report, rs, n, title)) != 0) {
+        err = vr_report_html(report, rs, n, title);
+        report = NULL;
+        if (err != 0) {
             cli_err("matrix: %s: %s", mo->report, strerror(err));
             rc = BL_EXIT_IO;
             goto done;
@@ -218,6 +226,8 @@ static int cmd_run(const mx_opts_t *mo)
     if (ran == 0)
         cli_err("matrix: %s: no inverter could be tested against this battery", mo->battery);
 done:
+    if (report != NULL)
+        fclose(report);
     mx_close(db);
     for (unsigned i = 0; rs != NULL && i < n; i++)
         vr_free(&rs[i]);

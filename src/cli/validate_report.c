@@ -513,15 +513,12 @@ static void inverter_section(bl_out_t *o, const vr_result_t *r)
     out_str(o, "</section>\n");
 }
 
-int vr_report_html(const char *path, const vr_result_t *rs, size_t n, const char *title)
+int vr_report_html(FILE *fp, const vr_result_t *rs, size_t n, const char *title)
 {
-    FILE *fp = fopen(path, "w");
     bl_out_t *o;
     unsigned counts[VR_UNTESTED + 1] = { 0 };
     int err = 0;
 
-    if (fp == NULL)
-        return errno;
     if ((o = malloc(sizeof *o)) == NULL) {
         fclose(fp);
         return ENOMEM;

@@ -376,14 +376,16 @@ typedef struct {
     int32_t last_i;
 } live_ctx_t;
 
-/* The battery is silent when nothing of it was decoded for three of its periods (at least 3 s). */
-static bool live_silent(const live_ctx_t *c, const bl_inv_t *inv, uint64_t now)
+/* The battery is silent when nothing of it was decoded for three of its periods (at least 3 s);
+ * the silence began with the last frame heard (*since). */
+static bool live_silent(const live_ctx_t *c, const bl_inv_t *inv, uint64_t now, uint64_t *since)
 {
     uint64_t last = BL_NEVER;
     unsigned n = inv->rs != NULL ? inv->rs_n : inv->codec.n;
     for (unsigned j = 0; j < n && j < BL_CAN_MAX_MSGS; j++)
         if (inv->heard_ms[j] != BL_NEVER && (last == BL_NEVER || inv->heard_ms[j] > last))
             last = inv->heard_ms[j];
+    *since = last;
     return last != BL_NEVER && now - last > c->silent_after_ms;
 }
 
@@ -408,7 +410,7 @@ static void live_step(void *ctx, const bl_inv_t *inv, const bl_inv_out_t *out, u
                  (1u << BL_A_DSG_OC) | (1u << BL_A_SHORT))) ||
         (inv->rx.f[BL_F_DISCHARGE_ENABLE].valid && !inv->rx.f[BL_F_DISCHARGE_ENABLE].value))
         s.blocked |= BL_BSIM_BLOCK_DISCHARGE;
-    s.silent = live_silent(c, inv, now_ms);
+    s.silent = live_silent(c, inv, now_ms, &s.silent_since_ms);
     bl_val_sample(&c->val, &s);
     if (c->timeline)
         keep_point(c->r, &s, c->t0, c->val.meas[3].field,
@@ -538,8 +540,9 @@ void vr_print_text(bl_out_t *o, const vr_result_t *r)
         out_printf(o, "  UNTESTED: %s\n\n", r->why);
         return;
     }
-    out_printf(o, "  battery %s (%s%s%s), %s session %s, ", r->battery, r->bat_protocol,
-               r->bat_firmware[0] ? ", firmware " : "", r->bat_firmware, r->live ? "live" : "simulated", r->scenario);
+    out_printf(o, "  battery %s (%s%s%s), %s session%s%s, ", r->battery, r->bat_protocol,
+               r->bat_firmware[0] ? ", firmware " : "", r->bat_firmware, r->live ? "live" : "simulated",
+               r->live ? "" : " ", r->live ? "" : r->scenario);
     out_clock(o, r->session_ms);
     out_str(o, r->stopped_early ? " (stopped: nothing more to judge)\n" : "\n");
     for (unsigned i = 0; i < BL_VC_COUNT; i++) {

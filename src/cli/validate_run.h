@@ -95,8 +95,9 @@ void vr_print_json(bl_out_t *o, const vr_result_t *r);
 /* An evidence frame as text: "00:12:30 battery 0x351 1402E803E8032C01 (CCL 0.0 A)" */
 void vr_evidence_text(bl_out_t *o, const bl_val_evidence_t *e);
 
-/* The self-contained HTML report of n results (validate_report.c). 0 ok, else errno. */
-int vr_report_html(const char *path, const vr_result_t *rs, size_t n, const char *title);
+/* The self-contained HTML report of n results into fp (validate_report.c), which it closes.
+ * 0 ok, else errno. Verbs open the file before the sessions, so a bad path fails at once. */
+int vr_report_html(FILE *fp, const vr_result_t *rs, size_t n, const char *title);
 /* HTML helpers shared with matrix export */
 void vr_html_head(bl_out_t *o, const char *title);
 void vr_html_esc(bl_out_t *o, const char *s);

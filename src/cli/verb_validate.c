@@ -10,6 +10,7 @@
 #include "sim_cli.h"
 #include "validate_run.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,7 @@ int verb_validate(int argc, char **argv)
     vr_result_t *rs = NULL;
     bl_scenario_t *scn = NULL;
     bl_out_t *out = NULL;
+    FILE *report = NULL;
     unsigned n = 0, ran = 0, failed = 0;
     int rc;
 
@@ -167,6 +169,10 @@ int verb_validate(int argc, char **argv)
     o.verb = "validate";
     if ((rc = cli_val_battery("validate", vo.battery, vo.protocol, &o)) != BL_EXIT_OK)
         return rc;
+    if (vo.report != NULL && (report = fopen(vo.report, "w")) == NULL) {
+        cli_err("validate: %s: %s", vo.report, strerror(errno));
+        return BL_EXIT_IO;
+    }
     if ((scn = malloc(sizeof *scn)) == NULL || (out = malloc(sizeof *out)) == NULL) {
         cli_err("validate: out of memory");
         rc = BL_EXIT_IO;
@@ -229,7 +235,9 @@ int verb_validate(int argc, char **argv)
         char title[256];
         int err;
         snprintf(title, sizeof title, "bmslink validation: %s", vo.battery);
-        if ((err = vr_report_html(vo.report, rs, n, title)) != 0) {
+        err = vr_report_html(report, rs, n, title);
+        report = NULL;
+        if (err != 0) {
             cli_err("validate: %s: %s", vo.report, strerror(err));
             rc = BL_EXIT_IO;
             goto done;
@@ -239,6 +247,8 @@ int verb_validate(int argc, char **argv)
     }
     rc = failed ? BL_EXIT_FAIL : BL_EXIT_OK;
 done:
+    if (report != NULL)
+        fclose(report);
     for (unsigned i = 0; rs != NULL && i < n; i++)
         vr_free(&rs[i]);
     free(rs);

@@ -897,12 +897,12 @@ static void loss_sample(bl_val_t *v, const bl_val_sample_t *s, int32_t drove_bef
     if (s->silent && running(v)) {
         if (v->silent_since == BL_NEVER) {
             bl_val_evidence_t e;
-            v->silent_since = t;
+            v->silent_since = s->silent_since_ms ? tsess(v, s->silent_since_ms) : t;
             v->safe_at = v->unsafe_again = BL_NEVER;
             v->silent_drove = drove_before > BL_VAL_LIMIT_TOL_mA || drove_before < -BL_VAL_LIMIT_TOL_mA;
             v->windows++;
             if (v->loss_first_ms == BL_NEVER)
-                v->loss_first_ms = t;
+                v->loss_first_ms = v->silent_since;
             if (v->loss_nev == 0 && evidence_frame(v, s->inv, BL_F_NONE, "last battery frame before the silence", &e))
                 add_ev(v->loss_ev, &v->loss_nev, &e);
         }
@@ -1263,6 +1263,14 @@ static void finish_limits(const bl_val_t *v, unsigned d, verdict_t *w)
         t_str(&w->obs, d == 0 ? "not exercised: the inverter never charged" : "not exercised: the inverter never discharged");
         return;
     }
+    if (l->known && l->changes == 0 && l->bound == 0 && l->first_fail_ms == BL_NEVER) {
+        t_str(&w->obs, "not exercised: the limit never changed nor held the current back (up to ");
+        t_val(&w->obs, BL_F_CURRENT, l->max_i);
+        t_str(&w->obs, " against ");
+        t_val(&w->obs, fl, l->last_limit);
+        t_str(&w->obs, ")");
+        return;
+    }
     if (!l->known) {
         v_set(w, BL_VS_FAIL, 0);
         t_str(&w->obs, "no ");
@@ -1318,8 +1326,6 @@ static void finish_limits(const bl_val_t *v, unsigned d, verdict_t *w)
     t_u(&w->obs, l->bound);
     t_str(&w->obs, " samples; up to ");
     t_val(&w->obs, BL_F_CURRENT, l->max_i);
-    if (l->changes == 0)
-        t_str(&w->obs, "; no step in this session");
 }
 
 static void finish_alarms(const bl_val_t *v, verdict_t *w)
@@ -1589,9 +1595,13 @@ void bl_val_finish(bl_val_t *v, uint64_t end_ms, bl_val_check_t out[BL_VC_COUNT]
     /* close what is still open at the end */
     if (v->silent_since != BL_NEVER)
         loss_window_end(v, t);
-    for (unsigned d = 0; d < 2; d++)
+    for (unsigned d = 0; d < 2; d++) {
         if (v->lim[d].over_since != BL_NEVER)
             limit_episode_end(&v->lim[d], t);
+        if (v->prot_since[d] != BL_NEVER && v->prot_stopped[d] != BL_NEVER &&
+            v->prot_stopped[d] - v->prot_since[d] > v->prot_worst_ms[d])
+            v->prot_worst_ms[d] = (uint32_t)(v->prot_stopped[d] - v->prot_since[d]);
+    }
     for (unsigned a = 0; a < BL_A_COUNT; a++)
         if (v->alarm_since[a] != BL_NEVER)
             alarm_episode_end(v, a);

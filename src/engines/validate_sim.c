@@ -53,8 +53,8 @@ void bl_val_scenario(bl_scenario_t *s)
     ev_temp(e++, MIN_MS(6), SEC_MS(90), 56000);
     /* charge: -2 C: no charging below 0 C (CCL 0 A), the charge under-temperature protection */
     ev_temp(e++, MIN_MS(8) + SEC_MS(30), SEC_MS(60), -2000);
-    /* discharge: a step of DCL (57 C: 30 A), the charge path stays open meanwhile */
-    ev_temp(e++, MIN_MS(12), MIN_MS(2), 57000);
+    /* discharge: a step of DCL (54 C: the derating curve gives ~50 A), a warning, no protection */
+    ev_temp(e++, MIN_MS(12), MIN_MS(2), 54000);
     /* discharge: DCL derates to 0 at 61 C, the discharge over-temperature protection trips */
     ev_temp(e++, MIN_MS(15), SEC_MS(60), 61000);
     /* discharge: -22 C: DCL 0 A, the discharge under-temperature protection */
