@@ -86,7 +86,7 @@ static void esc_clock(bl_out_t *o, uint64_t ms)
 #define W 960
 #define H 230
 #define ML 62
-#define MR 14
+#define MR 24
 #define MT 12
 #define MB 30
 
@@ -181,7 +181,8 @@ static void shade(bl_out_t *o, const frame_t *f, const vr_result_t *r, int which
             ;
         {
             double a = px(f, (double)r->pts[i].t_ms), b = px(f, (double)(j < r->npts ? r->pts[j].t_ms : r->pts[j - 1].t_ms));
-            out_printf(o, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%s ", a, MT,
+            out_printf(o, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" fill-opacity=\"0.4\">"
+                          "<title>%s ", a, MT,
                        b - a > 1 ? b - a : 1, H - MT - MB, fill, what);
             esc_clock(o, r->pts[i].t_ms);
             out_str(o, " - ");
@@ -250,11 +251,11 @@ static void chart(bl_out_t *o, const vr_result_t *r, const char *title, const ch
                   "<title>%s</title>\n",
                W, H, W, H, title);
     axes(o, &f, unit);
-    shade(o, &f, r, 0, "#9aa5b8", "battery silent");
+    shade(o, &f, r, 0, "#7d8799", "battery silent");
     if (shade_bits & 1)
-        shade(o, &f, r, BL_BSIM_BLOCK_CHARGE, "#f2b8b8", "charge path open (protection)");
+        shade(o, &f, r, BL_BSIM_BLOCK_CHARGE, "#e57373", "charge path open (protection)");
     if (shade_bits & 2)
-        shade(o, &f, r, BL_BSIM_BLOCK_DISCHARGE, "#f6d49a", "discharge path open (protection)");
+        shade(o, &f, r, BL_BSIM_BLOCK_DISCHARGE, "#f0a830", "discharge path open (protection)");
     if (f.y0 < 0 && f.y1 > 0)
         out_printf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#8a93a6\"/>\n", ML, W - MR, py(&f, 0),
                    py(&f, 0));

@@ -723,7 +723,8 @@ static void limit_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
                     t_str(&tx, " ");
                     t_val(&tx, fl, lim);
                 }
-                l->have_ev = evidence_frame(v, s->inv, what == 2 ? fen : fl, w, &l->ev);
+                l->have_ev = (what == 2 && evidence_frame(v, s->inv, fen, w, &l->ev)) ||
+                             evidence_frame(v, s->inv, fl, w, &l->ev);
             }
         }
     } else if (l->over_since != BL_NEVER) {
