@@ -534,6 +534,18 @@ static void alarm_episode_end(bl_val_t *v, unsigned a)
 
 /* ---- per sample --------------------------------------------------------------------------------- */
 
+/* Values come from a bus or a test: the judge's arithmetic is done in 64 bits and saturated
+ * back, so no value a battery sends can overflow it. */
+static int32_t sat32(int64_t x)
+{
+    return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
+}
+
+static int64_t abs64(int64_t x)
+{
+    return x < 0 ? -x : x;
+}
+
 static int32_t abs32(int32_t x)
 {
     return x < 0 ? (x == INT32_MIN ? INT32_MAX : -x) : x;
@@ -593,7 +605,7 @@ static void meas_sample(bl_val_t *v, unsigned k, const bl_val_sample_t *s)
             break;
         if (!m->hist_ok[idx])
             continue;
-        d = abs32(of->value - m->hist_v[idx]);
+        d = sat32(abs64((int64_t)of->value - m->hist_v[idx]));
         if (d < err)
             err = d;
         if (d <= meas_tol(m, m->hist_v[idx])) {
@@ -613,7 +625,7 @@ static void meas_sample(bl_val_t *v, unsigned k, const bl_val_sample_t *s)
     }
     if (err != INT32_MAX && err > m->max_err)
         m->max_err = err;
-    if (m->field == BL_F_CURRENT && ef->value != 0 && abs32(of->value + ef->value) <= meas_tol(m, ef->value))
+    if (m->field == BL_F_CURRENT && ef->value != 0 && abs64((int64_t)of->value + ef->value) <= meas_tol(m, ef->value))
         m->inverted++;
     if (m->bad++ == 0) {
         char w[BL_VAL_WHAT];
@@ -670,8 +682,8 @@ static void limit_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
     uint8_t what = 0;
     unsigned fl = d == 0 ? BL_F_CCL : BL_F_DCL, fen = d == 0 ? BL_F_CHARGE_ENABLE : BL_F_DISCHARGE_ENABLE;
     int32_t lim = limit_now(s, fl, fen, &known, &what);
-    int32_t i = d == 0 ? s->out->i_mA : -s->out->i_mA; /* current in this direction */
-    int32_t tol = BL_VAL_LIMIT_TOL_mA + max32(v->caps_b.step[fl], v->caps_i.step[fl]) / 2;
+    int64_t i = d == 0 ? s->out->i_mA : -(int64_t)s->out->i_mA; /* current in this direction */
+    int64_t tol = BL_VAL_LIMIT_TOL_mA + max32(v->caps_b.step[fl], v->caps_i.step[fl]) / 2;
 
     if (!running(v) || s->silent) {
         if (l->over_since != BL_NEVER)
@@ -682,10 +694,10 @@ static void limit_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
     if (i > 0)
         l->drove++;
     if (i > l->max_i)
-        l->max_i = i;
+        l->max_i = sat32(i);
     if (!known)
         return;
-    if (l->known && abs32(lim - l->last_limit) > 1000) {
+    if (l->known && abs64((int64_t)lim - l->last_limit) > 1000) {
         if (l->changes == 0)
             l->first_step_ms = t;
         l->changes++;
@@ -703,7 +715,7 @@ static void limit_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
             l->over_counted = 0;
         }
         if (i - lim > l->over_max)
-            l->over_max = i - lim;
+            l->over_max = sat32(i - lim);
         if (t - l->over_since >= l->allow_ms && !l->over_counted) {
             l->over_counted = 1;
             l->episodes_failed++;
@@ -713,7 +725,7 @@ static void limit_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
                 l->first_fail_ms = l->over_since;
                 l->worst_at = l->over_since;
                 l->worst_limit = lim;
-                l->worst_i = i;
+                l->worst_i = sat32(i);
                 l->worst_what = what;
                 t_init(&tx, w, sizeof w);
                 if (what == 2) {
@@ -738,15 +750,15 @@ static void limit_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
         int32_t a = field_or(s->bms, fv, d == 0 ? INT32_MAX : 0, &vk);
         int32_t b = field_or(wire, fv, d == 0 ? INT32_MAX : 0, &vk);
         int32_t vl = d == 0 ? (a < b ? a : b) : (a > b ? a : b);
-        int32_t vtol = (int32_t)((int64_t)vl * BL_VAL_CVL_TOL_PERMILLE / 1000);
-        int32_t over = d == 0 ? s->v_mV - vl : vl - s->v_mV;
+        int64_t vtol = (int64_t)vl * BL_VAL_CVL_TOL_PERMILLE / 1000;
+        int64_t over = d == 0 ? (int64_t)s->v_mV - vl : (int64_t)vl - s->v_mV;
         if (vk && vl > 0 && over > vtol && (d == 0 || i > 0)) {
             if (l->v_over_since == BL_NEVER) {
                 l->v_over_since = t;
                 l->v_over_max = 0;
             }
             if (over > l->v_over_max)
-                l->v_over_max = over;
+                l->v_over_max = sat32(over);
             if (t - l->v_over_since >= BL_VAL_CVL_FOLLOW_MS && l->first_fail_ms == BL_NEVER) {
                 char w[BL_VAL_WHAT];
                 l->first_fail_ms = l->v_over_since;
@@ -769,7 +781,7 @@ static void protection_sample(bl_val_t *v, unsigned d, const bl_val_sample_t *s)
 {
     uint64_t t = tsess(v, s->t_ms);
     uint8_t bit = d == 0 ? BL_BSIM_BLOCK_CHARGE : BL_BSIM_BLOCK_DISCHARGE;
-    int32_t i = d == 0 ? s->out->i_mA : -s->out->i_mA;
+    int64_t i = d == 0 ? s->out->i_mA : -(int64_t)s->out->i_mA;
     bool blocked = (s->blocked & bit) != 0 && running(v) && !s->silent;
 
     if (!blocked) {
