@@ -682,10 +682,10 @@ static int cmd_diff(const mx_opts_t *mo)
     }
     for (size_t i = 0; i < nc + nr; i++) {
         const mx_row_t *c = i < nc ? &cur[i] : NULL, *r = i < nc ? find(ref, nr, cur[i].inverter) : &ref[i - nc];
-        bool changed = false;
         if (i >= nc && find(cur, nc, r->inverter) != NULL)
             continue; /* seen from the current side */
         if (c != NULL && r != NULL && strcmp(c->status, r->status) == 0) {
+            bool changed = false;
             for (unsigned k = 0; k < BL_VC_COUNT && !changed; k++)
                 changed = strcmp(c->fn[k], r->fn[k]) != 0;
             if (!changed) {

@@ -267,16 +267,17 @@ static int insert_result(mx_db_t *db, int64_t run_id, const vr_result_t *r)
 {
     sqlite3_stmt *st;
     char now[32], note[320] = "";
-    size_t k = 0;
     int rc;
 
     now_iso(now, sizeof now);
-    if (!r->ran)
+    if (!r->ran) {
         snprintf(note, sizeof note, "%s", r->why);
-    else
+    } else {
+        size_t k = 0;
         for (unsigned i = 0; i < BL_VC_COUNT; i++)
             if (r->checks[i].status == BL_VS_FAIL && k < sizeof note)
                 k += (size_t)snprintf(note + k, sizeof note - k, "%s%s", k ? ", " : "fails: ", bl_val_check_str(i));
+    }
     if ((rc = prep(db, "INSERT INTO results (run_id, inverter, inverter_model, interface, protocol, battery_protocol, "
                        "firmware, status, note, tested_at, session_s) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                    &st)) != 0)

@@ -141,7 +141,9 @@ static void axes(bl_out_t *o, const frame_t *f, const char *unit)
         xs = 60000;
     out_printf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbfcfd\" stroke=\"#cfd5df\"/>\n", ML, MT,
                W - ML - MR, H - MT - MB);
-    for (double y = ys * (double)(long long)(f->y0 / ys); y <= f->y1; y += ys) {
+    /* grid lines at whole multiples of the step (integer counters: no float drift) */
+    for (long long k = (long long)(f->y0 / ys); (double)k * ys <= f->y1; k++) {
+        double y = (double)k * ys;
         if (y < f->y0)
             continue;
         out_printf(o,
@@ -152,7 +154,8 @@ static void axes(bl_out_t *o, const frame_t *f, const char *unit)
     out_printf(o, "<text x=\"12\" y=\"%d\" font-size=\"11\" fill=\"#56607a\" transform=\"rotate(-90 12 %d)\" "
                   "text-anchor=\"middle\">%s</text>\n",
                (H - MB + MT) / 2, (H - MB + MT) / 2, unit);
-    for (double x = 0; x <= f->x1; x += xs) {
+    for (long long k = 0; (double)k * xs <= f->x1; k++) {
+        double x = (double)k * xs;
         unsigned s = (unsigned)(x / 1000);
         out_printf(o,
                    "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#e3e7ee\"/>"

@@ -316,8 +316,8 @@ static int run_sim(const vr_opts_t *o, const bl_profile_file_t *pf, vr_result_t 
     cfg.battery = bp;
     cfg.profile = p;
     cfg.scn = o->scn;
-    cfg.firmware = -1;
-    if (o->firmware != NULL && (cfg.firmware = fw_index(p, o->firmware)) < 0) {
+    cfg.firmware = o->firmware != NULL ? fw_index(p, o->firmware) : -1;
+    if (o->firmware != NULL && cfg.firmware < 0) {
         untested(r, "the profile has no firmware '%s'%s", o->firmware, "");
         return BL_EXIT_USAGE;
     }
@@ -373,7 +373,6 @@ typedef struct {
     uint64_t t0;
     uint32_t silent_after_ms;
     bool timeline;
-    int32_t last_i;
 } live_ctx_t;
 
 /* The battery is silent when nothing of it was decoded for three of its periods (at least 3 s);
@@ -584,13 +583,13 @@ void vr_print_text(bl_out_t *o, const vr_result_t *r)
 
 static void j_evidence(bl_out_t *o, const bl_val_evidence_t *e)
 {
-    char id[24];
     j_obj(o);
     j_kmilli(o, "t_s", (int64_t)e->t_ms, 3);
     j_kstr(o, "from", e->from == BL_SIDE_BATTERY ? "battery" : "inverter");
     if (e->frame.flags & BL_CAN_ERR) {
         j_kstr(o, "id", "error");
     } else {
+        char id[24];
         snprintf(id, sizeof id, e->rs485 ? "0x%02X" : "0x%X", (unsigned)e->frame.id);
         j_kstr(o, e->rs485 ? "command" : "id", id);
         if (!e->rs485)

@@ -204,7 +204,6 @@ int verb_validate(int argc, char **argv)
                 cli_err("validate: %s: %s", pf[i].p.name, rs[i].why);
             goto done;
         }
-        rc = BL_EXIT_OK;
         if (!rs[i].ran) {
             cli_err("validate: %s: untested: %s", pf[i].p.name, rs[i].why);
             if (n == 1) {

@@ -238,7 +238,8 @@ static uint32_t field_period_ms(const bl_protocol_t *p, unsigned f)
  * least 3 s, within the history the judge keeps. */
 static uint32_t latency_ms(const bl_val_t *v, uint32_t period)
 {
-    uint64_t l = 2u * (uint64_t)period + 2u * v->cfg.step_ms, cap = (uint64_t)(BL_VAL_HISTORY - 2) * v->cfg.step_ms;
+    uint64_t l = 2u * (uint64_t)period + 2u * (uint64_t)v->cfg.step_ms;
+    uint64_t cap = (uint64_t)(BL_VAL_HISTORY - 2) * v->cfg.step_ms;
     if (l < 3000u)
         l = 3000u;
     return (uint32_t)(l < cap ? l : cap);
