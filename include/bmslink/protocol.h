@@ -173,6 +173,7 @@ void bl_proto_caps_sent(const bl_protocol_t *p, bl_caps_t *caps);
 /* ---- the CAN codec ----------------------------------------------------- */
 
 #define BL_CAN_MAX_MSGS 64
+#define BL_CAN_HASH 128 /* lookup slots, a power of two > 1.5 x BL_CAN_MAX_MSGS */
 #define BL_MAX_SIGS 64
 
 /* A protocol resolved for fast use; caller-owned, may be static. */
@@ -195,6 +196,11 @@ typedef struct {
     /* what each message last said was raised: an alarm two messages carry (Pylon HV 0x4250
      * error byte and 0x4290 faults) stays raised while either still reports it */
     bl_alarm_mask_t msg_active[BL_CAN_MAX_MSGS][BL_AC_COUNT];
+    /* lookup index built by init: exact ids in an open-addressed table (slot = index + 1,
+     * 0 empty), addressed ids (id_mask set) in a short list scanned after it */
+    uint8_t slot[BL_CAN_HASH];
+    uint8_t masked[BL_CAN_MAX_MSGS];
+    uint8_t nmasked;
 } bl_can_codec_t;
 
 /* @retval 0 ready  @retval BL_EINVAL not a CAN protocol  @retval BL_ENOMEM too many messages */

@@ -84,11 +84,71 @@ typedef struct {
 } bl_sig_words_t;
 
 void bl_sig_words_load(const uint8_t *data, size_t len, bl_sig_words_t *w);
+/* Bits of a len-bit field. */
+static inline uint64_t bl_sig_len_mask(unsigned len)
+{
+    return len >= 64 ? UINT64_MAX : ((UINT64_C(1) << len) - 1u);
+}
+
+/*
+ * Position of the signal in a 64-bit view of the first 8 bytes. Intel: bit i
+ * of the little-endian word is byte i/8 bit i%8, so the LSB is at `start`.
+ * Motorola: number bits of the big-endian word from the top (byte 0 bit 7 =
+ * position 0); the DBC start bit names the MSB, whose position is
+ * (start/8)*8 + 7 - start%8, and the signal runs `len` positions down from it.
+ * Returns the number of bytes the signal needs, 0 when it cannot fit in 8.
+ * Inline: the codec calls it for every row of every frame.
+ */
+static inline unsigned bl_sig_bytes_needed(const bl_signal_t *s)
+{
+    unsigned end;
+    if (s->len == 0 || s->len > 64)
+        return 0;
+    if (s->order == BL_LE)
+        end = (unsigned)s->start + s->len;
+    else
+        end = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u + s->len;
+    if (end > 64)
+        return 0;
+    return (end + 7u) / 8u;
+}
+
 /* As bl_sig_raw_get() on the loaded frame. */
-int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw);
+static inline int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw)
+{
+    unsigned nb = bl_sig_bytes_needed(s);
+
+    if (nb == 0 || nb > w->len)
+        return BL_ERANGE;
+    if (s->order == BL_LE) {
+        *raw = (w->le >> s->start) & bl_sig_len_mask(s->len);
+    } else {
+        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
+        *raw = (w->be >> (64u - msb - s->len)) & bl_sig_len_mask(s->len);
+    }
+    return 0;
+}
 /* The encode side: as bl_sig_raw_put() into the word of s's byte order (start from
  * zeroed words with .len = the frame's length). BL_ERANGE when s does not fit. */
-int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw);
+static inline int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw)
+{
+    unsigned nb = bl_sig_bytes_needed(s);
+    uint64_t fmask = bl_sig_len_mask(s->len);
+    unsigned sh;
+
+    if (nb == 0 || nb > w->len)
+        return BL_ERANGE;
+    raw &= fmask;
+    if (s->order == BL_LE) {
+        sh = s->start;
+        w->le = (w->le & ~(fmask << sh)) | (raw << sh);
+    } else {
+        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
+        sh = 64u - msb - s->len;
+        w->be = (w->be & ~(fmask << sh)) | (raw << sh);
+    }
+    return 0;
+}
 /* OR both words into data[0..len) (at most 8 bytes): the frame the raw_into calls built. */
 void bl_sig_words_store(const bl_sig_words_t *w, uint8_t *data, size_t len);
 

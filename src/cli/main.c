@@ -18,6 +18,8 @@ static const bl_verb_t verbs[] = {
     /* ---- issue #8: validation and the compatibility matrix ---- */
     { "validate", verb_validate, "closed-loop validation of a battery against inverter profiles, checks judged" },
     { "matrix", verb_matrix, "the compatibility matrix in SQLite: run, show, export, diff against a reference" },
+    /* diagnosis (issue 9) */
+    { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
 };
 
 static int usage(FILE *fp, int rc)

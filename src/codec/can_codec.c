@@ -50,6 +50,43 @@ static int resolve(bl_can_codec_t *c, const bl_protocol_t *p)
 
 static bool is_limit(unsigned field);
 
+static unsigned id_hash(uint32_t id, unsigned ext)
+{
+    uint32_t h = (id ^ (id >> 7) ^ (id >> 13) ^ (id >> 21)) * 0x9E37u + ext * 0x55u;
+    return (unsigned)(h >> 3) & (BL_CAN_HASH - 1u);
+}
+
+/* Index every message once so that a frame finds its row in O(1), keeping the table
+ * order's rule: of two rows for the same id and length, the first wins. */
+static void build_index(bl_can_codec_t *c)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        const bl_message_t *m = c->msg[i];
+        unsigned h;
+        if (m->id_mask != 0) {
+            c->masked[c->nmasked++] = (uint8_t)i;
+            continue;
+        }
+        for (h = id_hash(m->id, m->ext); c->slot[h] != 0; h = (h + 1u) & (BL_CAN_HASH - 1u)) {
+            const bl_message_t *o = c->msg[c->slot[h] - 1u];
+            if (o->id == m->id && o->ext == m->ext)
+                break; /* an earlier row already answers for this id */
+        }
+        if (c->slot[h] == 0)
+            c->slot[h] = (uint8_t)(i + 1u);
+    }
+}
+
+static const bl_message_t *find_exact(const bl_can_codec_t *c, uint32_t id, unsigned ext)
+{
+    for (unsigned h = id_hash(id, ext); c->slot[h] != 0; h = (h + 1u) & (BL_CAN_HASH - 1u)) {
+        const bl_message_t *m = c->msg[c->slot[h] - 1u];
+        if (m->id == id && m->ext == ext)
+            return m;
+    }
+    return NULL;
+}
+
 int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
 {
     int rc;
@@ -62,6 +99,7 @@ int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
     c->started = bl_proto_root(p)->first == BL_FIRST_BATTERY;
     if ((rc = resolve(c, p)) < 0)
         return rc;
+    build_index(c);
     /* the limits whose freshness decides the safe state, found once instead of per frame */
     for (unsigned j = 0; j < c->n; j++)
         for (unsigned i = 0; c->sends[j] && c->msg[j]->dir == BL_DIR_B2I && i < c->msg[j]->nsigs; i++) {
@@ -113,19 +151,24 @@ static bool id_matches(const bl_message_t *m, uint32_t id)
 
 const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
 {
-    uint8_t ext = (f->flags & BL_CAN_EXT) ? 1 : 0;
+    unsigned ext = (f->flags & BL_CAN_EXT) ? 1u : 0u;
+    const bl_message_t *m = find_exact(c, f->id, ext);
     bool other_len = false;
 
-    for (unsigned i = 0; i < c->n; i++) {
-        const bl_message_t *m = c->msg[i];
+    if (m != NULL)
+        return m;
+    for (unsigned k = 0; k < c->nmasked; k++) {
+        m = c->msg[c->masked[k]];
         if (!id_matches(m, f->id))
             continue;
         if (m->ext == ext)
             return m;
         other_len = true;
     }
-    if (why != NULL)
+    if (why != NULL) {
+        other_len = other_len || find_exact(c, f->id, ext ^ 1u) != NULL;
         *why = other_len ? BL_REJ_ID_LENGTH : BL_REJ_UNKNOWN_ID;
+    }
     return NULL;
 }
 

@@ -3,36 +3,9 @@
 
 #include <string.h>
 
-static uint64_t len_mask(unsigned len)
-{
-    return len >= 64 ? UINT64_MAX : ((UINT64_C(1) << len) - 1u);
-}
-
-/*
- * Position of the signal in a 64-bit view of the first 8 bytes. Intel: bit i
- * of the little-endian word is byte i/8 bit i%8, so the LSB is at `start`.
- * Motorola: number bits of the big-endian word from the top (byte 0 bit 7 =
- * position 0); the DBC start bit names the MSB, whose position is
- * (start/8)*8 + 7 - start%8, and the signal runs `len` positions down from it.
- * Returns the number of bytes the signal needs, 0 when it cannot fit in 8.
- */
-static unsigned sig_bytes_needed(const bl_signal_t *s)
-{
-    unsigned end;
-    if (s->len == 0 || s->len > 64)
-        return 0;
-    if (s->order == BL_LE)
-        end = (unsigned)s->start + s->len;
-    else
-        end = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u + s->len;
-    if (end > 64)
-        return 0;
-    return (end + 7u) / 8u;
-}
-
 int bl_sig_raw_get(const bl_signal_t *s, const uint8_t *data, size_t len, uint64_t *raw)
 {
-    unsigned need = sig_bytes_needed(s);
+    unsigned need = bl_sig_bytes_needed(s);
     uint64_t w = 0;
 
     if (need == 0 || need > len)
@@ -40,12 +13,12 @@ int bl_sig_raw_get(const bl_signal_t *s, const uint8_t *data, size_t len, uint64
     if (s->order == BL_LE) {
         for (unsigned i = 0; i < need; i++)
             w |= (uint64_t)data[i] << (8u * i);
-        *raw = (w >> s->start) & len_mask(s->len);
+        *raw = (w >> s->start) & bl_sig_len_mask(s->len);
     } else {
         unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
         for (unsigned i = 0; i < need; i++)
             w |= (uint64_t)data[i] << (56u - 8u * i);
-        *raw = (w >> (64u - msb - s->len)) & len_mask(s->len);
+        *raw = (w >> (64u - msb - s->len)) & bl_sig_len_mask(s->len);
     }
     return 0;
 }
@@ -62,55 +35,19 @@ void bl_sig_words_load(const uint8_t *data, size_t len, bl_sig_words_t *w)
     w->len = len;
 }
 
-int bl_sig_raw_from(const bl_signal_t *s, const bl_sig_words_t *w, uint64_t *raw)
-{
-    unsigned need = sig_bytes_needed(s);
-
-    if (need == 0 || need > w->len)
-        return BL_ERANGE;
-    if (s->order == BL_LE) {
-        *raw = (w->le >> s->start) & len_mask(s->len);
-    } else {
-        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
-        *raw = (w->be >> (64u - msb - s->len)) & len_mask(s->len);
-    }
-    return 0;
-}
-
-int bl_sig_raw_into(const bl_signal_t *s, bl_sig_words_t *w, uint64_t raw)
-{
-    unsigned need = sig_bytes_needed(s);
-    uint64_t m = len_mask(s->len);
-    unsigned shift;
-
-    if (need == 0 || need > w->len)
-        return BL_ERANGE;
-    raw &= m;
-    if (s->order == BL_LE) {
-        shift = s->start;
-        w->le = (w->le & ~(m << shift)) | (raw << shift);
-    } else {
-        unsigned msb = ((unsigned)s->start / 8u) * 8u + 7u - (unsigned)s->start % 8u;
-        shift = 64u - msb - s->len;
-        w->be = (w->be & ~(m << shift)) | (raw << shift);
-    }
-    return 0;
-}
-
 void bl_sig_words_store(const bl_sig_words_t *w, uint8_t *data, size_t len)
 {
-    uint8_t b[8];
-    /* a fixed-size shift/or into a local array compiles to one store (plus a byte swap) */
-    for (unsigned i = 0; i < 8; i++)
-        b[i] = (uint8_t)((uint8_t)(w->le >> (8u * i)) | (uint8_t)(w->be >> (56u - 8u * i)));
+    /* byte i is bits 8i.. of the LE word and bits 56-8i.. of the BE word: swap the BE word
+     * and both are little endian; one combined word, eight byte stores */
+    uint64_t v = w->le | __builtin_bswap64(w->be);
     for (size_t i = 0; i < len && i < 8; i++)
-        data[i] |= b[i];
+        data[i] |= (uint8_t)(v >> (8u * i));
 }
 
 int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw)
 {
-    unsigned need = sig_bytes_needed(s);
-    uint64_t w = 0, m = len_mask(s->len);
+    unsigned need = bl_sig_bytes_needed(s);
+    uint64_t w = 0, m = bl_sig_len_mask(s->len);
     unsigned shift;
 
     if (need == 0 || need > len)
@@ -138,7 +75,7 @@ int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw
 int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw)
 {
     if ((s->flags & BL_SF_SIGNED) && s->len < 64 && (raw >> (s->len - 1u)) & 1u)
-        return (int64_t)(raw | ~len_mask(s->len));
+        return (int64_t)(raw | ~bl_sig_len_mask(s->len));
     return (int64_t)raw;
 }
 
@@ -205,7 +142,7 @@ int bl_sig_from_milli(const bl_signal_t *s, int64_t milli, int64_t *raw)
         hi = s->len >= 64 ? INT64_MAX : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
     } else {
         lo = 0;
-        hi = s->len >= 63 ? INT64_MAX : (int64_t)len_mask(s->len);
+        hi = s->len >= 63 ? INT64_MAX : (int64_t)bl_sig_len_mask(s->len);
     }
     if (r < lo) {
         *raw = lo;
@@ -223,7 +160,7 @@ uint64_t bl_sig_invalid_marker(const bl_signal_t *s)
 {
     if (s->flags & BL_SF_SIGNED)
         return UINT64_C(1) << (s->len - 1u);
-    return len_mask(s->len);
+    return bl_sig_len_mask(s->len);
 }
 
 bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw)
@@ -283,7 +220,7 @@ void bl_sig_range(const bl_signal_t *s, int64_t *lo, int64_t *hi)
         rhi = s->len >= 64 ? INT64_MAX / 1024 : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
     } else {
         rlo = 0;
-        rhi = s->len >= 53 ? INT64_MAX / 1024 : (int64_t)len_mask(s->len);
+        rhi = s->len >= 53 ? INT64_MAX / 1024 : (int64_t)bl_sig_len_mask(s->len);
     }
     if ((s->flags & BL_SF_INVALID) && (s->flags & BL_SF_SIGNED)) /* the marker is not a value */
         rlo++;
