@@ -102,6 +102,10 @@ int cli_val_battery(const char *verb, const char *src, const char *protocol, vr_
     o->battery = src;
     o->bp = NULL;
     o->live = false;
+    if (src == NULL) { /* the parsers refuse it first; a caller that forgets still gets a message */
+        cli_err("%s: --battery SRC|sim:PROTOCOL is required", verb);
+        return BL_EXIT_USAGE;
+    }
     if (strncmp(src, "sim:", 4) == 0) {
         if (protocol != NULL) {
             cli_err("%s: -p names a live battery's protocol; a simulated one is sim:PROTOCOL", verb);
