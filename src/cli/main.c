@@ -15,6 +15,9 @@ static const bl_verb_t verbs[] = {
     { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
     { "profiles", verb_profiles, "list inverter profiles: settings, timeouts, quirks with sources" }, /* #7 */
     { "simulate", verb_simulate, "closed loop in memory: simulated battery, protocol, inverter model" }, /* #7 */
+    /* ---- issue #8: validation and the compatibility matrix ---- */
+    { "validate", verb_validate, "closed-loop validation of a battery against inverter profiles, checks judged" },
+    { "matrix", verb_matrix, "the compatibility matrix in SQLite: run, show, export, diff against a reference" },
     /* diagnosis (issue 9) */
     { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
     /* inverter error codes (issue 12) */
