@@ -178,8 +178,6 @@ bool parse_milli(const char *s, int64_t *out)
     }
     if (digits == 0)
         return false;
-    if (v > INT64_MAX / 1000 - 1)
-        return false; /* 16 integer digits: the scaling to milli-units below would overflow */
     for (int d = dec < 0 ? 0 : (dec > 3 ? 3 : dec); d < 3; d++)
         v *= 10;
     v += round;
