@@ -158,6 +158,7 @@ def service(T):
     th = threading.Thread(target=peer, daemon=True)
     th.start()
     t0 = time.time()
+    t_start = time.time()  # the bridge's own clock starts about now: the stall is 10 s after it
     p = subprocess.Popen([B, "bridge", "--from", "slcan:%s@500000" % pack.path, "-P", "pylon-lv", "--to",
                           "slcan:%s@500000" % inv.path, "-p", "sma-si", "--json", "--interval", "250ms",
                           "--hold", "500ms", "--watchdog", "400ms", "--duration", "14s"],
@@ -183,6 +184,11 @@ def service(T):
     first_safe = [t - t0 for t, i, d in inv_frames if i == 0x351 and t - t0 >= 3.0 and limits(d)[1] == 0]
     C.true("pack adapter gone: the first safe 0x351 within 1.2 s of the loss",
            first_safe and first_safe[0] < 4.2, str(first_safe[:3]))
+    wd = [t - t0 for t, i, d in inv_frames if i == 0x351 and 10.0 <= t - t0 < 12.4 and limits(d)[1] == 0]
+    print("measured: pack unplugged at 3.000 s -> first safe 0x351 at %s s; main loop stalled at ~%.3f s "
+          "(--watchdog 400ms) -> first watchdog 0x351 at %s s" % (
+              "%.3f" % first_safe[0] if first_safe else "-", 10.0 + (t_start - t0),
+              "%.3f" % wd[0] if wd else "-"))
     C.true("pack adapter gone: said on stderr", "input gone" in se, se[-600:])
     w = window(inv_frames, t0, 6.6, 7.4)
     C.true("pack adapter back: normal limits again (reconnected)", w and all(x == normal for x in w), str(w))
