@@ -51,6 +51,9 @@ int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
+/* ---- issue #12: capture formats, replay ---- */
+int verb_convert(int argc, char **argv);
+int verb_replay(int argc, char **argv);
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {
@@ -59,6 +62,8 @@ typedef struct {
     unsigned fmt;           /* bl_capfmt_t */
     uint64_t stale_ms, count, duration_ms;
     const char *record_path; /* --record: serial traffic as hex485 lines, NULL when not asked */
+    bool csv;                /* --csv (issue #12): the record as rows, see csvout.h */
+    uint64_t step_us;        /* --step: resample the rows (0: a row per change) */
 } cli_decode_opts_t;
 /* true when decode should take the RS485/Modbus path: a byte protocol, --format hex485,
  * a serial:/modbus-* source, or a capture of hex byte lines */
