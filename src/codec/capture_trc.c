@@ -299,6 +299,90 @@ static int parse_v1(bl_capture_t *st, const char *line, size_t len, bl_cap_frame
     return 1;
 }
 
+/*
+ * The rest of a 2.x status (ST), error (ER) or error-counter (EC) line, after its type. Writers
+ * disagree on these lines: PCAN-View leaves the id blank and may leave out the length, so the
+ * columns cannot be counted. Read loosely: a bus number when the file has one, anything up to
+ * and including Rx/Tx (the id column, blank or "-"), a reserved "-", then the bytes, the first
+ * of which is a length when it is written as one (not two hex digits, or the type's own length
+ * followed by that many bytes).
+ */
+static int parse_v2_status(const bl_capture_t *st, lex_t *c, char t0, char t1, unsigned bus_col, bl_cap_frame_t *out,
+                           bl_line_err_t *err)
+{
+    const unsigned want = t0 == 'S' ? 4u : t1 == 'C' ? 2u : 5u;
+    unsigned bus = 1, ntok = 0, first = 0;
+    const char *p0;
+    uint8_t d[64];
+    uint64_t v;
+    lex_t r;
+
+    lex_ws(c);
+    if (bus_col && lex_udec(c->p, lex_tok(c, 0), 2, &v) && v <= 16) {
+        bus = v ? (unsigned)v : 1u;
+        c->p += lex_tok(c, 0);
+    }
+    for (r = *c;;) { /* up to and including Rx/Tx, when the line has one */
+        size_t n;
+        lex_ws(&r);
+        if ((n = lex_tok(&r, 0)) == 0)
+            break;
+        if (is_dir(r.p, n)) {
+            out->dir = r.p[0];
+            r.p += n;
+            *c = r;
+            break;
+        }
+        r.p += n;
+    }
+    lex_ws(c);
+    if (lex_tok(c, 0) == 1 && c->p[0] == '-')
+        c->p++;
+    p0 = c->p;
+    for (r = *c;; ntok++) { /* count what is left */
+        size_t n;
+        lex_ws(&r);
+        if ((n = lex_tok(&r, 0)) == 0)
+            break;
+        if (ntok == 0 && lex_udec(r.p, n, 2, &v) && ((n != 2 && v < 64) || v == want))
+            first = (unsigned)v + 1u; /* a length, if exactly that many bytes follow */
+        r.p += n;
+    }
+    if (first != 0 && first == ntok) {
+        lex_ws(c);
+        c->p += lex_tok(c, 0);
+        ntok--;
+    } else {
+        c->p = p0;
+    }
+    if (ntok > 64)
+        return lex_fail(err, c, BL_REJ_LENGTH, "status data over 64 bytes");
+    if (read_bytes(c, d, ntok, err) < 0)
+        return BL_EBADMSG;
+    out->ts_us += st->trc_base_us;
+    out->has_ts = 1;
+    bus_name(out->bus, bus);
+    if (out->dir == 0)
+        out->dir = 'R';
+    out->f.flags = 0;
+    if (t0 == 'S') {
+        uint32_t stw = 0;
+        for (unsigned i = 0; i < ntok && i < 4; i++)
+            stw = stw << 8 | d[i];
+        status_frame(&out->f, stw);
+    } else if (t1 == 'C') { /* error counters: rx, tx */
+        out->f.flags = BL_CAN_ERR;
+        out->f.id = BL_CANERR_CNT;
+        out->f.len = 8;
+        memset(out->f.data, 0, 8);
+        out->f.data[7] = ntok > 0 ? d[0] : 0;
+        out->f.data[6] = ntok > 1 ? d[1] : 0;
+    } else {
+        error_frame(&out->f, d, ntok);
+    }
+    return 1;
+}
+
 static void default_columns(bl_capture_t *st)
 {
     static const char v20[] = "NOTIdlD", v21[] = "NOTBIdRLD";
@@ -352,6 +436,15 @@ static int parse_v2(bl_capture_t *st, const char *line, size_t len, bl_cap_frame
                   (t0 == 'B' && t1 == 'I') || (t0 == 'R' && t1 == 'R') || (t0 == 'S' && t1 == 'T') ||
                   (t0 == 'E' && (t1 == 'C' || t1 == 'R'))))
                 return lex_fail(err, &c, BL_REJ_SYNTAX, "expected a type (DT, FD, FB, FE, BI, RR, ST, EC, ER, EV)");
+            if (t0 == 'S' || t0 == 'E') {
+                unsigned bus_col = 0;
+                if (!got_off)
+                    return lex_fail(err, &c, BL_REJ_SYNTAX, ";$COLUMNS lacks the time offset (O) before the type (T)");
+                c.p += n;
+                bus_col = k + 1 < st->trc_ncols && st->trc_cols[k + 1] == 'B';
+                out->ts_us = off;
+                return parse_v2_status(st, &c, t0, t1, bus_col, out, err);
+            }
             break;
         case 'B':
             if (lex_is(c.p, n, "-"))
@@ -366,15 +459,13 @@ static int parse_v2(bl_capture_t *st, const char *line, size_t len, bl_cap_frame
                     return lex_fail(err, &c, BL_REJ_SYNTAX, "expected a hex CAN id");
                 break;
             }
-            if ((t0 == 'S' || t0 == 'E'))
-                break; /* status and error lines: the id is not a frame's */
             if ((rc = read_id(&c, &out->f, err)) < 0)
                 return rc;
             continue;
         case 'd':
             if (is_dir(c.p, n))
                 out->dir = c.p[0];
-            else if (t0 != 'S' && t0 != 'E') /* status lines may leave it blank ("-") */
+            else
                 return lex_fail(err, &c, BL_REJ_SYNTAX, "expected Rx or Tx");
             break;
         case 'l':
@@ -414,33 +505,11 @@ static int parse_v2(bl_capture_t *st, const char *line, size_t len, bl_cap_frame
             dlen = 8; /* classic DLC 9..15 means 8 bytes */
         if (dlen > 8)
             return lex_fail(err, &c, BL_REJ_LENGTH, "a classic CAN frame (DT) has at most 8 bytes");
-    } else if (t0 != 'S' && t0 != 'E') {
+    } else {
         out->f.flags = (uint8_t)(out->f.flags | BL_CAN_FD | ((t1 == 'B' || t0 == 'B') ? BL_CAN_BRS : 0u) |
                                  ((t1 == 'E' || t0 == 'B') ? BL_CAN_ESI : 0u));
         if (!have_len)
             dlen = fd_len[dlen & 15u];
-    }
-    if (t0 == 'S' || t0 == 'E') {
-        uint8_t d[64];
-        if (dlen > 64 || (rc = read_bytes(&c, d, dlen, err)) < 0)
-            return dlen > 64 ? lex_fail(err, &c, BL_REJ_LENGTH, "status data over 64 bytes") : rc;
-        out->f.flags = 0;
-        if (t0 == 'S') {
-            uint32_t stw = 0;
-            for (unsigned i = 0; i < dlen && i < 4; i++)
-                stw = stw << 8 | d[i];
-            status_frame(&out->f, stw);
-        } else if (t1 == 'C') { /* error counters: rx, tx */
-            out->f.flags = BL_CAN_ERR;
-            out->f.id = BL_CANERR_CNT;
-            out->f.len = 8;
-            memset(out->f.data, 0, 8);
-            out->f.data[7] = dlen > 0 ? d[0] : 0;
-            out->f.data[6] = dlen > 1 ? d[1] : 0;
-        } else {
-            error_frame(&out->f, d, dlen);
-        }
-        return 1;
     }
     if ((rc = read_bytes(&c, out->f.data, dlen, err)) < 0)
         return rc;
@@ -625,11 +694,15 @@ static void w_id(wbuf_t *b, const bl_can_frame_t *f)
 }
 
 /* What an error frame says in PCAN terms: a status word (bus state), or an error frame's
- * five bytes. Returns 1 status (*st), 2 error (e[5]). */
-static int pcan_error(const bl_can_frame_t *f, uint32_t *st, uint8_t e[5])
+ * five bytes. A protocol violation is an error line (its counters imply the state) unless the
+ * format has no error lines (1.1: prefer_status) or the frame says bus-off. Returns 1 status
+ * (*st), 2 error (e[5]). */
+static int pcan_error(const bl_can_frame_t *f, uint32_t *st, uint8_t e[5], bool prefer_status)
 {
     bl_canerr_t ce;
-    if (bl_canerr_parse(f, &ce) == 0 && (ce.state != BL_CANST_UNKNOWN || ce.overflow)) {
+    int ok = bl_canerr_parse(f, &ce);
+    if (ok == 0 && (ce.state != BL_CANST_UNKNOWN || ce.overflow) &&
+        (prefer_status || (ce.classes & BL_CANERR_BUSOFF) || !(ce.classes & BL_CANERR_PROT))) {
         *st = ce.state == BL_CANST_BUS_OFF   ? PCAN_BUSOFF
               : ce.state == BL_CANST_PASSIVE ? PCAN_BUSPASSIVE
               : ce.state == BL_CANST_WARNING ? PCAN_BUSHEAVY
@@ -661,7 +734,7 @@ bool bl_trcw_frame(wbuf_t *b, unsigned ver, uint64_t n, uint64_t off_us, unsigne
     const char *dir = cf->dir == 'T' ? "Tx" : "Rx";
     uint32_t st = 0;
     uint8_t e[5], sb[4];
-    int kind = (f->flags & BL_CAN_ERR) ? pcan_error(f, &st, e) : 0;
+    int kind = (f->flags & BL_CAN_ERR) ? pcan_error(f, &st, e, ver == 11) : 0;
     bool fd = (f->flags & BL_CAN_FD) && !(f->flags & (BL_CAN_RTR | BL_CAN_ERR));
     unsigned len = f->len > (fd ? 64u : 8u) ? (fd ? 64u : 8u) : f->len;
 
