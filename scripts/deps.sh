@@ -16,6 +16,9 @@ ci="$ci qemu-system-x86 busybox-static cpio iproute2 util-linux"
 # ---- diagnosis (issue 9): diagnose --report is checked in a real browser (Debian's chromium, headless) ----
 test="$test chromium"
 ci="$ci chromium"
+# ---- capture formats (issue 12): pcap/pcapng are checked against tshark (Wireshark's reader) ----
+test="$test tshark"
+ci="$ci tshark"
 case $mode in
   --build) pkgs=$build ;;
   --test) pkgs=$test ;;
@@ -32,6 +35,9 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture; answer it before apt does (issue 12)
+case " $missing " in *" tshark "*)
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections ;; esac
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 $missing >/dev/null 2>&1 || {
   $SUDO apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null
