@@ -21,7 +21,7 @@ static const char usage[] =
     "    .pcapng   pcapng         pcapng, one interface per bus\n"
     "  What OUT's format cannot hold is said on stderr with the number of frames concerned: bus\n"
     "  names, Rx/Tx, CAN FD marks and flags, remote and error frames, time resolution.\n"
-    "      --format F       output format (see above); OUT - writes to stdout\n"
+    "      --format F       output format (see above; --to F is the same); OUT - writes to stdout\n"
     "      --in-format F    force IN's format: candump, log, asc, trc, gvret, pcap, pcapng\n"
     "  -n, --count N        stop after N frames\n"
     "      --duration D     live IN: stop after D (500ms, 90s, 15m, 24h)\n"
@@ -219,6 +219,7 @@ int verb_convert(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "format", required_argument, 0, OPT_FORMAT }, { "in-format", required_argument, 0, OPT_IN_FORMAT },
+        { "to", required_argument, 0, OPT_FORMAT }, /* issue #12's spelling */
         { "count", required_argument, 0, 'n' },         { "duration", required_argument, 0, OPT_DURATION },
         { "quiet", no_argument, 0, 'q' },               { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 } };

@@ -157,6 +157,8 @@ int verb_replay(int argc, char **argv)
                                               "file: bmslink convert", on);
     if (strcmp(bl_transport_scheme(file), "file") != 0)
         return cli_usage_err(usage, "replay", "%s: FILE is a capture (to forward a live bus: bmslink bridge)", file);
+    if (o.loop && (strcmp(file, "-") == 0 || strcmp(file, "file:-") == 0))
+        return cli_usage_err(usage, "replay", "--loop reads the capture again: give a file, not stdin");
     if ((rc = live_record_open(record, &rec)) != 0)
         return rc;
     if ((rc = live_open(&out, on, 0, rec)) != 0) {
@@ -185,7 +187,7 @@ int verb_replay(int argc, char **argv)
     } else {
         rc = BL_EXIT_OK;
     }
-    if (!quiet || live_stopped())
+    if ((!quiet || live_stopped()) && (st->read > 0 || rc == BL_EXIT_OK))
         summary(file, on, &o, st);
     bl_transport_close(&out);
     if (live_record_close(rec) != 0 && rc == BL_EXIT_OK)

@@ -58,8 +58,10 @@ uint64_t bl_replay_late_ns(const bl_replay_stats_t *st, unsigned pct)
         want = 1;
     for (size_t b = 0; b < BL_REPLAY_HIST; b++) {
         acc += st->late[b];
-        if (acc >= want)
-            return b < 1000 ? (uint64_t)(b + 1) * 1000u : (uint64_t)(b - 998) * 1000000u;
+        if (acc >= want) { /* the bucket's top, but never above the largest seen */
+            uint64_t top = b < 1000 ? (uint64_t)(b + 1) * 1000u : (uint64_t)(b - 998) * 1000000u;
+            return top < st->late_max_ns ? top : st->late_max_ns;
+        }
     }
     return st->late_max_ns;
 }
@@ -188,8 +190,10 @@ int bl_replay(const char *uri, unsigned fmt, bl_transport_t *out, const bl_repla
         errbuf[0] = '\0';
     (void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     for (;;) {
-        if ((rc = bl_transport_open(&in, uri, fmt, errbuf, errlen)) < 0)
+        if ((rc = bl_transport_open(&in, uri, fmt, st->err, sizeof st->err)) < 0) {
+            snprintf(errbuf, errlen, "%s: %s", uri, st->err); /* the message names the capture */
             break;
+        }
         memset(&p, 0, sizeof p);
         p.start_ns = next_start;
         rc = play_pass(&in, out, o, st, &p);
