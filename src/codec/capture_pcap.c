@@ -250,8 +250,12 @@ static int pcap_header(bl_pcap_t *p, const uint8_t *b, size_t len, size_t *adv, 
     p->ifs[0].linktype = (uint16_t)(rd32(b + 20, p->be) & 0xFFFFu);
     p->ifs[0].can = linktype_can(p->ifs[0].linktype);
     p->ifs[0].tsres = p->nsec ? 9 : 6;
-    if (!p->ifs[0].can)
-        return bad(err, BL_REJ_SYNTAX, "the capture's link type carries no CAN frames (SocketCAN is 227)");
+    if (!p->ifs[0].can) /* say what it is when it is a common one: a capture of the wrong interface */
+        return bad(err, BL_REJ_SYNTAX,
+                   p->ifs[0].linktype == 1     ? "an Ethernet capture (link type 1), not CAN (SocketCAN is 227)"
+                   : p->ifs[0].linktype == 101 ? "a raw IP capture (link type 101), not CAN (SocketCAN is 227)"
+                   : p->ifs[0].linktype == 0   ? "a loopback capture (link type 0), not CAN (SocketCAN is 227)"
+                                               : "the capture's link type carries no CAN frames (SocketCAN is 227)");
     *adv = 24;
     return 0;
 }

@@ -39,7 +39,7 @@ typedef struct {
     bl_capture_t cap;
     bl_transport_t *t;
     /* ---- issue #12: binary captures ---- */
-    uint8_t mode;   /* 0 not known yet, 1 lines, 2 records (pcap, pcapng) */
+    uint8_t mode;   /* 0 not known yet, 1 lines, 2 records (pcap, pcapng), 3 binary of no known format */
     bool dead;      /* a binary capture whose record lengths were lost, or that ended mid-record */
     uint64_t off;   /* file offset of lr.buf[lr.pos] in record mode */
     bl_pcap_t pcap;
@@ -57,6 +57,22 @@ static int wait_bytes(capfile_t *c, int timeout_ms)
         return BL_EIO;
     }
     return 1;
+}
+
+/* A NUL, or more than 1 in 32 control bytes other than tab, CR, LF, FF, in the first 512:
+ * no text capture looks like that (UTF-8 comments are fine: bytes >= 0x80 count as text). */
+static bool looks_binary(const uint8_t *b, size_t n)
+{
+    size_t ctl = 0;
+    if (n > 512)
+        n = 512;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == 0)
+            return true;
+        if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' && b[i] != '\f') || b[i] == 0x7f)
+            ctl++;
+    }
+    return ctl * 32u > n;
 }
 
 /* Text or records? A forced format says; else the first four bytes (a pcap or pcapng magic).
@@ -78,8 +94,12 @@ static int decide_mode(capfile_t *c, int timeout_ms)
             }
         }
         c->mode = bl_pcap_sniff((const uint8_t *)c->lr.buf + c->lr.pos, c->lr.len - c->lr.pos) != BL_FMT_AUTO ? 2 : 1;
+        /* Control bytes at the start: binary data of a format bmslink does not read (BLF, MF4,
+         * a zip...). Said once, at offset 0, instead of a malformed line for every few bytes. */
+        if (c->mode == 1 && looks_binary((const uint8_t *)c->lr.buf + c->lr.pos, c->lr.len - c->lr.pos))
+            c->mode = 3;
     }
-    c->t->binary = c->mode == 2;
+    c->t->binary = c->mode >= 2;
     if (c->mode == 2)
         c->t->cap_fmt = bl_pcap_sniff((const uint8_t *)c->lr.buf + c->lr.pos, c->lr.len - c->lr.pos);
     return 1;
@@ -156,6 +176,11 @@ static int capfile_read(void *ctx, bl_cap_frame_t *f, int timeout_ms, bl_line_er
     }
     if (c->mode == 2)
         return capfile_read_records(c, f, timeout_ms, err);
+    if (c->mode == 3) {
+        if (c->dead)
+            return BL_ENOENT;
+        return record_fail(c, err, "binary data that is not a pcap or pcapng capture (text captures and those two are read)");
+    }
     for (;;) {
         int rc;
         /* A pipe or FIFO is live: wait for a whole line no longer than asked. A
