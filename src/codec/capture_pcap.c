@@ -275,7 +275,7 @@ static int pcap_record(bl_pcap_t *p, const uint8_t *b, size_t len, size_t *adv, 
         return bad(err, BL_REJ_SYNTAX, "record length over 262144 bytes: the file is damaged from here on");
     }
     *adv = 16u + incl;
-    if (incl > BL_PCAP_BLOCK_MAX) {
+    if (*adv > BL_PCAP_BLOCK_MAX) { /* the whole record, header included, is what would be asked for */
         p->packets++;
         return bad(err, BL_REJ_SYNTAX, "packet far too long for a CAN frame: skipped");
     }

@@ -335,6 +335,18 @@ static void test_pcap_be_nsec(void **state)
     put32(b + 24 + 8, 0x7fffffffu, true);
     assert_int_equal(read_pcap(b, o, f, 4, &bad, &trunc), 0);
     assert_true(bad >= 1);
+    /* a record of 65536 bytes (fuzz/pcap found it): the parser never asks for more than
+     * BL_PCAP_BLOCK_MAX, it skips the record by its length */
+    put32(b + 24 + 8, 65536u, true);
+    {
+        bl_pcap_t p;
+        size_t adv = 0;
+        bl_line_err_t e;
+        bl_pcap_init(&p);
+        assert_int_equal(bl_pcap_next(&p, b, o, &adv, &f[0], &e), 0);
+        assert_int_equal(bl_pcap_next(&p, b + 24, 16, &adv, &f[0], &e), BL_EBADMSG);
+        assert_true(adv == 16u + 65536u);
+    }
     /* not a capture at all */
     assert_int_equal(bl_pcap_sniff((const uint8_t *)"(1.0) can0 1#", 13), BL_FMT_AUTO);
 }
