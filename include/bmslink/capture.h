@@ -153,7 +153,7 @@ int bl_pcap_next(bl_pcap_t *p, const uint8_t *buf, size_t len, size_t *adv, bl_c
 
 /* ---- issue #12: writing captures ------------------------------------------------------- */
 
-#define BL_CAPW_MAX_BUS 16
+#define BL_CAPW_MAX_BUS 16u
 /* Room one bl_capw_* call may need (a TRC header is the largest). */
 #define BL_CAPW_ROOM 2048u
 

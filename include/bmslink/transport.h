@@ -57,10 +57,13 @@ struct bl_transport {
     void *ctx;
     char uri[256];
     unsigned fmt;           /* capture format asked for at open (bl_capfmt_t) */
+    unsigned cap_fmt;       /* #12: capture files: the format being read (bl_capfmt_t; BL_FMT_AUTO until known) */
     const char *kind;       /* "file", "socketcan", "slcan", "virtual", ... */
     bool live;              /* reads honour timeouts and time is the wall clock (not a regular file) */
+    bool binary;            /* #12: a capture read as records (pcap, pcapng): line counts packets */
     int fd;                 /* readable when a read may return something; -1 when there is none */
     uint64_t line;          /* capture files: line number of the last item read */
+    uint64_t offset;        /* #12: binary captures: file offset of the record read last */
     char bus[BL_BUS_NAME_MAX]; /* interface name written into logs and JSON ("can0", "slcan0", "vcan0") */
     uint32_t bitrate;       /* bit/s when the transport knows it (slcan sets it), 0 otherwise */
     const char *ts_source;  /* "hardware", "kernel", "adapter", "host" or "capture" */
@@ -75,10 +78,6 @@ struct bl_transport {
     void (*notify)(void *user, bl_transport_t *t, const char *text);
     void *notify_user;
     bl_recorder_t *rec;     /* every frame read or written is also logged here (not owned) */
-    /* ---- issue #12: binary captures (pcap, pcapng) ---- */
-    bool binary;            /* a capture read as records: line counts packets, offset says where */
-    uint64_t offset;        /* binary captures: file offset of the record read last */
-    unsigned cap_fmt;       /* capture files: the format being read (bl_capfmt_t; BL_FMT_AUTO until known) */
 };
 
 /*

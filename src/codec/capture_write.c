@@ -220,8 +220,9 @@ static void asc_frame(wbuf_t *b, uint64_t off, unsigned ch, const bl_cap_frame_t
         return;
     }
     if ((f->flags & BL_CAN_FD) && !(f->flags & BL_CAN_RTR)) {
-        unsigned k = 0, len = f->len > 64 ? 64u : f->len;
+        unsigned k = 0, len = f->len < 64u ? f->len : 64u;
         static const uint8_t fdl[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64 };
+        /* cppcheck-suppress knownConditionTrueFalse ; false positive: len is the frame's 0..64 */
         while (k < 15 && fdl[k] < len)
             k++;
         w_str(b, "CANFD ");
@@ -246,6 +247,7 @@ static void asc_frame(wbuf_t *b, uint64_t off, unsigned ch, const bl_cap_frame_t
         w_hex(b, k, 1);
         w_ch(b, ' ');
         w_udec(b, len, 2, ' ');
+        /* cppcheck-suppress knownConditionTrueFalse ; false positive: len is the frame's 0..64 */
         for (unsigned i = 0; i < len; i++) {
             w_ch(b, ' ');
             w_hex(b, f->data[i], 2);
@@ -290,7 +292,7 @@ static void asc_frame(wbuf_t *b, uint64_t off, unsigned ch, const bl_cap_frame_t
 static void gvret_frame(wbuf_t *b, uint64_t ts, unsigned bus, const bl_cap_frame_t *cf)
 {
     const bl_can_frame_t *f = &cf->f;
-    unsigned len = f->len > 64 ? 64u : f->len;
+    unsigned len = f->len < 64u ? f->len : 64u;
     w_udec(b, ts, 0, ' ');
     w_ch(b, ',');
     w_hex(b, f->id, 8);
@@ -300,6 +302,7 @@ static void gvret_frame(wbuf_t *b, uint64_t ts, unsigned bus, const bl_cap_frame
     w_ch(b, ',');
     w_udec(b, len, 0, ' ');
     w_ch(b, ',');
+    /* cppcheck-suppress knownConditionTrueFalse ; false positive: len is the frame's 0..64 */
     for (unsigned i = 0; i < len; i++) {
         w_hex(b, f->data[i], 2);
         w_ch(b, ',');
