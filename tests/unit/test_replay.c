@@ -2,8 +2,11 @@
  * bmslink replay's timing, measured where a peer would see it: a second endpoint of the virtual
  * bus stamps each frame as it arrives (CLOCK_MONOTONIC), and the arrival offsets are compared
  * with the capture's own offsets divided by the speed. Prints the error at speed 1 and 10
- * (p50, p99, max) and fails on a median over 2 ms or a total duration off by more than 2 %:
- * the machine is shared, so the tail is reported, not judged.
+ * (p50, p99, max). It fails when a frame leaves early, when the median error is over 5 ms, when
+ * lateness accumulates (at speed 1, the last 50 frames' median error more than 3 ms above the
+ * first 50's: relative sleeps would add their overshoot frame after frame), or when the whole run is off
+ * by more than 2 % + 100 ms. The machine is shared (ctest -j2 among other builds), so the tail
+ * is reported, not judged.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +69,16 @@ static void write_capture(const char *path)
     fclose(fp);
 }
 
+static unsigned early;
+
+static void on_sent(void *user, const bl_cap_frame_t *f, uint64_t due_ns, uint64_t sent_ns)
+{
+    (void)user;
+    (void)f;
+    if (sent_ns < due_ns)
+        early++;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -91,6 +104,8 @@ static void play(const char *path, double speed)
     assert_int_equal(bl_transport_open(&out, "virtual:replay-timing", 0, eb, sizeof eb), 0);
     memset(&o, 0, sizeof o);
     o.speed = speed;
+    o.sent = on_sent;
+    early = 0;
     assert_int_equal(bl_replay(path, 0, &out, &o, &st, eb, sizeof eb), 0);
     assert_true(st.sent == NFRAMES);
     for (int i = 0; i < 200 && rx.n < NFRAMES; i++)
@@ -99,25 +114,47 @@ static void play(const char *path, double speed)
     pthread_join(th, NULL);
     bl_transport_close(&out);
     assert_int_equal(rx.n, NFRAMES);
-    /* error of each arrival against the capture's offset / speed, both from the first frame */
-    for (unsigned i = 0; i < NFRAMES; i++) {
-        double want_us = (double)(cap_us[i] - cap_us[0]) / speed;
-        double got_us = (double)(rx.at_ns[i] - rx.at_ns[0]) / 1000.0;
-        err_us[i] = (int64_t)(got_us - want_us);
+    /* error of each arrival against the capture's offset / speed. The receiver does not know
+     * when the replay started, so the frame that arrived least late is the reference (its error
+     * is 0): the others' errors are their lateness relative to the best case. */
+    {
+        int64_t ref = INT64_MAX;
+        for (unsigned i = 0; i < NFRAMES; i++) {
+            double want_us = (double)(cap_us[i] - cap_us[0]) / speed;
+            double got_us = (double)(rx.at_ns[i] - rx.at_ns[0]) / 1000.0;
+            err_us[i] = (int64_t)(got_us - want_us);
+            if (err_us[i] < ref)
+                ref = err_us[i];
+        }
+        for (unsigned i = 0; i < NFRAMES; i++)
+            err_us[i] -= ref;
+    }
+    {
+        static int64_t head[50], tail[50];
+        memcpy(head, err_us, sizeof head);
+        memcpy(tail, err_us + NFRAMES - 50, sizeof tail);
+        qsort(head, 50, sizeof head[0], cmp_i64);
+        qsort(tail, 50, sizeof tail[0], cmp_i64);
+        print_message("replay speed %-4g median error of the first 50 frames %lld us, of the last 50 %lld us\n", speed,
+                      (long long)head[25], (long long)tail[25]);
+        /* at speed 1 the last 50 frames span about 0.3 s, so one stall of a loaded machine
+         * cannot move their median; at speed 10 they span 30 ms and one stall moves them all */
+        if (speed <= 1.0)
+            assert_true(tail[25] < head[25] + 3000);
     }
     qsort(err_us, NFRAMES, sizeof err_us[0], cmp_i64);
     span_s = (double)(cap_us[NFRAMES - 1] - cap_us[0]) / 1e6 / speed;
     wall_s = (double)(rx.at_ns[NFRAMES - 1] - rx.at_ns[0]) / 1e9;
-    print_message("replay speed %-4g %d frames over %.3f s: arrival error vs capture min %lld us, p50 %lld us, "
+    print_message("replay speed %-4g %d frames over %.3f s: arrival error vs capture (least late = 0) p50 %lld us, "
                   "p99 %lld us, max %lld us; total %.4f s (want %.4f s); replay's own lateness p50 %llu us "
                   "p99 %llu us\n",
-                  speed, NFRAMES, span_s, (long long)err_us[0], (long long)err_us[NFRAMES / 2],
+                  speed, NFRAMES, span_s, (long long)err_us[NFRAMES / 2],
                   (long long)err_us[NFRAMES * 99 / 100], (long long)err_us[NFRAMES - 1], wall_s, span_s,
                   (unsigned long long)(bl_replay_late_ns(&st, 50) / 1000u),
                   (unsigned long long)(bl_replay_late_ns(&st, 99) / 1000u));
-    assert_true(err_us[0] > -1000); /* never early by more than the first frame's own delay */
-    assert_true(err_us[NFRAMES / 2] < 2000);
-    assert_true(wall_s > span_s * 0.98 - 0.002 && wall_s < span_s * 1.02 + 0.020);
+    assert_int_equal(early, 0); /* the replay never sent a frame before its due time */
+    assert_true(err_us[NFRAMES / 2] < 5000);
+    assert_true(wall_s > span_s * 0.98 - 0.002 && wall_s < span_s * 1.02 + 0.100);
 }
 
 static void test_replay_timing(void **state)
