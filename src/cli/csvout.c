@@ -1,10 +1,13 @@
 /* decode --csv: the canonical record as one row per time step (see csvout.h). */
 #include "csvout.h"
 
+#include "bmslink/transport.h"
+
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAX_STRS 256
 #define GAP_ROWS_MAX 1000000u /* --step rows one silence may produce; more is a broken timestamp */
@@ -52,6 +55,19 @@ csvout_t *csvout_new(FILE *fp, uint64_t step_us, uint64_t stale_ms, uint32_t str
     c->stale_ms = stale_ms;
     c->stream = stream_fields;
     return c;
+}
+
+bool csvout_streams(const char *uri)
+{
+    struct stat st;
+    const char *path = uri;
+    int rc;
+    if (strcmp(bl_transport_scheme(uri), "file") != 0)
+        return true;
+    if (strncmp(path, "file:", 5) == 0)
+        path += 5;
+    rc = strcmp(path, "-") == 0 ? fstat(0, &st) : stat(path, &st);
+    return rc == 0 && !S_ISREG(st.st_mode); /* candump -L can0 | bmslink decode --csv - */
 }
 
 uint64_t csvout_rows(const csvout_t *c)

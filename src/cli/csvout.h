@@ -29,6 +29,9 @@ void csvout_after(csvout_t *c, const bl_record_t *r, uint64_t ts_us, bool has_ts
 /* Write out what is buffered (header first) and free. 0, or -1 when the output failed or
  * memory ran out (a message was printed). */
 int csvout_finish(csvout_t *c, const bl_record_t *r);
+/* Should the rows of this source stream (a live bus, a pipe, a FIFO, a tty), rather than be
+ * buffered until its end (a capture file)? */
+bool csvout_streams(const char *uri);
 /* Rows written or buffered so far. */
 uint64_t csvout_rows(const csvout_t *c);
 

@@ -1576,7 +1576,7 @@ int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs)
         bool live = false;
         bl_caps_t caps;
         for (int i = 0; i < nsrc; i++)
-            live = live || is_live(srcs[i]);
+            live = live || is_live(srcs[i]) || csvout_streams(srcs[i]);
         bl_proto_caps(s->p, &caps);
         s->csv = csvout_new(stdout, o->step_us, o->stale_ms ? o->stale_ms : bl_proto_timeout_ms(s->p),
                             live ? (caps.fields ? caps.fields : (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u)) : 0);

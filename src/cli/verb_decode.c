@@ -674,7 +674,7 @@ int verb_decode(int argc, char **argv)
         return cli_usage_err(usage, "decode", "--step goes with --csv");
     }
     for (int i = optind; i < argc; i++) /* a live bus streams its rows; captures are read whole first */
-        s->csv_stream = s->csv_stream || strcmp(bl_transport_scheme(argv[i]), "file") != 0;
+        s->csv_stream = s->csv_stream || csvout_streams(argv[i]);
     if (optind >= argc) {
         free(s);
         return cli_usage_err(usage, "decode", "no SOURCE (a capture file, or - for stdin)");

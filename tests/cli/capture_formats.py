@@ -129,6 +129,15 @@ def csv_export(tmp):
     ts = [float(r[0]) for r in body]
     check(len(body) > 5 and all(abs((b - a) - 10.0) < 1e-6 for a, b in zip(ts, ts[1:])),
           "--step 10s rows at %r" % ts[:5])
+    # a pipe streams its rows (a column for every field the protocol carries), the same rows
+    p2 = subprocess.run([BMSLINK, "decode", "--csv", "-p", "pylon-lv", "-"], input=open(cap).read(),
+                        capture_output=True, text=True)
+    piped = list(csv.reader(io.StringIO(p2.stdout)))
+    filed = list(csv.reader(io.StringIO(run("decode", "--csv", "-p", "pylon-lv", cap).stdout)))
+    check(p2.returncode == 0 and set(filed[0]) <= set(piped[0]) and len(piped) == len(filed) and
+          [dict(zip(piped[0], r)).get(k) for r in piped[1:] for k in filed[0]] ==
+          [dict(zip(filed[0], r)).get(k) for r in filed[1:] for k in filed[0]],
+          "decode --csv from a pipe: %d rows, columns %r" % (len(piped), piped[0] if piped else None))
     # RS485 captures export the same way
     p = run("decode", "--csv", os.path.join(SRC, "tests", "captures", "healthy-daly.hex"))
     rows = list(csv.reader(io.StringIO(p.stdout)))
