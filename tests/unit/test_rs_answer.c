@@ -323,6 +323,83 @@ static void test_session_rejects_frames_of_the_wrong_length(void **state)
     assert_int_equal(bl_rs_session_init(&s, P("pace-modbus")), BL_EINVAL);
 }
 
+/* The inverter's requests are the fact sheets' vectors byte for byte: DLY-01 (0x90 from the
+ * host at 0x40), JBD-01 (read 0x03), JK-01 (read all from the PC), PYL-01 (0x42 to ADR 2),
+ * PYL-16 (0x42 to the whole group, INFO 0xFF), PYL-10 (0x61: INFO 0x01); a command no row
+ * defines is BL_ENOENT */
+static void test_requests_are_the_vectors(void **state)
+{
+    const uint8_t dly01[13] = { 0xA5, 0x40, 0x90, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0x7D };
+    const uint8_t jbd01[7] = { 0xDD, 0xA5, 0x03, 0x00, 0xFF, 0xFD, 0x77 };
+    const uint8_t jk01[21] = { 0x4E, 0x57, 0x00, 0x13, 0, 0, 0, 0, 0x06, 0x03, 0x00, 0x00,
+                               0,    0,    0,    0,    0x68, 0, 0, 0x01, 0x29 };
+    uint8_t out[64];
+    (void)state;
+    assert_int_equal(bl_rs_request(P("daly"), 0x40, 0x90, false, out, sizeof out), 13);
+    assert_memory_equal(out, dly01, 13);
+    assert_int_equal(bl_rs_request(P("jbd"), 0, 0x03, false, out, sizeof out), 7);
+    assert_memory_equal(out, jbd01, 7);
+    assert_int_equal(bl_rs_request(P("jk-4e57"), 0, 0x06, false, out, sizeof out), 21);
+    assert_memory_equal(out, jk01, 21);
+    assert_int_equal(bl_rs_request(P("pylon-rs485"), 0x02, 0x42, false, out, sizeof out), 20);
+    assert_memory_equal(out, "~20024642E00202FD33\r", 20);
+    assert_int_equal(bl_rs_request(P("pylon-rs485"), 0x02, 0x42, true, out, sizeof out), 20);
+    assert_memory_equal(out, "~20024642E002FFFD09\r", 20);
+    assert_int_equal(bl_rs_request(P("pylon-rs485"), 0x02, 0x61, false, out, sizeof out), 20);
+    assert_memory_equal(out, "~20024661E00201FD33\r", 20);
+    assert_int_equal(bl_rs_request(P("pylon-rs485"), 0x02, 0x99, false, out, sizeof out), BL_ENOENT);
+}
+
+/* §5: a 0x42 whose INFO byte (03) is not the pack's ADR (02) gets RTN 0x90 "ADR error".
+ * PYL-01 with INFO 03: the characters sum one more, CHKSUM 0xFD33 - 1 = 0xFD32 */
+static void test_pylon_answers_a_foreign_info_address_with_rtn_90(void **state)
+{
+    const char *q = "~20024642E00203FD32\r";
+    uint8_t out[64];
+    bl_rs_frame_t f;
+    bl_rs_answer_t res;
+    bl_pyl_frame_t pf;
+    bl_rsr_t why;
+    bl_record_t r;
+    int n;
+    (void)state;
+    record_at(&r, 24000, 26000);
+    take(P("pylon-rs485"), (const uint8_t *)q, strlen(q), &f);
+    n = bl_rs_answer(P("pylon-rs485"), 0x02, &f, &r, 1500, 10000, out, sizeof out, &res);
+    assert_int_equal(bl_pyl_parse(out, (size_t)n, buf, sizeof buf, &pf, &why, NULL, NULL), 0);
+    assert_int_equal(pf.cid2, 0x90);
+    assert_int_equal(pf.info_len, 0);
+    assert_string_equal(res.why, "INFO command byte differs from ADR");
+}
+
+/* 0x4F (protocol version) has no answer layout: the header is the answer (RTN 0, VER 2.0
+ * in the header, no INFO); PACE v25 has no "no data" code, so a stale 0x42 gets silence */
+static void test_pylon_header_only_answers_and_dialects_without_a_stale_code(void **state)
+{
+    uint8_t q[32], out[512];
+    bl_rs_frame_t f;
+    bl_rs_answer_t res;
+    bl_pyl_frame_t pf;
+    bl_rsr_t why;
+    bl_record_t r;
+    int n;
+    (void)state;
+    record_at(&r, 24000, 26000);
+    n = bl_rs_request(P("pylon-rs485"), 0x02, 0x4F, false, q, sizeof q);
+    assert_true(n > 0);
+    take(P("pylon-rs485"), q, (size_t)n, &f);
+    n = bl_rs_answer(P("pylon-rs485"), 0x02, &f, &r, 1500, 10000, out, sizeof out, &res);
+    assert_int_equal(bl_pyl_parse(out, (size_t)n, buf, sizeof buf, &pf, &why, NULL, NULL), 0);
+    assert_int_equal(pf.cid2, 0x00);
+    assert_int_equal(pf.ver, 0x20);
+    assert_int_equal(pf.info_len, 0);
+    n = bl_rs_request(P("pylon-rs485:pace-v25"), 0x02, 0x42, false, q, sizeof q);
+    assert_true(n > 0);
+    take(P("pylon-rs485:pace-v25"), q, (size_t)n, &f);
+    assert_int_equal(bl_rs_answer(P("pylon-rs485:pace-v25"), 0x02, &f, &r, 12000, 10000, out, sizeof out, &res), 0);
+    assert_string_equal(res.why, "battery data is stale and the dialect has no code for it");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +414,9 @@ int main(void)
         cmocka_unit_test(test_pylon_answers_a_bad_length_checksum_with_rtn_03),
         cmocka_unit_test(test_rejected_requests_that_get_no_answer),
         cmocka_unit_test(test_session_rejects_frames_of_the_wrong_length),
+        cmocka_unit_test(test_requests_are_the_vectors),
+        cmocka_unit_test(test_pylon_answers_a_foreign_info_address_with_rtn_90),
+        cmocka_unit_test(test_pylon_header_only_answers_and_dialects_without_a_stale_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
