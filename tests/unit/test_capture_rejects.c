@@ -41,6 +41,18 @@ static const bad_t bad[] = {
     { BL_FMT_CANDUMP_LOG, "(2023-11-14 24:13:20) can0 351#00", BL_REJ_SYNTAX, 0 }, /* hour 24 */
     { BL_FMT_CANDUMP_LOG, "(2023-11-14T22:13:20) can0 351#00", BL_REJ_SYNTAX, 0 }, /* ISO 'T' */
     { BL_FMT_CANDUMP_LOG, "(1234567890123.5) can0 351#00", BL_REJ_SYNTAX, 0 },    /* 13 digits of seconds */
+    /* candump -tA dates: YYYY-MM-DD hh:mm:ss, each separator and each range checked */
+    { BL_FMT_CANDUMP_LOG, "(2023-11/14 22:13:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-14_22:13:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-14 22.13:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-14 22:13.20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-00-14 22:13:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-00 22:13:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-32 22:13:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-14 22:60:20) can0 351#00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP_LOG, "(2023-11-14 22:13:61) can0 351#00", BL_REJ_SYNTAX, 0 }, /* 60: a leap second */
+    { BL_FMT_CANDUMP_LOG, "(2023-11-14 22:13:20 can0 351#00", BL_REJ_SYNTAX, 0 },  /* no ')' */
+    { BL_FMT_CANDUMP_LOG, "(1700000000.000000) averyveryverylongbus 351#00", BL_REJ_SYNTAX, 21 }, /* >= 16 */
     /* candump default output */
     { BL_FMT_CANDUMP, "  can0  351   [9]  00 00 00 00 00 00 00 00 00", BL_REJ_LENGTH, 18 },
     { BL_FMT_CANDUMP, "  can0  351   [2]  01", BL_REJ_LENGTH, 22 },    /* fewer bytes than [2] */
@@ -50,6 +62,8 @@ static const bad_t bad[] = {
     { BL_FMT_CANDUMP, "  can0  351   [x]", BL_REJ_SYNTAX, 16 },
     { BL_FMT_CANDUMP, "  can0  351   8  00", BL_REJ_SYNTAX, 15 },
     { BL_FMT_CANDUMP, "(1700000000.0 can0  351   [1]  00", BL_REJ_SYNTAX, 0 },
+    { BL_FMT_CANDUMP, "  can0  351   [65]", BL_REJ_LENGTH, 0 }, /* two digits: CAN FD, at most 64 */
+    { BL_FMT_CANDUMP, "  can0  351   [1", BL_REJ_SYNTAX, 17 },
     /* Vector ASC */
     { BL_FMT_ASC, "   0.500000 1  351   Xx   d 1 01", BL_REJ_SYNTAX, 22 },
     { BL_FMT_ASC, "   0.500000 1  351   Rx   q 1 01", BL_REJ_SYNTAX, 27 },
@@ -176,11 +190,17 @@ static void test_asc_date_header_with_am_pm(void **state)
     bl_capture_init(&c, BL_FMT_ASC);
     assert_int_equal(parse(&c, "date Tue Nov 24 12:05:00 am 2026", &f), 0);
     assert_true(c.asc_base_us == (UINT64_C(1795545621) - 18 * 3600 - 35 * 60 - 21) * 1000000u);
+    bl_capture_init(&c, BL_FMT_ASC); /* "12:05:00 pm" is noon, not midnight */
+    assert_int_equal(parse(&c, "date Tue Nov 24 12:05:00 pm 2026", &f), 0);
+    assert_true(c.asc_base_us == (UINT64_C(1795545621) - 6 * 3600 - 35 * 60 - 21) * 1000000u);
     /* a header that does not parse leaves the epoch at 0: times stay relative */
     bl_capture_init(&c, BL_FMT_ASC);
     assert_int_equal(parse(&c, "date Tue Foo 24 12:05:00 am 2026", &f), 0);
     assert_int_equal(parse(&c, "date Tue Nov 24 12-05:00 2026", &f), 0);
     assert_int_equal(parse(&c, "date Tue Nov 32 12:05:00 2026", &f), 0);
+    assert_int_equal(parse(&c, "date Tue Nov 24 12:05-00 2026", &f), 0);
+    assert_int_equal(parse(&c, "date Tue Nov 24 24:05:00 2026", &f), 0);
+    assert_int_equal(parse(&c, "date Tue Nov 24 12:05:00 26", &f), 0);
     assert_true(c.asc_base_us == 0);
 }
 
@@ -205,6 +225,10 @@ static void test_asc_lines_in_their_rarer_forms(void **state)
     assert_true(f.f.flags & BL_CAN_EXT);
     assert_int_equal(f.f.id, 0x1ABCDEF);
     assert_int_equal(f.f.len, 2);
+    assert_int_equal(parse(&c, "   0.150000 1  351   Rx   r", &f), 1); /* remote, no DLC: 0 */
+    assert_int_equal(f.f.len, 0);
+    assert_int_equal(parse(&c, "   0.160000 Statistic: D 0 R 0 XD 0 XR 0 E 0 O 0 B 0.00%", &f), 0);
+    assert_int_equal(parse(&c, "   0.170000 SV: 1 0 1 ::a = 1", &f), 0);
     assert_int_equal(parse(&c, "   0.400000 12  351   Tx   d 0", &f), 1);
     assert_string_equal(f.bus, "can11");
     assert_int_equal(f.dir, 'T');
@@ -258,12 +282,39 @@ static void test_format_log_edges(void **state)
     assert_string_equal(buf + 29, "1111111111111111");
 }
 
+/* Timestamps that are valid: without a fraction, with more than six fraction digits (cut to
+ * microseconds), a date without a fraction (2023-11-14 22:13:20 UTC = 1 700 000 000 s), and a
+ * leap second (:60) which counts as the next second */
+static void test_timestamps_in_every_form(void **state)
+{
+    static const struct {
+        const char *line;
+        uint64_t us;
+    } ok[] = {
+        { "(1700000000) can0 351#00", UINT64_C(1700000000000000) },
+        { "(1700000000.1234567) can0 351#00", UINT64_C(1700000000123456) },
+        { "(2023-11-14 22:13:20) can0 351#00", UINT64_C(1700000000000000) },
+        { "(2023-11-14 22:13:60) can0 351#00", UINT64_C(1700000040000000) },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        bl_capture_t c;
+        bl_cap_frame_t f;
+        bl_line_err_t e;
+        bl_capture_init(&c, BL_FMT_CANDUMP_LOG);
+        assert_int_equal(bl_capture_parse(&c, ok[i].line, strlen(ok[i].line), &f, &e), 1);
+        if (f.ts_us != ok[i].us)
+            fail_msg("%s: %llu", ok[i].line, (unsigned long long)f.ts_us);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_bad_line_names_its_cause_and_column),
         cmocka_unit_test(test_log_line_with_65_fd_bytes_is_too_long),
         cmocka_unit_test(test_log_lines_in_their_rarer_forms),
+        cmocka_unit_test(test_timestamps_in_every_form),
         cmocka_unit_test(test_candump_lines_in_their_rarer_forms),
         cmocka_unit_test(test_asc_date_header_with_am_pm),
         cmocka_unit_test(test_asc_lines_in_their_rarer_forms),
