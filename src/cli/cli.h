@@ -52,8 +52,13 @@ int verb_emulate(int argc, char **argv);
 /* live buses (issue 6) */
 int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
+/* gateway (issue 10) */
+int verb_bridge(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
+/* ---- issue #8: validation and the compatibility matrix ---- */
+int verb_validate(int argc, char **argv);
+int verb_matrix(int argc, char **argv);
 /* diagnosis (issue 9) */
 int verb_diagnose(int argc, char **argv);
 /* One hex485 capture line -> bytes (decode_rs485.c's reader, shared with diagnose):
