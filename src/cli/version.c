@@ -31,6 +31,7 @@ static const schema_t schemas[] = {
     { "monitor", "monitor --json", 1, 0 },
     { "simulate", "simulate --json", 1, 0 },
     { "emulate", "emulate --json", 1, 0 },
+    { "bridge", "bridge --json", 1, 0 },
     { "version", "--version --json", 1, 0 },
 };
 
