@@ -22,6 +22,8 @@ static const bl_verb_t verbs[] = {
     { "matrix", verb_matrix, "the compatibility matrix in SQLite: run, show, export, diff against a reference" },
     /* diagnosis (issue 9) */
     { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
+    /* inverter error codes (issue 12) */
+    { "explain", verb_explain, "what an inverter's battery fault or warning code means, its causes, the fix" },
 };
 
 static int usage(FILE *fp, int rc)
