@@ -76,7 +76,7 @@ static const bad_t bad[] = {
     { BL_FMT_ASC, "   0.500000 1  Rx   d 0", BL_REJ_SYNTAX, 0 },              /* no id */
     { BL_FMT_ASC, "   0.500000 X  351   Rx   d 0", BL_REJ_SYNTAX, 13 },     /* channel */
     { BL_FMT_ASC, "   x.5 1  351   Rx   d 0", BL_REJ_SYNTAX, 4 },
-    { BL_FMT_ASC, "   0.5 CANFD 1 Rx 351 1 0 f 1 00", BL_REJ_SYNTAX, 0 },      /* dlc not a number */
+    { BL_FMT_ASC, "   0.5 CANFD 1 Rx 351 1 0 g 1 00", BL_REJ_SYNTAX, 0 },      /* dlc not a number (one hex digit is: 0..f) */
     { BL_FMT_ASC, "   0.5 CANFD 1 Rx 351 1 0 15 65", BL_REJ_LENGTH, 0 },       /* 65 > 64 bytes */
     { BL_FMT_ASC, "   0.5 CANFD 1 Rx 351 1 0 2 2 01", BL_REJ_LENGTH, 0 },      /* 1 of 2 bytes */
     /* not a capture line at all */
@@ -255,7 +255,8 @@ static void test_format_sniffing_and_names(void **state)
     assert_int_equal(bl_capfmt_by_name("candump-log"), BL_FMT_CANDUMP_LOG);
     assert_int_equal(bl_capfmt_by_name("asc"), BL_FMT_ASC);
     assert_int_equal(bl_capfmt_by_name("hex485"), BL_FMT_HEX485);
-    assert_int_equal(bl_capfmt_by_name("pcap"), BL_FMT_COUNT);
+    assert_int_equal(bl_capfmt_by_name("pcap"), BL_FMT_PCAP); /* issue #12 */
+    assert_int_equal(bl_capfmt_by_name("blf"), BL_FMT_COUNT);
     assert_string_equal(bl_capfmt_str(BL_FMT_HEX485), "hex485");
     assert_string_equal(bl_capfmt_str(BL_FMT_COUNT), "auto");
 }
