@@ -41,6 +41,10 @@ void cli_json_alarms(bl_out_t *o, const bl_alarm_mask_t active[BL_AC_COUNT]);
 /* true when stderr is a terminal (progress allowed) */
 bool cli_stderr_tty(void);
 
+/* A data file or directory (rel under share/): <prefix>/share/bmslink/rel next to an
+ * installed binary when it exists, else the source tree's share/rel; written into buf. */
+const char *cli_share_path(const char *rel, bool dir, char *buf, size_t cap);
+
 /* `bmslink --version [--json]` (version.c): argv[0] is "--version" */
 int cli_version(int argc, char **argv);
 

@@ -11,44 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef BL_SHARE_DIR
-#define BL_SHARE_DIR "share"
-#endif
-
-static bool is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 const char *cli_errcodes_path(void)
 {
     static char buf[PATH_MAX];
     const char *env = getenv("BMSLINK_ERRORCODES");
-    ssize_t n;
 
     if (env != NULL && *env)
         return env;
-    if (is_file(BL_SHARE_DIR "/errorcodes.yaml"))
-        return BL_SHARE_DIR "/errorcodes.yaml";
-    /* installed: <prefix>/bin/bmslink -> <prefix>/share/bmslink/errorcodes.yaml */
-    n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) {
-        char *slash;
-        buf[n] = '\0';
-        if ((slash = strrchr(buf, '/')) != NULL) {
-            *slash = '\0';
-            if ((slash = strrchr(buf, '/')) != NULL) {
-                size_t l;
-                *slash = '\0';
-                l = strlen(buf);
-                if (snprintf(buf + l, sizeof buf - l, "/share/bmslink/errorcodes.yaml") < (int)(sizeof buf - l) &&
-                    is_file(buf))
-                    return buf;
-            }
-        }
-    }
-    return BL_SHARE_DIR "/errorcodes.yaml";
+    return cli_share_path("errorcodes.yaml", false, buf, sizeof buf);
 }
 
 const bl_errcode_file_t *cli_errcodes(void)

@@ -32,5 +32,11 @@ fi
 "$T/p/bin/bmslink" bridge --config "$T/p/share/bmslink/examples/bridge.yaml" --duration 1ms >"$T/o" 2>"$T/e"
 rc=$?
 if [ $rc = 2 ]; then sed 's/^/  /' "$T/e"; fail "the example bridge.yaml parses (exit $rc)"; fi
+# the installed binary reads the installed data, not the checkout it was built from: a profile
+# only the prefix has is listed, and the installed error-code table answers explain
+cp "$T/p/share/bmslink/profiles/sma-sunny-island.yaml" "$T/p/share/bmslink/profiles/only-installed.yaml"
+sed -i 's/^name: .*/name: only-installed/' "$T/p/share/bmslink/profiles/only-installed.yaml"
+"$T/p/bin/bmslink" profiles 2>&1 | grep -q only-installed || fail "installed bmslink reads <prefix>/share/bmslink/profiles"
+"$T/p/bin/bmslink" explain F952 >/dev/null 2>&1 || fail "installed bmslink finds errorcodes.yaml"
 [ $fails = 0 ] && echo "install: ok"
 [ $fails = 0 ]
