@@ -59,6 +59,7 @@ typedef struct {
 typedef struct {
     bl_capfmt_t fmt;
     uint64_t asc_base_us; /* ASC "date" header as epoch µs, 0 when absent */
+    bool asc_dec;         /* ASC "base dec": ids and data bytes are decimal */
     /* ---- TRC ---- */
     uint8_t trc_ver;      /* 10 (no $FILEVERSION), 11, 12, 13, 20, 21 */
     uint8_t trc_ncols;    /* columns of $COLUMNS (2.x); 0 until given */

@@ -183,17 +183,32 @@ static bool copy_bus(cur_t *c, char *bus)
 }
 
 /* hex id of 3 (11-bit) or 8 (29-bit) digits, as can-utils writes them */
-static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc)
+static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc, bool dec)
 {
     uint32_t id = 0;
     unsigned n = 0;
     int v;
     const char *at = c->p;
 
-    while (c->p < c->end && (v = hexval(*c->p)) >= 0 && n < 9) {
-        id = (id << 4) | (uint32_t)v;
-        c->p++;
-        n++;
+    if (dec) { /* ASC "base dec": 849 is 0x351, 304087040x is 0x12200000 extended */
+        uint64_t d = 0;
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && n < 10) {
+            d = d * 10u + (uint64_t)(*c->p - '0');
+            c->p++;
+            n++;
+        }
+        if (n == 0 || (c->p < c->end && *c->p >= '0' && *c->p <= '9'))
+            return fail(err, c, BL_REJ_SYNTAX, "expected a decimal CAN id (base dec)");
+        if (d > BL_CAN_EFF_MASK)
+            return fail(err, c, BL_REJ_SYNTAX, "29-bit id out of range");
+        id = (uint32_t)d;
+        n = 1;
+    } else {
+        while (c->p < c->end && (v = hexval(*c->p)) >= 0 && n < 9) {
+            id = (id << 4) | (uint32_t)v;
+            c->p++;
+            n++;
+        }
     }
     if (asc) {
         /* ASC: any number of digits, 'x' suffix marks a 29-bit id */
@@ -232,7 +247,7 @@ static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc)
 /* "351#1402..." / "351#R" / "351#R5" / "351##1AABB" */
 static int parse_log_frame(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err)
 {
-    int rc = parse_id(c, f, err, false);
+    int rc = parse_id(c, f, err, false, false);
 
     if (rc < 0)
         return rc;
@@ -357,7 +372,7 @@ static int parse_candump(const char *line, size_t len, bl_cap_frame_t *out, bl_l
             skip_ws(&c);
         }
     }
-    if ((rc = parse_id(&c, &out->f, err, false)) < 0)
+    if ((rc = parse_id(&c, &out->f, err, false, false)) < 0)
         return rc;
     skip_ws(&c);
     if (at_end(&c) || *c.p != '[')
@@ -456,6 +471,13 @@ static bool asc_header(bl_capture_t *st, cur_t *c)
         parse_asc_trigger(st, c);
         return true;
     }
+    if (tok_is(c, "base")) {
+        /* "base hex|dec timestamps absolute|relative": the number base of ids and data */
+        c->p += 4;
+        skip_ws(c);
+        st->asc_dec = tok_is(c, "dec");
+        return true;
+    }
     for (size_t i = 0; i < BL_ARRAY_LEN(words); i++)
         if (tok_is(c, words[i]))
             return true;
@@ -516,7 +538,7 @@ static int parse_asc(bl_capture_t *st, const char *line, size_t len, bl_cap_fram
         c.p += tok_len(&c);
         skip_ws(&c);
     }
-    if ((rc = parse_id(&c, &out->f, err, true)) < 0)
+    if ((rc = parse_id(&c, &out->f, err, true, st->asc_dec)) < 0)
         return rc;
     skip_ws(&c);
     if (fd) {
@@ -535,7 +557,7 @@ static int parse_asc(bl_capture_t *st, const char *line, size_t len, bl_cap_fram
         if (v[3] > 64)
             return fail(err, &c, BL_REJ_LENGTH, "CAN FD data length over 64");
         out->f.flags = (uint8_t)(out->f.flags | BL_CAN_FD | (v[0] ? BL_CAN_BRS : 0u) | (v[1] ? BL_CAN_ESI : 0u));
-        return (rc = parse_bytes(&c, &out->f, v[3], err, false)) < 0 ? rc : 1;
+        return (rc = parse_bytes(&c, &out->f, v[3], err, st->asc_dec)) < 0 ? rc : 1;
     }
     if (tok_is(&c, "Rx") || tok_is(&c, "Tx")) {
         out->dir = *c.p == 'R' ? 'R' : 'T';
@@ -561,7 +583,7 @@ static int parse_asc(bl_capture_t *st, const char *line, size_t len, bl_cap_fram
         return fail(err, &c, BL_REJ_SYNTAX, "malformed DLC");
     if (dlc > 8)
         return fail(err, &c, BL_REJ_LENGTH, "DLC over 8 in a classic CAN frame");
-    if ((rc = parse_bytes(&c, &out->f, dlc, err, false)) < 0)
+    if ((rc = parse_bytes(&c, &out->f, dlc, err, st->asc_dec)) < 0)
         return rc;
     return 1;
 }

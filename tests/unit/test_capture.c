@@ -159,6 +159,35 @@ static void test_asc_from_log2asc(void **state)
     assert_int_equal(parse(&c, "   1.0 1  351   Xx   d 2 14 02", &f, &e), BL_EBADMSG);
 }
 
+/* Vector's "base dec" header: ids and data bytes are decimal. 0x351 = 849, 0x18FF50E5 =
+ * 419385573 (extended keeps its 'x'); the bytes 14 02 E8 03 are 20 2 232 3. */
+static void test_asc_base_dec(void **state)
+{
+    bl_capture_t c;
+    bl_cap_frame_t f;
+    bl_line_err_t e;
+    (void)state;
+    bl_capture_init(&c, BL_FMT_AUTO);
+    assert_int_equal(parse(&c, "date Tue Nov 14 22:13:20 2023", &f, &e), 0);
+    assert_int_equal(parse(&c, "base dec  timestamps absolute", &f, &e), 0);
+    assert_int_equal(parse(&c, "   0.250000 1  849             Rx   d 4 20 2 232 3", &f, &e), 1);
+    assert_int_equal(f.f.id, 0x351);
+    assert_int_equal(f.f.flags, 0);
+    assert_int_equal(f.f.len, 4);
+    assert_int_equal(f.f.data[0], 0x14);
+    assert_int_equal(f.f.data[2], 0xE8);
+    assert_int_equal(parse(&c, "   0.260000 1  419385573x      Rx   d 1 255", &f, &e), 1);
+    assert_int_equal(f.f.flags, BL_CAN_EXT);
+    assert_int_equal(f.f.id, 0x18FF50E5);
+    assert_int_equal(f.f.data[0], 0xFF);
+    assert_int_equal(parse(&c, "   0.270000 1  2048            Rx   d 1 0", &f, &e), BL_EBADMSG); /* > 0x7FF */
+    assert_int_equal(parse(&c, "   0.280000 1  849             Rx   d 1 256", &f, &e), BL_EBADMSG);
+    assert_int_equal(parse(&c, "   0.290000 1  35A             Rx   d 1 0", &f, &e), BL_EBADMSG);  /* hex in a dec file */
+    assert_int_equal(parse(&c, "base hex  timestamps absolute", &f, &e), 0); /* a later block may switch back */
+    assert_int_equal(parse(&c, "   0.300000 1  351             Rx   d 1 FF", &f, &e), 1);
+    assert_int_equal(f.f.id, 0x351);
+}
+
 /* Our writer produces what can-utils and python-can read (checked there too) */
 static void test_format_log(void **state)
 {
@@ -203,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_log_overlong_classic_frame_reaches_the_codec),
         cmocka_unit_test(test_candump_default_styles),
         cmocka_unit_test(test_asc_from_log2asc),
+        cmocka_unit_test(test_asc_base_dec),
         cmocka_unit_test(test_format_log),
         cmocka_unit_test(test_civil_dates),
     };
