@@ -745,8 +745,9 @@ static int run_capture(const vr_opts_t *o, const bl_profile_file_t *pf, vr_resul
             if (c->inv.rx_rejected[j])
                 k += (size_t)snprintf(why + k, sizeof why - k, "%s%u %s", k ? ", " : "; rejected: ",
                                       (unsigned)c->inv.rx_rejected[j], bl_reject_str(j));
-        cli_err("%s: no frame of the battery in %s (%llu inverter frames%s): is it %s? (--battery-protocol)", path,
-                bp->name, (unsigned long long)r->cap_frames_inverter, why, bp->name);
+        cli_err("%s: no battery frame that %s reads (%s)%s; %llu inverter frames: a capture of another bus or "
+                "protocol? (bmslink detect %s)", path, p->name, p->protocol_name, why,
+                (unsigned long long)r->cap_frames_inverter, path);
         free(c);
         return BL_EXIT_USAGE;
     }
