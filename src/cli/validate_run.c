@@ -516,16 +516,17 @@ typedef struct {
  */
 static void cap_step(cap_ctx_t *c, uint64_t t)
 {
-    bl_can_frame_t scratch[BL_CAN_MAX_MSGS];
     const bl_record_t *rx = &c->inv.rx;
     bl_inv_env_t env;
     bl_inv_out_t model, measured;
-    uint64_t next;
 
     /* the real inverter sent its requests (they are in the capture); the model's session moves
      * on as if it had sent them, so a protocol that waits for a request detects the same way */
-    if (c->inv.rs == NULL)
+    if (c->inv.rs == NULL) {
+        bl_can_frame_t scratch[BL_CAN_MAX_MSGS];
+        uint64_t next;
         (void)bl_inv_tx(&c->inv, t, scratch, BL_CAN_MAX_MSGS, &next);
+    }
     memset(&env, 0, sizeof env);
     env.grid = 1;
     env.v_mV = rx->f[BL_F_VOLTAGE].valid ? rx->f[BL_F_VOLTAGE].value : 0;

@@ -6,7 +6,7 @@
 # two directions with their timestamps), one from an obedient pair that must pass and one from
 # an inverter that ignores the charge current limit (tests/data/profiles/ignores-ccl.yaml) that
 # must fail charge_limits -- judged as what the user says the bench held, generic-pylon-lv. The
-# same capture as Vector ASC must be judged the same. Bad input: clear messages, CLI.md exit
+# same capture as Vector ASC must be judged the same, and an RS485 (hex485) bench too. Bad input: clear messages, CLI.md exit
 # codes, nothing written to the matrix.
 set -u
 B=${BMSLINK:?run through ctest}
@@ -66,6 +66,14 @@ PY
 check good-asc 0 "$B" matrix import "$T/good.asc" --inverter generic-pylon-lv --battery "ACME 48100" --db "$T/asc.db"
 expect_out good-asc "PASS  charge_limits    00:03:01"
 expect_out good-asc "run 1: bench result of ACME 48100 against generic-pylon-lv"
+
+# ---- RS485: hex485 lines (the poller's requests and the pack's answers), judged the same way ----
+"$B" simulate --battery pylon-rs485 --inverter voltronic-axpert --scenario "$SCN" --log "$T/rs.log" >/dev/null \
+    || fail "simulate the RS485 pair"
+check rs485 0 "$B" matrix import "$T/rs.log" --inverter voltronic-axpert --db "$T/rs.db"
+expect_out rs485 "PASS  charge_limits    00:03:01"
+expect_out rs485 "PASS  firmware  .*the inverter reads 1.0.0"
+expect_out rs485 "capture: 4683 battery frames, 4971 inverter frames"
 
 # ---- a bench whose inverter ignores the charge current limit: charge_limits fails, with evidence ----
 check bad 1 "$B" matrix import "$T/bad.log" --inverter generic-pylon-lv --firmware "v2.07 (bench unit 3)" --who bo \
