@@ -30,7 +30,8 @@ static const char usage[] =
     "       bmslink matrix runs [--db FILE]\n"
     "       bmslink matrix reference RUN_ID [--unset] [--db FILE]\n"
     "       bmslink matrix import CAPTURE --inverter PROFILE [--battery-protocol P] [--firmware V] [--who NAME]\n"
-    "                             [--notes TEXT] [--battery NAME] [--format candump|log|asc|hex485] [--db FILE]\n"
+    "                             [--notes TEXT] [--battery NAME] [--format candump|log|asc|hex485]\n"
+    "                             [--report FILE.html] [--json] [--db FILE]\n"
     "       bmslink matrix add --inverter MODEL --firmware V --interface can|rs485 --status pass|fail|partial\n"
     "                          --who NAME --notes TEXT [--settings TEXT] [--battery NAME] [--when DATE] [--db FILE]\n"
     "  The compatibility matrix in a SQLite file (default bmslink-matrix.db): every validation run\n"
@@ -48,7 +49,8 @@ static const char usage[] =
     "  import     judge a capture of battery and inverter traffic recorded on a real bench (candump,\n"
     "             candump -L, ASC, hex485; timestamps needed) with the same checks, offline, and store\n"
     "             it as a bench run: the PROFILE's inverter model reads the battery's frames, the current\n"
-    "             judged is the one the battery measured; exit 1 when a check failed\n"
+    "             judged is the one the battery measured; exit 1 when a check failed; --json: the\n"
+    "             validate --json object; --report: the validation report with the capture's charts\n"
     "  add        store a result tested by hand (source manual): who, when (default now), notes, the\n"
     "             settings used as \"name = value; ...\"\n"
     "  Rows say their source: sim (closed loop in memory), live (a real battery on a bus), bench\n"
@@ -822,6 +824,7 @@ static int cmd_import(const mx_opts_t *mo, int argc, char **argv)
     int64_t run_id = 0;
     unsigned n = 0;
     char label[160];
+    FILE *report = NULL;
     int rc;
 
     if (optind >= argc)
@@ -838,12 +841,18 @@ static int cmd_import(const mx_opts_t *mo, int argc, char **argv)
     o.capture = argv[optind];
     o.firmware = mo->firmware;
     o.battery = mo->battery != NULL ? mo->battery : "bench";
+    o.timeline = mo->report != NULL;
     if (mo->format != NULL && (o.capfmt = bl_capfmt_by_name(mo->format)) == BL_FMT_COUNT)
         return cli_usage_err(usage, "matrix", "import: unknown --format '%s' (candump, log, asc, hex485)", mo->format);
     if (mo->bat_protocol != NULL && (o.bp = cli_protocol("matrix import", mo->bat_protocol)) == NULL)
         return BL_EXIT_USAGE;
     if ((rc = vr_profiles("matrix", (char **)mo->inverters, 1, &pf, &n)) != BL_EXIT_OK)
         return rc;
+    if (mo->report != NULL && (report = fopen(mo->report, "w")) == NULL) {
+        cli_err("matrix: %s: %s", mo->report, strerror(errno));
+        free(pf);
+        return BL_EXIT_IO;
+    }
     if ((r = calloc(1, sizeof *r)) == NULL || (out = malloc(sizeof *out)) == NULL) {
         cli_err("matrix: out of memory");
         rc = BL_EXIT_IO;
@@ -877,17 +886,39 @@ static int cmd_import(const mx_opts_t *mo, int argc, char **argv)
     if ((rc = mx_run_begin(db, &ri, &run_id)) != 0 || (rc = mx_run_result(db, run_id, r)) != 0 ||
         (rc = mx_run_end(db, run_id)) != 0)
         goto done;
+    if (report != NULL) {
+        char title[256];
+        int err;
+        snprintf(title, sizeof title, "bmslink bench validation: %s against %s (matrix run %lld)", label, r->profile,
+                 (long long)run_id);
+        err = vr_report_html(report, r, 1, title);
+        report = NULL;
+        if (err != 0) {
+            cli_err("matrix: %s: %s", mo->report, strerror(err));
+            rc = BL_EXIT_IO;
+            goto done;
+        }
+    }
     out_init(out, stdout);
+    if (mo->json) {
+        vr_print_json(out, r);
+        out_flush(out);
+        rc = r->status == VR_PASS ? BL_EXIT_OK : BL_EXIT_FAIL;
+        goto done;
+    }
     vr_print_text(out, r);
     out_printf(out, "  capture: %llu battery frames, %llu inverter frames%s", (unsigned long long)r->cap_frames_battery,
                (unsigned long long)r->cap_frames_inverter, r->cap_bad_lines ? ", " : "");
     if (r->cap_bad_lines)
         out_printf(out, "%llu malformed lines skipped", (unsigned long long)r->cap_bad_lines);
-    out_printf(out, "\nrun %lld: bench result of %s against %s stored in %s (source bench%s%s)\n", (long long)run_id,
-               label, r->profile, mo->db, mo->who ? ", by " : "", mo->who ? mo->who : "");
+    out_printf(out, "\nrun %lld: bench result of %s against %s stored in %s (source bench%s%s)%s%s\n", (long long)run_id,
+               label, r->profile, mo->db, mo->who ? ", by " : "", mo->who ? mo->who : "", mo->report ? "; report " : "",
+               mo->report ? mo->report : "");
     out_flush(out);
     rc = r->status == VR_PASS ? BL_EXIT_OK : BL_EXIT_FAIL;
 done:
+    if (report != NULL)
+        fclose(report);
     mx_close(db);
     if (r != NULL)
         vr_free(r);

@@ -684,6 +684,19 @@ static int cap_read_rs485(cap_ctx_t *c, const char *path)
     return BL_EXIT_OK;
 }
 
+/* A capture's length is known only at its end: its chart keeps about POINTS_TARGET points, and
+ * every point where the state, a silence or an open path changes (the bands the report draws). */
+static void thin_points(vr_result_t *r)
+{
+    size_t k = r->npts / POINTS_TARGET + 1u, w = 1;
+    for (size_t i = 1; i < r->npts; i++) {
+        const vr_point_t *a = &r->pts[w - 1], *b = &r->pts[i];
+        if (i % k == 0 || i + 1 == r->npts || a->state != b->state || a->silent != b->silent || a->blocked != b->blocked)
+            r->pts[w++] = *b;
+    }
+    r->npts = w;
+}
+
 static int run_capture(const vr_opts_t *o, const bl_profile_file_t *pf, vr_result_t *r)
 {
     const bl_inv_profile_t *p = &pf->p;
@@ -757,6 +770,8 @@ static int run_capture(const vr_opts_t *o, const bl_profile_file_t *pf, vr_resul
     else if (p->nfw)
         snprintf(r->inv_firmware, sizeof r->inv_firmware, "%s", p->firmware[c->inv.fw < p->nfw ? c->inv.fw : 0]);
     r->session_ms = c->now - c->t0;
+    if (r->npts > 2u * POINTS_TARGET)
+        thin_points(r);
     bl_val_finish(&c->lc.val, c->now, r->checks);
     quirks_text(r, p, c->lc.val.quirks_acted);
     snprintf(r->bat_manufacturer, sizeof r->bat_manufacturer, "%s", bl_record_str(&c->inv.rx, BL_F_MANUFACTURER));

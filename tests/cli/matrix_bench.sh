@@ -83,6 +83,21 @@ expect_out bad "evidence: 00:03:06 battery 0x351 2802C001E803E001 (charge_curren
 expect_out bad "result: FAIL (charge_limits, discharge_limits)"
 expect_out bad "run 2: bench result"
 
+# ---- --json: the validate --json object (CLI.md) with mode bench; --report: the charts of the capture ----
+check bad-json 1 "$B" matrix import "$T/bad.log" --inverter generic-pylon-lv --json --report "$T/bad.html" --db "$T/j.db"
+/usr/bin/python3 "$SHARED/tools/check-json-shape.py" validate "$T/out" || fail "import --json: shape (CLI.md validate)"
+/usr/bin/python3 - "$T/out" <<'PY' || fail "import --json content"
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+c = {x["id"]: x for x in d["checks"]}
+assert d["mode"] == "bench" and d["status"] == "fail" and d["matrix_status"] == "fail", d["mode"]
+assert c["charge_limits"]["status"] == "fail" and c["charge_limits"]["at_s"] == 181, c["charge_limits"]
+assert c["charge_limits"]["evidence"][0]["id"] == "0x351", c["charge_limits"]["evidence"]
+assert c["comm_loss"]["status"] == "skip" and c["settings"]["status"] == "skip", (c["comm_loss"], c["settings"])
+PY
+grep -q '<svg' "$T/bad.html" && grep -q 'recorded session bench capture bad.log' "$T/bad.html" \
+    && grep -q 'A bench capture judged offline' "$T/bad.html" || fail "import --report content"
+
 # ---- the matrix says where each row comes from ----
 check runs 0 "$B" matrix runs --db "$DB"
 expect_out runs "^1 .* finished  *bench  *BMSLINK .*1/0/0/0  by anna"
