@@ -41,6 +41,9 @@ void cli_json_alarms(bl_out_t *o, const bl_alarm_mask_t active[BL_AC_COUNT]);
 /* true when stderr is a terminal (progress allowed) */
 bool cli_stderr_tty(void);
 
+/* `bmslink --version [--json]` (version.c): argv[0] is "--version" */
+int cli_version(int argc, char **argv);
+
 int verb_protocols(int argc, char **argv);
 int verb_decode(int argc, char **argv);
 int verb_dbc(int argc, char **argv);

@@ -25,7 +25,7 @@ static const bl_verb_t verbs[] = {
 static int usage(FILE *fp, int rc)
 {
     fputs("usage: bmslink <verb> [options] [args]\n"
-          "       bmslink --version | --help | <verb> --help\n\n"
+          "       bmslink --version [--json] | --help | <verb> --help\n\n"
           "bmslink makes lithium battery BMSes and inverters understand each other over CAN and\n"
           "RS485: it reads what is on the wire, emulates either side, translates between\n"
           "protocols and validates a battery against inverters.\n\nverbs:\n",
@@ -44,10 +44,8 @@ int main(int argc, char **argv)
         return usage(stderr, BL_EXIT_USAGE);
     if (strcmp(v, "--help") == 0 || strcmp(v, "-h") == 0 || strcmp(v, "help") == 0)
         return usage(stdout, BL_EXIT_OK);
-    if (strcmp(v, "--version") == 0 || strcmp(v, "-V") == 0) {
-        printf("bmslink %s\n", BL_VERSION_STRING);
-        return BL_EXIT_OK;
-    }
+    if (strcmp(v, "--version") == 0 || strcmp(v, "-V") == 0)
+        return cli_version(argc - 1, argv + 1);
     for (size_t i = 0; i < BL_ARRAY_LEN(verbs); i++)
         if (strcmp(v, verbs[i].name) == 0)
             return verbs[i].run(argc - 1, argv + 1);
