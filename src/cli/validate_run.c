@@ -494,6 +494,7 @@ static int run_live(const vr_opts_t *o, const bl_profile_file_t *pf, vr_result_t
 #define CAP_STEP_MS 1000u      /* the judge's step on the capture's clock */
 #define CAP_BAD_SHOWN 5u       /* malformed lines named on stderr, then a count */
 #define CAP_WALLCLOCK_US UINT64_C(946684800000000) /* 2000-01-01: below it a timestamp is relative */
+#define CAP_MAX_GAP_MS UINT64_C(3600000) /* a longer jump is a pause of the recording, not an hour of bus */
 
 typedef struct {
     const vr_opts_t *o;
@@ -506,6 +507,7 @@ typedef struct {
     uint64_t t0, now, next_step;
     bool started;
     unsigned bad_shown;
+    uint64_t gaps;             /* jumps longer than CAP_MAX_GAP_MS */
 } cap_ctx_t;
 
 /*
@@ -561,6 +563,17 @@ static void cap_time(cap_ctx_t *c, uint64_t ts_us)
     }
     if (ms > c->now)
         c->now = ms;
+    if (c->now > c->next_step && c->now - c->next_step > CAP_MAX_GAP_MS) {
+        /* the recording was paused (or a timestamp is wrong): its first hour is judged as a
+         * silence, the rest is not stepped through one second at a time */
+        uint64_t until = c->next_step + CAP_MAX_GAP_MS;
+        while (c->next_step <= until) {
+            cap_step(c, c->next_step);
+            c->next_step += CAP_STEP_MS;
+        }
+        c->next_step += (c->now - c->next_step) / CAP_STEP_MS * CAP_STEP_MS;
+        c->gaps++;
+    }
     while (c->next_step <= c->now) {
         cap_step(c, c->next_step);
         c->next_step += CAP_STEP_MS;
@@ -751,6 +764,9 @@ static int run_capture(const vr_opts_t *o, const bl_profile_file_t *pf, vr_resul
     }
     if (c->next_step - CAP_STEP_MS < c->now)
         cap_step(c, c->now); /* the last frames are judged too */
+    if (c->gaps > 0)
+        cli_err("%s: %llu jump%s of the timestamps over an hour: taken as pauses of the recording (the first hour of "
+                "each judged as a silence)", path, (unsigned long long)c->gaps, c->gaps == 1 ? "" : "s");
     r->cap_frames_battery = c->inv.rx_frames;
     if (c->inv.rx_frames == 0) {
         size_t k = 0;

@@ -178,6 +178,12 @@ check add-when 2 "$B" matrix add --db "$DB" --inverter X --firmware 1 --interfac
 expect_err add-when "bad --when '2026-13-01'"
 [ "$("$B" matrix runs --db "$DB" | wc -l)" = "$before" ] || fail "bad input added a run"
 [ ! -e "$T/none.db" ] || fail "a db file created on bad input"
+# a pause of the recording (timestamps jump 300 days) is judged as an hour of silence, not stepped
+# through second by second, and said
+{ head -2000 "$T/good.log"; tail -n +2001 "$T/good.log" | awk '{ts=substr($1,2,length($1)-2)+0; printf "(%.6f) %s %s\n", ts+25920000, $2, $3}'; } > "$T/gap.log"
+check gap 0 "$B" matrix import "$T/gap.log" --inverter generic-pylon-lv --db "$T/gap.db"
+expect_err gap "gap.log: 1 jump of the timestamps over an hour: taken as pauses of the recording"
+expect_out gap "PASS  discharge_limits 300d 00:06:01"
 # a malformed line inside a good capture is named, counted and skipped; the rest is judged
 sed '100s/.*/(1700000002.000000) sim0 351#ZZ/' "$T/good.log" > "$T/one-bad.log"
 check one-bad 0 "$B" matrix import "$T/one-bad.log" --inverter generic-pylon-lv --db "$T/one.db"
