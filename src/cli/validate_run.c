@@ -786,7 +786,7 @@ static int run_capture(const vr_opts_t *o, const bl_profile_file_t *pf, vr_resul
     else if (p->nfw)
         snprintf(r->inv_firmware, sizeof r->inv_firmware, "%s", p->firmware[c->inv.fw < p->nfw ? c->inv.fw : 0]);
     r->session_ms = c->now - c->t0;
-    if (r->npts > 2u * POINTS_TARGET)
+    if (r->npts > (size_t)2 * POINTS_TARGET)
         thin_points(r);
     bl_val_finish(&c->lc.val, c->now, r->checks);
     quirks_text(r, p, c->lc.val.quirks_acted);
