@@ -329,6 +329,15 @@ uint64_t bl_gw_step(bl_gw_t *gw, uint64_t now_ms);
 void bl_gw_aggregate(const bl_gw_cfg_t *cfg, const bl_caps_t *out_caps, const bl_gw_pack_t *packs, size_t n,
                      uint64_t now_ms, bl_record_t *out, bl_gw_agg_t *rep);
 
+/*
+ * The source of pack `port` is gone (device unplugged, interface down): forget what it said
+ * (its record, the time it was last heard) so it leaves the limits at the next bl_gw_step()
+ * instead of at the end of its timeout; with no pack left the output is in its safe state.
+ * Frames that arrive later bring it back as a new pack would (pack_up, then pack_used).
+ * @retval 0 forgotten  @retval BL_EINVAL no such pack
+ */
+int bl_gw_pack_gone(bl_gw_t *gw, unsigned port);
+
 /* true when pack k is in use at now_ms (heard within its timeout, every limit it carries fresh). */
 bool bl_gw_pack_usable(const bl_gw_pack_t *k, uint64_t now_ms, unsigned *why_field);
 

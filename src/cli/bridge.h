@@ -35,6 +35,10 @@ typedef struct {
 /* Parse text (len bytes) of a file called name. On a problem err gets "NAME:LINE: what: why"
  * and the return is BL_EXIT_USAGE (bad content); BL_EXIT_OK otherwise. No I/O. */
 int cli_site_parse(const char *name, const char *text, size_t len, cli_site_file_t *out, char *err, size_t errlen);
+#ifdef BL_LOADERS_YAMLDOC_H
+/* The keys above in a mapping node (a site-limits file's root, or bridge --config's site_limits:). */
+bool cli_site_walk(ydoc_t *y, const yaml_node_t *root, cli_site_file_t *out);
+#endif
 /* Read and parse path; prints "bmslink: FILE:LINE: what: why" and returns BL_EXIT_USAGE
  * (bad content) or BL_EXIT_IO (cannot read). */
 int cli_site_load(const char *path, cli_site_file_t *out);
@@ -52,7 +56,14 @@ typedef struct cli_mqtt cli_mqtt_t;
  * The connection runs in libmosquitto's own thread; a broker that goes away
  * is reconnected to by it.
  */
-int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id);
+typedef struct {
+    const char *user;          /* --mqtt-user, NULL: anonymous */
+    const char *password_file; /* --mqtt-password-file: first line is the password */
+    const char *cafile, *capath; /* TLS: trust these (mqtts:// uses the system's store without them) */
+    const char *certfile, *keyfile; /* TLS client certificate */
+    bool insecure;             /* --mqtt-insecure: do not check the broker's host name */
+} cli_mqtt_auth_t;
+int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id, const cli_mqtt_auth_t *auth);
 /* Publish the gateway's state (retained): aggregated record, alarms, link, each pack;
  * discovery the first time (and for packs as they appear). */
 void cli_mqtt_publish(cli_mqtt_t *m, const bl_gw_t *gw, const char *const *pack_uri, uint64_t ts_us);
@@ -91,6 +102,8 @@ typedef struct {
     uint64_t items;           /* frames (CAN) or chunks (RS485) read */
     uint64_t bytes_in, bytes_out;
     uint64_t next_reopen;
+    uint64_t backoff_ms;      /* the wait before the next reopen: 100 ms doubling to 5 s */
+    uint64_t down_since_ms;
     char reopen_err[256];
 } br_port_t;
 
@@ -134,6 +147,13 @@ typedef struct {
     unsigned nev;
     uint64_t ev_total, ev_shown_json;
     cli_mqtt_t *mqtt;
+    /* as a service (issue 12): --config, the watchdog, sd_notify, MQTT credentials */
+    const char *config_path;
+    cli_mqtt_auth_t mqtt_auth;
+    uint64_t watchdog_ms;     /* 0: not set (1 s), BR_WATCHDOG_OFF: --watchdog off */
+    struct br_wd *wd;
+    bool kick;                /* a port changed: step the engine now */
+    char *cfg_text;           /* strings taken from --config live here (owned) */
 } br_t;
 
 /* microseconds since the epoch of an engine time (capture time offline, the monotonic clock live) */
@@ -155,6 +175,30 @@ int br_port_fd(const br_port_t *p);
 int br_port_write_frame(br_t *b, br_port_t *p, const bl_cap_frame_t *cf);
 int br_port_write_bytes(br_t *b, br_port_t *p, const uint8_t *d, size_t n);
 void br_close_ports(br_t *b, int *rc);
+
+#define BR_WATCHDOG_OFF UINT64_MAX
+
+/* ---- bridge_config.c: --config FILE (YAML), options on the command line win ---- */
+/* Fill what the command line left unset. from / in as parse_args; prints "FILE:LINE: what: why". */
+int br_config_load(br_t *b, const char **from, const bl_protocol_t **in, bool cli_packs);
+/* The same over text, no I/O (tests, fuzzing): err gets "NAME:LINE: what: why". */
+int br_config_parse(br_t *b, const char *name, char *text, size_t len, const char **from, const bl_protocol_t **in,
+                    bool cli_packs, char *err, size_t errlen);
+
+/* ---- bridge_watchdog.c: the output's safe state when the main loop stalls; sd_notify ---- */
+/* Start the watchdog thread (b->watchdog_ms > 0, a live CAN output). BL_EXIT_* */
+int br_wd_start(br_t *b);
+/* The main loop is alive at now_ms (cheap: one atomic store); false when the watchdog had taken
+ * over since the last call (the caller then drops what queued during the stall). */
+bool br_wd_alive(br_t *b, uint64_t now_ms);
+void br_wd_stop(br_t *b);
+/* Output writes go through this lock, which the watchdog takes to send. */
+void br_out_lock(br_t *b);
+void br_out_unlock(br_t *b);
+/* systemd's notify protocol without libsystemd: "READY=1", "WATCHDOG=1", "STATUS=...". */
+void br_sd_notify(const char *msg);
+/* WATCHDOG_USEC/2 of the service (0 when systemd does not watch us) */
+uint64_t br_sd_watchdog_ms(void);
 
 /* ---- bridge_view.c ---- */
 void br_add_event(br_t *b, uint64_t ts_us, unsigned kind, const char *text);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define REOPEN_EVERY_MS 1000
+/* a device that went away is tried again after 100 ms, then 200, 400 ... at most every 5 s:
+ * quick after a glitch, gentle on a USB bus where the adapter is not coming back soon */
+#define REOPEN_FIRST_MS 100
+#define REOPEN_MAX_MS 5000
 #define DRAIN_MAX 4096
 #define SERIAL_WRITE_MS 200
 
@@ -223,16 +226,39 @@ int br_port_fd(const br_port_t *p)
     return p->kind == PORT_SERIAL ? p->ser.fd : p->kind == PORT_CAN ? p->t.fd : -1;
 }
 
+/* Said on the view and on stderr (the journal of a service): a port's state changed. */
+static void port_note(br_t *b, uint64_t now, const char *msg)
+{
+    br_add_event(b, br_ts_us(b, now), BL_GW_EV_COUNT, msg);
+    if (b->tty && !b->json)
+        return; /* the view shows it; stderr would scroll it */
+    fprintf(stderr, "bmslink: bridge: %s\n", msg);
+}
+
 static void went_down(br_t *b, br_port_t *p, const char *why)
 {
-    char msg[320];
+    char msg[400];
+    uint64_t now = bl_clock_mono_ms();
     if (p->down)
         return;
     p->down = true;
+    p->down_since_ms = now;
+    p->backoff_ms = REOPEN_FIRST_MS;
+    p->next_reopen = now + REOPEN_FIRST_MS;
+    p->reopen_err[0] = '\0';
     if (p->kind == PORT_CAN)
         p->t.down = true;
-    snprintf(msg, sizeof msg, "%s: %s", p->uri, why);
-    br_add_event(b, br_ts_us(b, bl_clock_mono_ms()), BL_GW_EV_COUNT, msg);
+    if (p == &b->inv) {
+        snprintf(msg, sizeof msg, "%s: output gone (%s): reconnecting", p->uri, why);
+    } else {
+        unsigned i = (unsigned)(p - b->pack);
+        /* its data is not kept to its timeout: the source is known to be gone now */
+        (void)bl_gw_pack_gone(&b->gw, i);
+        b->kick = true;
+        snprintf(msg, sizeof msg, "%s: input gone (%s): pack %u dropped%s; reconnecting", p->uri, why, i,
+                 b->npacks == 1 ? ", the inverter gets the safe state" : " from the limits");
+    }
+    port_note(b, now, msg);
 }
 
 int br_drain(br_t *b, br_port_t *p, unsigned port)
@@ -284,7 +310,6 @@ void br_reopen(br_t *b, br_port_t *p, uint64_t now)
 
     if (now < p->next_reopen)
         return;
-    p->next_reopen = now + REOPEN_EVERY_MS;
     if (p->kind == PORT_SERIAL) {
         bl_serial485_close(&p->ser);
         rc = bl_serial485_open(&p->ser, err, sizeof err);
@@ -294,14 +319,18 @@ void br_reopen(br_t *b, br_port_t *p, uint64_t now)
     if (rc == 0) {
         p->down = false;
         p->reopen_err[0] = '\0';
-        snprintf(msg, sizeof msg, "%s: reconnected", p->uri);
-        br_add_event(b, br_ts_us(b, now), BL_GW_EV_COUNT, msg);
+        snprintf(msg, sizeof msg, "%s: reconnected after %.1f s", p->uri, (double)(now - p->down_since_ms) / 1000.0);
+        port_note(b, now, msg);
+        b->kick = true;
         return;
     }
-    if (strcmp(err, p->reopen_err) != 0) { /* said once, not every second */
+    p->next_reopen = now + p->backoff_ms;
+    p->backoff_ms = p->backoff_ms * 2 > REOPEN_MAX_MS ? REOPEN_MAX_MS : p->backoff_ms * 2;
+    if (strcmp(err, p->reopen_err) != 0) { /* said once per cause, not at every attempt */
         snprintf(p->reopen_err, sizeof p->reopen_err, "%s", err);
-        snprintf(msg, sizeof msg, "%s: cannot reopen yet (retrying every second): %s", p->uri, err);
-        br_add_event(b, br_ts_us(b, now), BL_GW_EV_COUNT, msg);
+        snprintf(msg, sizeof msg, "%s: cannot reopen yet (retrying, at most every %u s): %s", p->uri,
+                 REOPEN_MAX_MS / 1000u, err);
+        port_note(b, now, msg);
     }
 }
 

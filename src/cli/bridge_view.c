@@ -317,6 +317,14 @@ static uint64_t pack_rejects(const bl_gw_pack_t *k)
     return n;
 }
 
+/* a port as a service's monitoring wants it: is the device there? */
+static const char *port_state(const br_port_t *p)
+{
+    if (!p->open)
+        return "none";
+    return p->down ? "down" : p->eof ? "ended" : "open";
+}
+
 static void json_pack(br_t *b, bl_out_t *o, unsigned i)
 {
     const bl_gw_pack_t *k = &b->packs[i];
@@ -326,6 +334,7 @@ static void json_pack(br_t *b, bl_out_t *o, unsigned i)
     j_obj(o);
     j_kint(o, "pack", i);
     j_kstr(o, "source", b->pack[i].uri);
+    j_kstr(o, "source_state", port_state(&b->pack[i]));
     j_kstr(o, "protocol", k->p->name);
     j_kstr(o, "link", bl_gw_link_str(k->link));
     j_kbool(o, "in_use", k->used);
@@ -386,6 +395,7 @@ static void draw_json(br_t *b)
     j_key(o, "inverter");
     j_obj(o);
     j_kstr(o, "destination", b->to);
+    j_kstr(o, "destination_state", b->inv_is_file ? "file" : port_state(&b->inv));
     j_kstr(o, "link", bl_gw_link_str(gw->inv_link));
     j_kstr(o, "session_state", gw->out.state < nst && st != NULL ? st[gw->out.state] : NULL);
     j_kbool(o, "started", gw->out.started);

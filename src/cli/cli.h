@@ -67,6 +67,9 @@ int verb_explain(int argc, char **argv);
  * 1 bytes (*n of them, *ts when *has_ts), 0 blank or comment, -1 malformed (*what, *col). */
 int cli_hex485_line(const char *line, size_t len, uint8_t *out, size_t cap, size_t *n, uint64_t *ts, bool *has_ts,
                     const char **what, size_t *col);
+/* ---- issue #12: capture formats, replay ---- */
+int verb_convert(int argc, char **argv);
+int verb_replay(int argc, char **argv);
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {
@@ -75,6 +78,8 @@ typedef struct {
     unsigned fmt;           /* bl_capfmt_t */
     uint64_t stale_ms, count, duration_ms;
     const char *record_path; /* --record: serial traffic as hex485 lines, NULL when not asked */
+    bool csv;                /* --csv (issue #12): the record as rows, see csvout.h */
+    uint64_t step_us;        /* --step: resample the rows (0: a row per change) */
 } cli_decode_opts_t;
 /* true when decode should take the RS485/Modbus path: a byte protocol, --format hex485,
  * a serial:/modbus-* source, or a capture of hex byte lines */

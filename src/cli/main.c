@@ -24,6 +24,9 @@ static const bl_verb_t verbs[] = {
     { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
     /* inverter error codes (issue 12) */
     { "explain", verb_explain, "what an inverter's battery fault or warning code means, its causes, the fix" },
+    /* ---- issue #12: capture formats, replay ---- */
+    { "convert", verb_convert, "convert a capture: candump -L, ASC, TRC, GVRET CSV, pcap, pcapng" },
+    { "replay", verb_replay, "play a capture onto a bus with its timing (scaled, or as fast as possible)" },
 };
 
 static int usage(FILE *fp, int rc)

@@ -19,10 +19,12 @@
 #include "cli.h"
 #include "out.h"
 
+#include <errno.h>
 #include <mosquitto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@ struct cli_mqtt {
     char prefix[96], id[64], node[80];
     char out_protocol[48];
     volatile int connected;
+    volatile int refused;        /* the broker's CONNACK code when it said no (bad password, ...) */
     volatile uint64_t published, acked;
     bool discovered, pack_discovered[BL_GW_MAX_PACKS];
     uint64_t last_us;
@@ -71,8 +74,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     char topic[TOPIC_MAX];
     int mid;
 
-    if (rc != 0)
+    if (rc != 0) {
+        m->refused = rc;
         return;
+    }
     m->connected = 1;
     m->discovered = false; /* a new session (the broker may have restarted): say it all again */
     memset(m->pack_discovered, 0, sizeof m->pack_discovered);
@@ -97,15 +102,16 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
     m->acked++;
 }
 
-/* mqtt://HOST[:PORT][/PREFIX] */
-static int parse_url(const char *url, char *host, size_t hn, int *port, char *prefix, size_t pn)
+/* mqtt://HOST[:PORT][/PREFIX], mqtts://... (TLS, port 8883 by default) */
+static int parse_url(const char *url, char *host, size_t hn, int *port, char *prefix, size_t pn, bool *tls)
 {
     const char *h, *end, *colon, *slash;
     size_t len;
 
-    if (strncmp(url, "mqtt://", 7) != 0)
+    *tls = strncmp(url, "mqtts://", 8) == 0;
+    if (strncmp(url, "mqtt://", 7) != 0 && !*tls)
         return -1;
-    h = url + 7;
+    h = url + (*tls ? 8 : 7);
     slash = strchr(h, '/');
     end = slash ? slash : h + strlen(h);
     colon = memchr(h, ':', (size_t)(end - h));
@@ -114,7 +120,7 @@ static int parse_url(const char *url, char *host, size_t hn, int *port, char *pr
         return -1;
     memcpy(host, h, len);
     host[len] = '\0';
-    *port = 1883;
+    *port = *tls ? 8883 : 1883;
     if (colon != NULL) {
         char *e;
         long p = strtol(colon + 1, &e, 10);
@@ -131,11 +137,98 @@ static int parse_url(const char *url, char *host, size_t hn, int *port, char *pr
     return 0;
 }
 
-int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id)
+/* The first line of the password file, without its line end. A password is never taken
+ * from the command line (ps and shell histories show those). */
+static int read_password(const char *path, char *pw, size_t n)
 {
+    FILE *fp = fopen(path, "r");
+    struct stat st;
+    size_t len;
+
+    if (fp == NULL) {
+        cli_err("--mqtt-password-file %s: cannot open: %s", path, strerror(errno));
+        return BL_EXIT_IO;
+    }
+    if (fstat(fileno(fp), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        cli_err("--mqtt-password-file %s: warning: readable by others (chmod 600 it)", path);
+    if (fgets(pw, (int)n, fp) == NULL) {
+        fclose(fp);
+        cli_err("--mqtt-password-file %s:1: empty: the first line is the password", path);
+        return BL_EXIT_USAGE;
+    }
+    fclose(fp);
+    len = strcspn(pw, "\r\n");
+    if (len == strlen(pw) && len == n - 1) {
+        cli_err("--mqtt-password-file %s:1: longer than %zu characters", path, n - 2);
+        return BL_EXIT_USAGE;
+    }
+    pw[len] = '\0';
+    return BL_EXIT_OK;
+}
+
+/* Credentials and TLS before connecting. BL_EXIT_* (printed). */
+static int secure(cli_mqtt_t *m, const char *url, bool tls, const cli_mqtt_auth_t *a)
+{
+    int rc;
+
+    if (a->password_file != NULL && a->user == NULL) {
+        cli_err("--mqtt-password-file needs --mqtt-user (the broker checks the pair)");
+        return BL_EXIT_USAGE;
+    }
+    if (a->user != NULL) {
+        char pw[512] = "";
+        if (a->password_file != NULL && (rc = read_password(a->password_file, pw, sizeof pw)) != BL_EXIT_OK)
+            return rc;
+        rc = mosquitto_username_pw_set(m->mosq, a->user, a->password_file ? pw : NULL);
+        memset(pw, 0, sizeof pw); /* not left on the stack longer than needed */
+        if (rc != MOSQ_ERR_SUCCESS) {
+            cli_err("--mqtt-user: %s", mosquitto_strerror(rc));
+            return BL_EXIT_USAGE;
+        }
+    }
+    if (!tls && (a->cafile || a->capath || a->certfile || a->keyfile || a->insecure)) {
+        cli_err("--mqtt %s: TLS options need an mqtts:// URL", url);
+        return BL_EXIT_USAGE;
+    }
+    if (!tls)
+        return BL_EXIT_OK;
+    if ((a->certfile == NULL) != (a->keyfile == NULL)) {
+        cli_err("--mqtt-cert and --mqtt-key go together (a client certificate and its key)");
+        return BL_EXIT_USAGE;
+    }
+    /* without --mqtt-cafile the system's trust store: a broker with a public certificate */
+    rc = mosquitto_tls_set(m->mosq, a->cafile, a->cafile || a->capath ? a->capath : "/etc/ssl/certs", a->certfile,
+                           a->keyfile, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        cli_err("--mqtt %s: TLS: %s (--mqtt-cafile %s, --mqtt-cert %s, --mqtt-key %s)", url,
+                rc == MOSQ_ERR_INVAL ? "a file cannot be read" : mosquitto_strerror(rc), a->cafile ? a->cafile : "-",
+                a->certfile ? a->certfile : "-", a->keyfile ? a->keyfile : "-");
+        return BL_EXIT_USAGE;
+    }
+    if (a->insecure)
+        mosquitto_tls_insecure_set(m->mosq, true);
+    return BL_EXIT_OK;
+}
+
+static const char *connack_str(int rc)
+{
+    switch (rc) {
+    case 1: return "refused: protocol version";
+    case 2: return "refused: client id";
+    case 3: return "refused: broker unavailable";
+    case 4: return "refused: bad user name or password";
+    case 5: return "refused: not authorised (--mqtt-user, --mqtt-password-file)";
+    default: return "refused";
+    }
+}
+
+int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id, const cli_mqtt_auth_t *auth)
+{
+    static const cli_mqtt_auth_t none;
     cli_mqtt_t *m;
     char host[128], client[128], topic[TOPIC_MAX];
     int port, rc;
+    bool tls;
 
     *out = NULL;
     if (strlen(id) == 0 || strlen(id) >= 64 || strpbrk(id, "/#+ ") != NULL) {
@@ -146,9 +239,10 @@ int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id)
         cli_err("--mqtt: out of memory");
         return BL_EXIT_IO;
     }
-    if (parse_url(url, host, sizeof host, &port, m->prefix, sizeof m->prefix) < 0) {
+    if (parse_url(url, host, sizeof host, &port, m->prefix, sizeof m->prefix, &tls) < 0) {
         free(m);
-        cli_err("--mqtt '%s': expected mqtt://HOST[:PORT][/PREFIX] (e.g. mqtt://localhost:1883/bmslink)", url);
+        cli_err("--mqtt '%s': expected mqtt://HOST[:PORT][/PREFIX] or mqtts://... (e.g. mqtt://localhost:1883/bmslink)",
+                url);
         return BL_EXIT_USAGE;
     }
     snprintf(m->id, sizeof m->id, "%s", id);
@@ -165,6 +259,12 @@ int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id)
         free(m);
         mosquitto_lib_cleanup();
         return BL_EXIT_IO;
+    }
+    if ((rc = secure(m, url, tls, auth ? auth : &none)) != BL_EXIT_OK) {
+        mosquitto_destroy(m->mosq);
+        mosquitto_lib_cleanup();
+        free(m);
+        return rc;
     }
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
@@ -190,12 +290,16 @@ int cli_mqtt_open(cli_mqtt_t **out, const char *url, const char *id)
     }
     /* wait for the broker's CONNACK: startup problems show at once, and an offline translation
      * (done in milliseconds) does not publish into a connection that is not there yet */
-    for (unsigned waited = 0; !m->connected && waited < CONNACK_WAIT_MS; waited += 5) {
+    for (unsigned waited = 0; !m->connected && !m->refused && waited < CONNACK_WAIT_MS; waited += 5) {
         struct timespec ts = { 0, 5000000 };
         nanosleep(&ts, NULL);
     }
     if (!m->connected) {
-        cli_err("--mqtt %s: %s:%d did not accept the connection within %u ms", url, host, port, CONNACK_WAIT_MS);
+        if (m->refused)
+            cli_err("--mqtt %s: %s:%d %s", url, host, port, connack_str(m->refused));
+        else
+            cli_err("--mqtt %s: %s:%d did not accept the connection within %u ms%s", url, host, port, CONNACK_WAIT_MS,
+                    tls ? " (TLS: is the broker's certificate signed by --mqtt-cafile, for this host name?)" : "");
         mosquitto_disconnect(m->mosq);
         mosquitto_loop_stop(m->mosq, true);
         mosquitto_destroy(m->mosq);

@@ -24,9 +24,9 @@ static bool positive(ydoc_t *y, const yaml_node_t *n, const char *key, int64_t m
     return true;
 }
 
-static bool walk(ydoc_t *y, cli_site_file_t *out)
+bool cli_site_walk(ydoc_t *y, const yaml_node_t *root, cli_site_file_t *out)
 {
-    yaml_node_t *root = ydoc_root(y), *n;
+    yaml_node_t *n;
     const char *s;
 
     if (root == NULL)
@@ -78,7 +78,7 @@ int cli_site_parse(const char *name, const char *text, size_t len, cli_site_file
     err[0] = '\0';
     if (!ydoc_parse(&y, name, text, len, err, errlen))
         return BL_EXIT_USAGE;
-    ok = walk(&y, out);
+    ok = cli_site_walk(&y, ydoc_root(&y), out);
     ydoc_free(&y);
     if (!ok)
         memset(out, 0, sizeof *out), out->policy = -1;

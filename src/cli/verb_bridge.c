@@ -59,6 +59,12 @@ static const char usage[] =
     "      --duration D        stop after D (500ms, 90s, 15m, 24h; capture time when offline)\n"
     "      --record FILE       log every frame read or written on every bus as candump -L\n"
     "      --format F          force the capture format of --from / --pack files (candump, log, asc)\n"
+    "  as a service (docs: README, \"Running the gateway as a service\"):\n"
+    "      --config FILE       the options above as YAML (contrib/systemd/bridge.yaml); the command line wins\n"
+    "      --watchdog D        the main loop stalled for D: a thread sends OUT's safe state (default 1s; off)\n"
+    "      --mqtt-user NAME    MQTT user name; --mqtt-password-file FILE: the password (its first line)\n"
+    "      --mqtt-cafile FILE  TLS (mqtts://): trust this CA (else the system's); --mqtt-capath DIR\n"
+    "      --mqtt-cert FILE, --mqtt-key FILE  TLS client certificate; --mqtt-insecure: no host name check\n"
     "examples:\n"
     "  bmslink bridge --from slcan:/dev/ttyACM0@500000 -P pylon-lv --to socketcan:can1 -p sma-si\n"
     "  bmslink bridge --from pylon.log -P pylon-lv --to out.log -p sma-si && bmslink decode -p sma-si out.log\n"
@@ -75,6 +81,7 @@ static void on_tx(void *ctx, unsigned port, const bl_can_frame_t *f, const bl_gw
     br_t *b = ctx;
     bl_cap_frame_t cf;
     br_port_t *p = port == BL_GW_INVERTER ? &b->inv : (port < b->npacks ? &b->pack[port] : NULL);
+    int rc;
 
     memset(&cf, 0, sizeof cf);
     cf.f = *f;
@@ -94,7 +101,12 @@ static void on_tx(void *ctx, unsigned port, const bl_can_frame_t *f, const bl_gw
     }
     if (p == NULL || (port != BL_GW_INVERTER && b->offline))
         return; /* offline the packs are recordings: the polls they got are in them */
-    if (br_port_write_frame(b, p, &cf) == 0) {
+    if (port == BL_GW_INVERTER)
+        br_out_lock(b); /* the watchdog thread writes there too */
+    rc = br_port_write_frame(b, p, &cf);
+    if (port == BL_GW_INVERTER)
+        br_out_unlock(b);
+    if (rc == 0) {
         b->tx_written++;
         return;
     }
@@ -232,6 +244,69 @@ static int run_offline(br_t *b)
 
 /* ---- live ---- */
 
+/* Test hook (tests/live/bridge_service.py): BMSLINK_TEST_STALL_MS=AFTER:FOR makes the main loop
+ * sleep FOR ms once, AFTER ms into the run, as a stalled process would: the watchdog's test. */
+static void test_stall(uint64_t start, uint64_t now)
+{
+    static bool done_once;
+    const char *e;
+    char *end;
+    unsigned long long after, len;
+    if (done_once || (e = getenv("BMSLINK_TEST_STALL_MS")) == NULL)
+        return;
+    after = strtoull(e, &end, 10);
+    if (*end != ':')
+        return;
+    len = strtoull(end + 1, &end, 10);
+    if (*end != '\0')
+        return;
+    if (now - start < after)
+        return;
+    done_once = true;
+    fprintf(stderr, "bmslink: bridge: BMSLINK_TEST_STALL_MS: the main loop sleeps %llu ms\n", len);
+    struct timespec ts = { (time_t)(len / 1000u), (long)(len % 1000u) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* After a stall the kernel and adapters hold frames from before it: they are not news. */
+static void drop_queued(br_t *b, br_port_t *const *ports, unsigned np)
+{
+    uint64_t dropped = 0;
+    for (unsigned k = 0; k < np; k++) {
+        br_port_t *p = ports[k];
+        if (!p->open || p->down || p->eof)
+            continue;
+        if (p == &b->inv)
+            br_out_lock(b);
+        for (unsigned i = 0; i < 100000; i++) {
+            bl_cap_frame_t cf;
+            bl_line_err_t le;
+            if (p->kind == PORT_SERIAL) {
+                uint8_t buf[BR_CHUNK_MAX];
+                long got = bl_serial485_read(&p->ser, buf, sizeof buf, 0);
+                if (got <= 0)
+                    break;
+                dropped += (uint64_t)got;
+            } else if (p->kind == PORT_CAN) {
+                if (bl_transport_read(&p->t, &cf, 0, &le) != 1)
+                    break;
+                dropped++;
+            } else {
+                break;
+            }
+        }
+        if (p == &b->inv)
+            br_out_unlock(b);
+    }
+    if (dropped) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "after the stall: %llu frames (or bytes) queued during it dropped unread",
+                 (unsigned long long)dropped);
+        br_add_event(b, br_ts_us(b, bl_clock_mono_ms()), BL_GW_EV_COUNT, msg);
+    }
+}
+
 static bool done(const br_t *b, uint64_t start)
 {
     return live_stopped() || (b->count && b->rx >= b->count) ||
@@ -240,7 +315,7 @@ static bool done(const br_t *b, uint64_t start)
 
 static int run_live(br_t *b)
 {
-    uint64_t start = bl_clock_mono_ms(), next = start, next_draw = start;
+    uint64_t start = bl_clock_mono_ms(), next = start, next_draw = start, sd_every, sd_next = 0;
     br_port_t *ports[BL_GW_MAX_PACKS + 1];
     unsigned id[BL_GW_MAX_PACKS + 1], np = 0;
 
@@ -258,14 +333,28 @@ static int run_live(br_t *b)
     live_signals();
     if (b->tty && !b->json && !b->dry_run)
         out_str(&b->out, "\033[?25l\033[2J");
+    if (br_wd_start(b) != BL_EXIT_OK)
+        return BL_EXIT_IO;
+    sd_every = br_sd_watchdog_ms();
+    br_sd_notify("READY=1\nSTATUS=bridging");
     while (!done(b, start)) {
         struct pollfd pfd[BL_GW_MAX_PACKS + 1];
         unsigned map[BL_GW_MAX_PACKS + 1], nfd = 0;
         uint64_t now = bl_clock_mono_ms(), wait;
         bool got = false, inputs_left = false;
 
-        if (now >= next)
+        test_stall(start, now);
+        now = bl_clock_mono_ms();
+        if (!br_wd_alive(b, now))
+            drop_queued(b, ports, np);
+        if (sd_every && now >= sd_next) { /* systemd's watchdog: only while this loop turns */
+            br_sd_notify("WATCHDOG=1");
+            sd_next = now + sd_every;
+        }
+        if (now >= next || b->kick) {
+            b->kick = false;
             next = bl_gw_step(&b->gw, now);
+        }
         if (now >= next_draw) {
             br_draw(b);
             next_draw = now + b->interval_ms;
@@ -278,7 +367,11 @@ static int run_live(br_t *b)
             if (id[k] != BL_GW_INVERTER)
                 inputs_left = true;
             if (p->down) {
+                if (id[k] == BL_GW_INVERTER)
+                    br_out_lock(b);
                 br_reopen(b, p, now);
+                if (id[k] == BL_GW_INVERTER)
+                    br_out_unlock(b);
                 continue;
             }
             if ((fd = br_port_fd(p)) >= 0) {
@@ -294,14 +387,29 @@ static int run_live(br_t *b)
             wait = next_draw - now;
         if (wait > SLICE_MS)
             wait = SLICE_MS;
+        if (b->watchdog_ms && wait > b->watchdog_ms / 4u)
+            wait = b->watchdog_ms / 4u; /* the watchdog must see this loop turn */
+        if (sd_every && wait > sd_every)
+            wait = sd_every;
+        for (unsigned k = 0; k < np; k++)
+            if (ports[k]->down && !ports[k]->eof && ports[k]->next_reopen > now && ports[k]->next_reopen - now < wait)
+                wait = ports[k]->next_reopen - now; /* the backoff's next attempt */
         if (poll(pfd, nfd, (int)wait) > 0)
             for (unsigned i = 0; i < nfd; i++)
-                if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+                if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                    bool out = id[map[i]] == BL_GW_INVERTER;
+                    if (out)
+                        br_out_lock(b);
                     got = br_drain(b, ports[map[i]], id[map[i]]) > 0 || got;
+                    if (out)
+                        br_out_unlock(b);
+                }
         if (got) /* answers and early frames now, not at the next deadline */
             next = bl_gw_step(&b->gw, bl_clock_mono_ms());
         bl_recorder_tick(b->sink);
     }
+    br_sd_notify("STOPPING=1");
+    br_wd_stop(b);
     (void)bl_gw_step(&b->gw, bl_clock_mono_ms());
     br_draw(b);
     if (b->tty && !b->json && !b->dry_run)
@@ -314,8 +422,13 @@ static int run_live(br_t *b)
 
 enum {
     OPT_FROM = 256, OPT_TO, OPT_PACK, OPT_POLICY, OPT_SITE, OPT_STALE, OPT_DRY, OPT_MQTT, OPT_MQTT_ID, OPT_JSON,
-    OPT_INTERVAL, OPT_NO_EARLY, OPT_HOLD, OPT_ADDRESS, OPT_DURATION, OPT_RECORD, OPT_FORMAT
+    OPT_INTERVAL, OPT_NO_EARLY, OPT_HOLD, OPT_ADDRESS, OPT_DURATION, OPT_RECORD, OPT_FORMAT,
+    /* as a service (issue 12) */
+    OPT_CONFIG, OPT_WATCHDOG, OPT_MQTT_USER, OPT_MQTT_PWFILE, OPT_MQTT_CAFILE, OPT_MQTT_CAPATH, OPT_MQTT_CERT,
+    OPT_MQTT_KEY, OPT_MQTT_INSECURE
 };
+
+#define WATCHDOG_DEFAULT_MS 1000u
 
 static int add_pack(br_t *b, const char *uri, const bl_protocol_t *p)
 {
@@ -357,6 +470,14 @@ static int parse_args(br_t *b, int argc, char **argv, const char **from, const b
         { "hold", required_argument, 0, OPT_HOLD },       { "address", required_argument, 0, OPT_ADDRESS },
         { "count", required_argument, 0, 'n' },           { "duration", required_argument, 0, OPT_DURATION },
         { "record", required_argument, 0, OPT_RECORD },   { "format", required_argument, 0, OPT_FORMAT },
+        { "config", required_argument, 0, OPT_CONFIG },   { "watchdog", required_argument, 0, OPT_WATCHDOG },
+        { "mqtt-user", required_argument, 0, OPT_MQTT_USER },
+        { "mqtt-password-file", required_argument, 0, OPT_MQTT_PWFILE },
+        { "mqtt-cafile", required_argument, 0, OPT_MQTT_CAFILE },
+        { "mqtt-capath", required_argument, 0, OPT_MQTT_CAPATH },
+        { "mqtt-cert", required_argument, 0, OPT_MQTT_CERT },
+        { "mqtt-key", required_argument, 0, OPT_MQTT_KEY },
+        { "mqtt-insecure", no_argument, 0, OPT_MQTT_INSECURE },
         { "help", no_argument, 0, 'h' },                  { 0, 0, 0, 0 } };
     int ch, rc;
     uint64_t n;
@@ -420,6 +541,20 @@ static int parse_args(br_t *b, int argc, char **argv, const char **from, const b
             if (b->fmt == BL_FMT_COUNT || b->fmt == BL_FMT_HEX485)
                 return cli_usage_err(usage, "bridge", "unknown --format '%s' (candump, log, asc)", optarg);
             break;
+        case OPT_CONFIG: b->config_path = optarg; break;
+        case OPT_WATCHDOG:
+            if (strcmp(optarg, "off") == 0 || strcmp(optarg, "0") == 0)
+                b->watchdog_ms = BR_WATCHDOG_OFF;
+            else if (!cli_parse_duration(optarg, &b->watchdog_ms) || b->watchdog_ms < 50)
+                return cli_usage_err(usage, "bridge", "bad --watchdog '%s' (at least 50ms, e.g. 1s; or off)", optarg);
+            break;
+        case OPT_MQTT_USER: b->mqtt_auth.user = optarg; break;
+        case OPT_MQTT_PWFILE: b->mqtt_auth.password_file = optarg; break;
+        case OPT_MQTT_CAFILE: b->mqtt_auth.cafile = optarg; break;
+        case OPT_MQTT_CAPATH: b->mqtt_auth.capath = optarg; break;
+        case OPT_MQTT_CERT: b->mqtt_auth.certfile = optarg; break;
+        case OPT_MQTT_KEY: b->mqtt_auth.keyfile = optarg; break;
+        case OPT_MQTT_INSECURE: b->mqtt_auth.insecure = true; break;
         case 'h': return -1;
         default: return cli_usage_err(usage, "bridge", "unknown option '%s'", argv[optind - 1]);
         }
@@ -553,6 +688,12 @@ int verb_bridge(int argc, char **argv)
     }
     if (rc != 0)
         goto out;
+    if (b->config_path != NULL && (rc = br_config_load(b, &from, &in, b->npacks > 0)) != BL_EXIT_OK)
+        goto out;
+    if (b->watchdog_ms == 0)
+        b->watchdog_ms = WATCHDOG_DEFAULT_MS;
+    else if (b->watchdog_ms == BR_WATCHDOG_OFF)
+        b->watchdog_ms = 0;
     if (from != NULL && in != NULL) { /* --from is pack 0 */
         memmove(&b->pack[1], &b->pack[0], sizeof b->pack[0] * b->npacks); /* overlapping: memmove */
         if (b->npacks == BL_GW_MAX_PACKS) {
@@ -577,12 +718,13 @@ int verb_bridge(int argc, char **argv)
     if ((rc = br_open_ports(b)) != BL_EXIT_OK || (rc = setup_engine(b)) != BL_EXIT_OK)
         goto out_close;
     if (b->mqtt_url != NULL &&
-        (rc = cli_mqtt_open(&b->mqtt, b->mqtt_url, b->mqtt_id ? b->mqtt_id : "bridge")) != BL_EXIT_OK)
+        (rc = cli_mqtt_open(&b->mqtt, b->mqtt_url, b->mqtt_id ? b->mqtt_id : "bridge", &b->mqtt_auth)) != BL_EXIT_OK)
         goto out_close;
     rc = b->offline ? run_offline(b) : run_live(b);
 out_close:
     close_all(b, &rc);
 out:
+    free(b->cfg_text);
     free(b);
     return rc;
 }

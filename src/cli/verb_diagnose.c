@@ -29,7 +29,7 @@ static const char usage[] =
     "                        inverter: alarms and limits are judged by what PROTOCOL carries\n"
     "      --json            one JSON object (CLI.md \"diagnose --json\")\n"
     "      --report FILE     also write a self-contained HTML report with a timeline chart\n"
-    "      --format F        force the capture format: candump, log, asc, hex485\n"
+    "      --format F        force the capture format: candump, log, asc, trc, gvret, pcap, pcapng, hex485\n"
     "      --stale D         battery data older than D is stale (default: the inverter's / protocol's timeout)\n"
     "      --capacity AH     the pack's capacity in Ah, for coulomb counting (default: from the capture)\n"
     "      --cells N         LFP cells in series (default: tried from the pack voltage, +-1)\n"
@@ -588,7 +588,9 @@ static int options(dx_t *x, int argc, char **argv)
         case OPT_FORMAT:
             x->fmt = bl_capfmt_by_name(optarg);
             if (x->fmt == BL_FMT_COUNT)
-                return cli_usage_err(usage, "diagnose", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
+                return cli_usage_err(usage, "diagnose",
+                                     "unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng, hex485)",
+                                     optarg);
             break;
         case OPT_STALE:
             if (!cli_parse_duration(optarg, &x->stale_ms) || x->stale_ms == 0)

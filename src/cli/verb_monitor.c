@@ -659,7 +659,7 @@ static int parse_args(mon_t *m, int argc, char **argv)
         case OPT_FORMAT:
             m->fmt = bl_capfmt_by_name(optarg);
             if (m->fmt == BL_FMT_COUNT || m->fmt == BL_FMT_HEX485)
-                return cli_usage_err(usage, "monitor", "unknown --format '%s' (candump, log, asc)", optarg);
+                return cli_usage_err(usage, "monitor", "unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng)", optarg);
             break;
         case OPT_INTERVAL:
             if (!cli_parse_duration(optarg, &m->interval_ms) || m->interval_ms < 10)

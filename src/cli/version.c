@@ -31,7 +31,7 @@ static const schema_t schemas[] = {
     { "monitor", "monitor --json", 1, 0 },
     { "simulate", "simulate --json", 1, 0 },
     { "emulate", "emulate --json", 1, 0 },
-    { "bridge", "bridge --json", 1, 0 },
+    { "bridge", "bridge --json", 1, 1 }, /* 1.1: source_state, destination_state (issue 12) */
     { "version", "--version --json", 1, 0 },
     /* inverter error codes (issue 12) */
     { "explain", "explain --json", 1, 0 },

@@ -1016,6 +1016,19 @@ static int rx_pack(bl_gw_t *gw, unsigned i, const bl_can_frame_t *f, uint64_t no
     return 0;
 }
 
+int bl_gw_pack_gone(bl_gw_t *gw, unsigned port)
+{
+    bl_gw_pack_t *k;
+    if (port >= gw->npacks)
+        return BL_EINVAL;
+    k = &gw->packs[port];
+    /* nothing it said before the loss may outlive it: a reconnected pack starts from nothing */
+    bl_record_init(&k->rec);
+    k->heard_ms = BL_NEVER;
+    k->seen_msgs = 0;
+    return 0;
+}
+
 int bl_gw_rx(bl_gw_t *gw, unsigned port, const bl_can_frame_t *f, uint64_t now_ms)
 {
     if (port != BL_GW_INVERTER && port >= gw->npacks)

@@ -444,6 +444,42 @@ static void test_the_output_keeps_its_period_and_fails_safe(void **state)
     assert_int_equal(s->f.data[0] & 3u, 2u);
 }
 
+/* A source known to be gone (bl_gw_pack_gone: the bridge's adapter unplugged at 1 000 ms) is
+ * dropped at once, not at the end of Pylon LV's 10 s timeout: one pack left of two gets 1 x
+ * 370 A; the last one gone is the safe state at the same millisecond; a pack that comes back
+ * starts from nothing (what it said before the loss is not used). */
+static void test_a_gone_source_is_dropped_at_once(void **state)
+{
+    bl_gw_cfg_t cfg;
+    const gw_sent_t *s;
+    (void)state;
+    rig_cfg(&rig, &cfg, "sma-si");
+    rig_start(&rig, &cfg, "pylon-lv", 2, 0);
+    send_pack_second(0, 1000);
+    send_pack_second(1, 1000);
+    assert_bytes(&last_sent(&rig, BL_GW_INVERTER, 0x351)->f, "1402E81CE81CCC01");
+    assert_int_equal(bl_gw_pack_gone(&rig.gw, 1), 0);
+    assert_int_equal(bl_gw_pack_gone(&rig.gw, 2), BL_EINVAL);
+    rig.next = bl_gw_step(&rig.gw, 1050); /* the bridge steps as soon as it has said it */
+    rig_advance(&rig, 1200);
+    s = last_sent(&rig, BL_GW_INVERTER, 0x351);
+    assert_int_equal(s->t_ms, 1200); /* early: a fifth of the period after 1 000 */
+    assert_bytes(&s->f, "1402740E740ECC01");
+    assert_true(has_event(&rig, BL_GW_EV_PACK_LOST, 1));
+    assert_int_equal(bl_gw_pack_gone(&rig.gw, 0), 0);
+    rig.next = bl_gw_step(&rig.gw, 1250);
+    rig_advance(&rig, 1400);
+    s = last_sent(&rig, BL_GW_INVERTER, 0x351);
+    assert_int_equal(s->t_ms, 1400);
+    assert_true(s->safe);
+    assert_int_equal(s->f.data[2] | s->f.data[3] | s->f.data[4] | s->f.data[5], 0);
+    assert_true(has_event(&rig, BL_GW_EV_SAFE_ENTER, 0));
+    /* one frame of pack 0 after its return is not a whole record: still safe */
+    assert_int_equal(rig_rx(&rig, 0, 0x35E, 0, "50594C4F4E202020", 1500), 0);
+    rig_advance(&rig, 2300); /* and the periodic frame at 2 000 ms */
+    assert_true(last_sent(&rig, BL_GW_INVERTER, 0x351)->safe);
+}
+
 /* A shrinking limit does not wait for the period: CCL 370 A -> 0 A at 1 300 ms leaves at 1 300 ms */
 static void test_a_shrinking_limit_leaves_early(void **state)
 {
@@ -686,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_enables_derive_from_the_limits_when_no_pack_sends_them),
         cmocka_unit_test(test_one_pack_passes_through),
         cmocka_unit_test(test_two_packs_add_up),
+        cmocka_unit_test(test_a_gone_source_is_dropped_at_once),
         cmocka_unit_test(test_the_output_keeps_its_period_and_fails_safe),
         cmocka_unit_test(test_a_shrinking_limit_leaves_early),
         cmocka_unit_test(test_a_frame_that_failed_decoding_is_never_forwarded),
