@@ -30,7 +30,7 @@ static const char usage[] =
     "       bmslink matrix runs [--db FILE]\n"
     "       bmslink matrix reference RUN_ID [--unset] [--db FILE]\n"
     "       bmslink matrix import CAPTURE --inverter PROFILE [--battery-protocol P] [--firmware V] [--who NAME]\n"
-    "                             [--notes TEXT] [--battery NAME] [--format candump|log|asc|hex485]\n"
+    "                             [--notes TEXT] [--battery NAME] [--format F]\n"
     "                             [--report FILE.html] [--json] [--db FILE]\n"
     "       bmslink matrix add --inverter MODEL --firmware V --interface can|rs485 --status pass|fail|partial\n"
     "                          --who NAME --notes TEXT [--settings TEXT] [--battery NAME] [--when DATE] [--db FILE]\n"
@@ -47,7 +47,8 @@ static const char usage[] =
     "  runs       every run: time, battery, firmware, counts, finished or interrupted\n"
     "  reference  mark a stored run as its battery's reference\n"
     "  import     judge a capture of battery and inverter traffic recorded on a real bench (candump,\n"
-    "             candump -L, ASC, hex485; timestamps needed) with the same checks, offline, and store\n"
+    "             candump -L, ASC, TRC, GVRET CSV, pcap, hex485; timestamps needed; --format when the\n"
+    "             file does not say) with the same checks, offline, and store\n"
     "             it as a bench run: the PROFILE's inverter model reads the battery's frames, the current\n"
     "             judged is the one the battery measured; exit 1 when a check failed; --json: the\n"
     "             validate --json object; --report: the validation report with the capture's charts\n"
@@ -843,7 +844,8 @@ static int cmd_import(const mx_opts_t *mo, int argc, char **argv)
     o.battery = mo->battery != NULL ? mo->battery : "bench";
     o.timeline = mo->report != NULL;
     if (mo->format != NULL && (o.capfmt = bl_capfmt_by_name(mo->format)) == BL_FMT_COUNT)
-        return cli_usage_err(usage, "matrix", "import: unknown --format '%s' (candump, log, asc, hex485)", mo->format);
+        return cli_usage_err(usage, "matrix", "import: unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng, "
+                                              "hex485)", mo->format);
     if (mo->bat_protocol != NULL && (o.bp = cli_protocol("matrix import", mo->bat_protocol)) == NULL)
         return BL_EXIT_USAGE;
     if ((rc = vr_profiles("matrix", (char **)mo->inverters, 1, &pf, &n)) != BL_EXIT_OK)

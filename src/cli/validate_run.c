@@ -583,7 +583,11 @@ static void cap_time(cap_ctx_t *c, uint64_t ts_us)
 static void cap_bad(cap_ctx_t *c, const char *path, uint64_t line, const char *what, unsigned col)
 {
     c->r->cap_bad_lines++;
-    if (c->bad_shown++ < CAP_BAD_SHOWN)
+    if (c->bad_shown++ >= CAP_BAD_SHOWN)
+        return;
+    if (line == 0) /* a binary capture that is not one: no line to name */
+        cli_err("%s: %s", path, what);
+    else
         cli_err("%s:%llu: %s (column %u): line skipped", path, (unsigned long long)line, what, col);
 }
 
@@ -636,8 +640,8 @@ static int cap_read_can(cap_ctx_t *c, const char *path)
             cli_err("%s: %llu frames but no timestamps: the judge needs the capture's time (record with "
                     "candump -L, candump -t a, or as ASC)", path, (unsigned long long)untimed);
         else if (c->r->cap_bad_lines > 0)
-            cli_err("%s: no CAN frames: none of %llu lines is a candump, candump -L or ASC frame", path,
-                    (unsigned long long)c->r->cap_bad_lines);
+            cli_err("%s: no CAN frames: none of %llu %s is a CAN frame of a format bmslink reads", path,
+                    (unsigned long long)c->r->cap_bad_lines, t.binary ? "records" : "lines");
         else
             cli_err("%s: no CAN frames (empty capture?)", path);
         return BL_EXIT_IO;
