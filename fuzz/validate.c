@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.profile = &prof;
     cfg.step_ms = 1000;
     cfg.capacity_mAh = (data[0] & 0x40) ? 0 : 100000;
+    cfg.recorded = (uint8_t)((data[0] >> 5) & 1u); /* a bench capture: comm_loss and settings blind */
     if (bl_val_init(&val, &cfg) != 0)
         __builtin_trap();
     bl_record_init(&bms);

@@ -93,6 +93,10 @@ typedef struct {
     uint64_t start_ms;                /* the session's start on the samples' clock */
     uint32_t step_ms;                 /* sample interval (the control step), > 0 */
     int32_t capacity_mAh;             /* for the current-sign consistency check; 0 = unknown */
+    uint8_t recorded;                 /* a recorded session (a bench capture judged offline): the current
+                                         is the battery's own measurement, so it is not known while the
+                                         battery is silent, and the inverter's settings are not seen;
+                                         comm_loss and settings say so instead of judging */
 } bl_val_cfg_t;
 
 /*
@@ -214,6 +218,7 @@ typedef struct { /* NOLINT(clang-analyzer-optin.performance.Padding) */
     uint64_t silent_since, safe_at, unsafe_again;
     uint8_t silent_drove;       /* it was driving a current when the silence began */
     uint32_t windows, windows_judged, windows_failed, worst_safe_ms;
+    uint32_t windows_blind;     /* recorded: silences long enough to judge, the current unseen */
     uint64_t loss_first_fail_ms, loss_first_ms;
     uint8_t recovered_once;     /* running again since the link came back */
     uint64_t recover_ms;        /* when the link last came back */

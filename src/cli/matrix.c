@@ -5,10 +5,13 @@
  * installer and a product manager read (inverter model | interface | firmware |
  * supported functions | test status | required settings); `export` writes it as
  * html, csv, md or json (CLI.md); `diff` compares a run against its battery's
- * reference run and lists what changed.
+ * reference run and lists what changed; `import` judges a capture recorded on a real bench
+ * with the same checks and stores it as a bench run; `add` stores a result typed in by the
+ * person who tested. Every row says where it comes from: sim, live, bench or manual.
  */
 #include "matrix.h"
 
+#include "bmslink/capture.h"
 #include "cli.h"
 #include "sim_cli.h"
 
@@ -26,6 +29,11 @@ static const char usage[] =
     "       bmslink matrix diff [--run ID] [--ref ID] [--json] [--db FILE]\n"
     "       bmslink matrix runs [--db FILE]\n"
     "       bmslink matrix reference RUN_ID [--unset] [--db FILE]\n"
+    "       bmslink matrix import CAPTURE --inverter PROFILE [--battery-protocol P] [--firmware V] [--who NAME]\n"
+    "                             [--notes TEXT] [--battery NAME] [--format F]\n"
+    "                             [--report FILE.html] [--json] [--db FILE]\n"
+    "       bmslink matrix add --inverter MODEL --firmware V --interface can|rs485 --status pass|fail|partial\n"
+    "                          --who NAME --notes TEXT [--settings TEXT] [--battery NAME] [--when DATE] [--db FILE]\n"
     "  The compatibility matrix in a SQLite file (default bmslink-matrix.db): every validation run\n"
     "  (battery, firmware, scenario), every inverter's result with its checks, evidence frames and\n"
     "  required settings. Each result is committed as soon as it is judged.\n"
@@ -38,14 +46,28 @@ static const char usage[] =
     "             what changed per inverter and check; exit 1 when something got worse\n"
     "  runs       every run: time, battery, firmware, counts, finished or interrupted\n"
     "  reference  mark a stored run as its battery's reference\n"
+    "  import     judge a capture of battery and inverter traffic recorded on a real bench (candump,\n"
+    "             candump -L, ASC, TRC, GVRET CSV, pcap, hex485; timestamps needed; --format when the\n"
+    "             file does not say) with the same checks, offline, and store\n"
+    "             it as a bench run: the PROFILE's inverter model reads the battery's frames, the current\n"
+    "             judged is the one the battery measured; exit 1 when a check failed; --json: the\n"
+    "             validate --json object; --report: the validation report with the capture's charts\n"
+    "  add        store a result tested by hand (source manual): who, when (default now), notes, the\n"
+    "             settings used as \"name = value; ...\"\n"
+    "  Rows say their source: sim (closed loop in memory), live (a real battery on a bus), bench\n"
+    "  (an imported capture), manual (matrix add).\n"
     "examples:\n"
     "  bmslink matrix run --battery sim:pylon-lv --inverter all --reference\n"
     "  bmslink matrix show\n"
     "  bmslink matrix export --format md > matrix.md\n"
-    "  bmslink matrix run --battery sim:pylon-lv --inverter all --scenario fw-1.1.yaml && bmslink matrix diff\n";
+    "  bmslink matrix run --battery sim:pylon-lv --inverter all --scenario fw-1.1.yaml && bmslink matrix diff\n"
+    "  bmslink matrix import bench-victron.log --inverter victron-gx --firmware v3.14 --who anna --notes 'DVCC on'\n"
+    "  bmslink matrix add --inverter 'Deye SUN-6K' --firmware 1.53 --interface can --status partial --who anna \\\n"
+    "      --notes 'SOC shown, alarms not' --settings 'battery_mode = Lithium 00'\n";
 
 typedef struct {
     const char *db, *battery, *scenario, *report, *firmware, *protocol, *format, *output, *sel_battery;
+    const char *who, *notes, *settings, *interface, *status, *bat_protocol, *when;
     char *inverters[64];
     unsigned ninv;
     int64_t run, ref;
@@ -55,7 +77,8 @@ typedef struct {
 
 enum {
     OPT_DB = 256, OPT_BATTERY, OPT_INVERTER, OPT_SCENARIO, OPT_REPORT, OPT_FIRMWARE, OPT_DURATION, OPT_FORMAT,
-    OPT_RUN, OPT_REF, OPT_REFERENCE, OPT_UNSET, OPT_ALL, OPT_JSON
+    OPT_RUN, OPT_REF, OPT_REFERENCE, OPT_UNSET, OPT_ALL, OPT_JSON, OPT_WHO, OPT_NOTES, OPT_SETTINGS,
+    OPT_INTERFACE, OPT_STATUS, OPT_BAT_PROTOCOL, OPT_WHEN
 };
 
 static bool parse_id(const char *s, int64_t *id)
@@ -78,6 +101,10 @@ static int parse(int argc, char **argv, mx_opts_t *mo)
         { "reference", no_argument, 0, OPT_REFERENCE },   { "unset", no_argument, 0, OPT_UNSET },
         { "all", no_argument, 0, OPT_ALL },               { "json", no_argument, 0, OPT_JSON },
         { "protocol", required_argument, 0, 'p' },        { "output", required_argument, 0, 'o' },
+        { "who", required_argument, 0, OPT_WHO },         { "notes", required_argument, 0, OPT_NOTES },
+        { "settings", required_argument, 0, OPT_SETTINGS }, { "interface", required_argument, 0, OPT_INTERFACE },
+        { "status", required_argument, 0, OPT_STATUS },   { "battery-protocol", required_argument, 0, OPT_BAT_PROTOCOL },
+        { "when", required_argument, 0, OPT_WHEN },
         { "help", no_argument, 0, 'h' },                  { 0, 0, 0, 0 } };
     int ch;
 
@@ -104,6 +131,13 @@ static int parse(int argc, char **argv, mx_opts_t *mo)
         case OPT_JSON: mo->json = true; break;
         case 'p': mo->protocol = optarg; break;
         case 'o': mo->output = optarg; break;
+        case OPT_WHO: mo->who = optarg; break;
+        case OPT_NOTES: mo->notes = optarg; break;
+        case OPT_SETTINGS: mo->settings = optarg; break;
+        case OPT_INTERFACE: mo->interface = optarg; break;
+        case OPT_STATUS: mo->status = optarg; break;
+        case OPT_BAT_PROTOCOL: mo->bat_protocol = optarg; break;
+        case OPT_WHEN: mo->when = optarg; break;
         case OPT_RUN:
             if (!parse_id(optarg, &mo->run))
                 return cli_usage_err(usage, "matrix", "bad --run '%s' (a run id: bmslink matrix runs)", optarg);
@@ -184,6 +218,9 @@ static int cmd_run(const mx_opts_t *mo)
     ri.firmware = o.live ? NULL : scn->battery.firmware;
     ri.scenario = o.live ? "live" : scn->name;
     ri.live = o.live;
+    ri.source = o.live ? MX_SRC_LIVE : MX_SRC_SIM;
+    ri.who = mo->who;
+    ri.notes = mo->notes;
     ri.reference = mo->reference;
     if ((rc = mx_run_begin(db, &ri, &run_id)) != 0)
         goto done;
@@ -308,22 +345,23 @@ static void show_table(bl_out_t *o, const mx_row_t *rows, size_t n)
 {
     const char *bat = NULL;
     int64_t run = 0;
-    out_printf(o, "%-24s %-30s %-16s %-9s %-40s %s\n", "INVERTER MODEL", "INTERFACE", "FIRMWARE", "STATUS",
-               "SUPPORTED FUNCTIONS", "REQUIRED SETTINGS");
+    out_printf(o, "%-24s %-30s %-16s %-9s %-7s %-40s %s\n", "INVERTER MODEL", "INTERFACE", "FIRMWARE", "STATUS",
+               "SOURCE", "SUPPORTED FUNCTIONS", "REQUIRED SETTINGS");
     for (size_t i = 0; i < n; i++) {
         const mx_row_t *r = &rows[i];
         char model[100], fn[200], st[600];
         if (bat == NULL || strcmp(bat, r->battery) != 0 || run != r->run_id) {
-            out_printf(o, "-- battery %s%s%s, run %lld\n", r->battery, r->battery_firmware[0] ? ", firmware " : "",
-                       r->battery_firmware, (long long)r->run_id);
+            out_printf(o, "-- battery %s%s%s, run %lld (%s%s%s, %s)%s%s\n", r->battery,
+                       r->battery_firmware[0] ? ", firmware " : "", r->battery_firmware, (long long)r->run_id,
+                       r->source, r->who[0] ? ", by " : "", r->who, r->tested_at, r->notes[0] ? ": " : "", r->notes);
             bat = r->battery;
             run = r->run_id;
         }
         snprintf(model, sizeof model, "%s", r->inverter);
         functions_text(fn, sizeof fn, r, true);
         settings_text(st, sizeof st, r, "; ");
-        out_printf(o, "%-24.24s %-30.30s %-16.16s %-9s %-40s %s\n", model, r->interface, r->firmware, r->status, fn,
-                   st);
+        out_printf(o, "%-24.24s %-30.30s %-16.16s %-9s %-7s %-40s %s\n", model, r->interface, r->firmware, r->status,
+                   r->source, fn, st);
     }
 }
 
@@ -379,6 +417,9 @@ static void export_json(bl_out_t *o, const mx_row_t *rows, size_t n)
         j_kstr(o, "note", r->note);
         j_kstr(o, "tested_at", r->tested_at);
         j_kint(o, "run_id", r->run_id);
+        j_kstr(o, "source", r->source);
+        j_kstr(o, "who", r->who);
+        j_kstr(o, "notes", r->notes);
         j_end_obj(o);
     }
     out_str(o, n ? "\n]\n" : "]\n");
@@ -390,7 +431,7 @@ static void export_csv(bl_out_t *o, const mx_row_t *rows, size_t n)
                "battery_protocol,battery_firmware,tested_at,run_id");
     for (unsigned k = 0; k < BL_VC_COUNT; k++)
         out_printf(o, ",%s", bl_val_check_str(k));
-    out_str(o, "\r\n");
+    out_str(o, ",source,who,notes\r\n");
     for (size_t i = 0; i < n; i++) {
         const mx_row_t *r = &rows[i];
         char fn[200], st[600];
@@ -416,6 +457,10 @@ static void export_csv(bl_out_t *o, const mx_row_t *rows, size_t n)
         out_printf(o, ",%lld", (long long)r->run_id);
         for (unsigned k = 0; k < BL_VC_COUNT; k++)
             out_printf(o, ",%s", r->fn[k][0] ? r->fn[k] : "untested");
+        out_printf(o, ",%s,", r->source);
+        csv_field(o, r->who);
+        out_ch(o, ',');
+        csv_field(o, r->notes);
         out_str(o, "\r\n");
     }
 }
@@ -426,16 +471,17 @@ static void export_md(bl_out_t *o, const mx_row_t *rows, size_t n)
                "|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < n; i++) {
         const mx_row_t *r = &rows[i];
-        char fn[200], st[600], model[400];
+        char fn[200], st[600], model[400], status[160];
         functions_text(fn, sizeof fn, r, false);
         settings_text(st, sizeof st, r, "<br>");
+        snprintf(status, sizeof status, "%s (%s%s%s)", r->status, r->source, r->who[0] ? ", " : "", r->who);
         snprintf(model, sizeof model, "%s (%s)", r->inverter_model, r->inverter);
         out_str(o, "|");
         md_cell(o, model);
         md_cell(o, r->interface);
         md_cell(o, r->firmware);
         md_cell(o, fn);
-        md_cell(o, r->status);
+        md_cell(o, status);
         md_cell(o, st);
         out_ch(o, '\n');
     }
@@ -472,8 +518,21 @@ static void export_html(bl_out_t *o, const mx_row_t *rows, size_t n)
         vr_html_esc(o, r->firmware);
         out_str(o, "</td><td>");
         vr_html_esc(o, fn);
-        out_printf(o, "</td><td><span class=\"b %s\">%s</span>", r->status, r->status);
-        if (r->note[0]) {
+        out_printf(o, "</td><td><span class=\"b %s\">%s</span><br><span class=\"meta\">%s", r->status, r->status,
+                   r->source);
+        if (r->who[0]) {
+            out_str(o, ", ");
+            vr_html_esc(o, r->who);
+        }
+        out_str(o, ", ");
+        vr_html_esc(o, r->tested_at);
+        out_str(o, "</span>");
+        if (r->notes[0]) {
+            out_str(o, "<br><span class=\"meta\">");
+            vr_html_esc(o, r->notes);
+            out_str(o, "</span>");
+        }
+        if (r->note[0] && strcmp(r->note, r->notes) != 0) {
             out_str(o, "<br><span class=\"meta\">");
             vr_html_esc(o, r->note);
             out_str(o, "</span>");
@@ -567,13 +626,14 @@ static int cmd_runs(const mx_opts_t *mo)
     if ((rc = mx_open(mo->db, false, &db)) != 0)
         return rc;
     if ((rc = mx_runs(db, &runs, &n)) == 0) {
-        printf("%-5s %-20s %-11s %-24s %-14s %-10s %s\n", "RUN", "STARTED", "STATE", "BATTERY", "PROTOCOL", "FIRMWARE",
-               "PASS/PARTIAL/FAIL/UNTESTED");
+        printf("%-5s %-20s %-11s %-7s %-24s %-14s %-10s %s\n", "RUN", "STARTED", "STATE", "SOURCE", "BATTERY", "PROTOCOL",
+               "FIRMWARE", "PASS/PARTIAL/FAIL/UNTESTED");
         for (size_t i = 0; i < n; i++) {
             const mx_runinfo_t *r = &runs[i];
-            printf("%-5lld %-20s %-11s %-24s %-14s %-10s %u/%u/%u/%u%s\n", (long long)r->run_id, r->started,
-                   r->finished[0] ? "finished" : "interrupted", r->battery, r->protocol, r->firmware[0] ? r->firmware : "-",
-                   r->counts[0], r->counts[1], r->counts[2], r->counts[3], r->reference ? "  reference" : "");
+            printf("%-5lld %-20s %-11s %-7s %-24s %-14s %-10s %u/%u/%u/%u%s%s%s\n", (long long)r->run_id, r->started,
+                   r->finished[0] ? "finished" : "interrupted", r->source, r->battery, r->protocol[0] ? r->protocol : "-",
+                   r->firmware[0] ? r->firmware : "-", r->counts[0], r->counts[1], r->counts[2], r->counts[3],
+                   r->reference ? "  reference" : "", r->who[0] ? "  by " : "", r->who);
         }
         if (n == 0)
             printf("%s: no runs yet\n", mo->db);
@@ -752,6 +812,205 @@ done:
     return rc;
 }
 
+/* ---- import: a bench capture judged offline ---------------------------------------------------------- */
+
+static int cmd_import(const mx_opts_t *mo, int argc, char **argv)
+{
+    bl_profile_file_t *pf = NULL;
+    mx_db_t *db = NULL;
+    mx_run_info_t ri;
+    vr_opts_t o;
+    vr_result_t *r = NULL;
+    bl_out_t *out = NULL;
+    int64_t run_id = 0;
+    unsigned n = 0;
+    char label[160];
+    FILE *report = NULL;
+    int rc;
+
+    if (optind >= argc)
+        return cli_usage_err(usage, "matrix", "import: name the CAPTURE file recorded on the bench");
+    if (optind + 1 < argc)
+        return cli_usage_err(usage, "matrix", "import: one CAPTURE at a time ('%s' is extra)", argv[optind + 1]);
+    if (mo->ninv != 1)
+        return cli_usage_err(usage, "matrix", "import: --inverter PROFILE names the one inverter on the bench");
+    if (strcmp(mo->inverters[0], "all") == 0 || strchr(mo->inverters[0], ',') != NULL)
+        return cli_usage_err(usage, "matrix", "import: --inverter PROFILE names the one inverter on the bench, "
+                                              "not '%s'", mo->inverters[0]);
+    memset(&o, 0, sizeof o);
+    o.verb = "matrix import";
+    o.capture = argv[optind];
+    o.firmware = mo->firmware;
+    o.battery = mo->battery != NULL ? mo->battery : "bench";
+    o.timeline = mo->report != NULL;
+    if (mo->format != NULL && (o.capfmt = bl_capfmt_by_name(mo->format)) == BL_FMT_COUNT)
+        return cli_usage_err(usage, "matrix", "import: unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng, "
+                                              "hex485)", mo->format);
+    if (mo->bat_protocol != NULL && (o.bp = cli_protocol("matrix import", mo->bat_protocol)) == NULL)
+        return BL_EXIT_USAGE;
+    if ((rc = vr_profiles("matrix", (char **)mo->inverters, 1, &pf, &n)) != BL_EXIT_OK)
+        return rc;
+    if (mo->report != NULL && (report = fopen(mo->report, "w")) == NULL) {
+        cli_err("matrix: %s: %s", mo->report, strerror(errno));
+        free(pf);
+        return BL_EXIT_IO;
+    }
+    if ((r = calloc(1, sizeof *r)) == NULL || (out = malloc(sizeof *out)) == NULL) {
+        cli_err("matrix: out of memory");
+        rc = BL_EXIT_IO;
+        goto done;
+    }
+    if ((rc = vr_run(&o, &pf[0], r)) != BL_EXIT_OK)
+        goto done;
+    /* the battery is named by the user, else by what it said on the wire */
+    if (mo->battery != NULL)
+        snprintf(label, sizeof label, "%s", mo->battery);
+    else if (r->bat_manufacturer[0] || r->bat_model[0])
+        snprintf(label, sizeof label, "%s%s%s", r->bat_manufacturer, r->bat_manufacturer[0] && r->bat_model[0] ? " " : "",
+                 r->bat_model);
+    else
+        snprintf(label, sizeof label, "bench battery on %s", r->bat_protocol);
+    snprintf(r->battery, sizeof r->battery, "%s", label);
+    if ((rc = mx_open(mo->db, true, &db)) != 0)
+        goto done;
+    memset(&ri, 0, sizeof ri);
+    ri.battery = label;
+    ri.protocol = r->bat_protocol;
+    ri.manufacturer = r->bat_manufacturer[0] ? r->bat_manufacturer : NULL;
+    ri.model = r->bat_model[0] ? r->bat_model : NULL;
+    ri.firmware = r->bat_firmware[0] ? r->bat_firmware : NULL;
+    ri.scenario = r->scenario;
+    ri.live = true;
+    ri.source = MX_SRC_BENCH;
+    ri.who = mo->who;
+    ri.notes = mo->notes;
+    ri.capture = o.capture;
+    if ((rc = mx_run_begin(db, &ri, &run_id)) != 0 || (rc = mx_run_result(db, run_id, r)) != 0 ||
+        (rc = mx_run_end(db, run_id)) != 0)
+        goto done;
+    if (report != NULL) {
+        char title[256];
+        int err;
+        snprintf(title, sizeof title, "bmslink bench validation: %s against %s (matrix run %lld)", label, r->profile,
+                 (long long)run_id);
+        err = vr_report_html(report, r, 1, title);
+        report = NULL;
+        if (err != 0) {
+            cli_err("matrix: %s: %s", mo->report, strerror(err));
+            rc = BL_EXIT_IO;
+            goto done;
+        }
+    }
+    out_init(out, stdout);
+    if (mo->json) {
+        vr_print_json(out, r);
+        out_flush(out);
+        rc = r->status == VR_PASS ? BL_EXIT_OK : BL_EXIT_FAIL;
+        goto done;
+    }
+    vr_print_text(out, r);
+    out_printf(out, "  capture: %llu battery frames, %llu inverter frames%s", (unsigned long long)r->cap_frames_battery,
+               (unsigned long long)r->cap_frames_inverter, r->cap_bad_lines ? ", " : "");
+    if (r->cap_bad_lines)
+        out_printf(out, "%llu malformed lines skipped", (unsigned long long)r->cap_bad_lines);
+    out_printf(out, "\nrun %lld: bench result of %s against %s stored in %s (source bench%s%s)%s%s\n", (long long)run_id,
+               label, r->profile, mo->db, mo->who ? ", by " : "", mo->who ? mo->who : "", mo->report ? "; report " : "",
+               mo->report ? mo->report : "");
+    out_flush(out);
+    rc = r->status == VR_PASS ? BL_EXIT_OK : BL_EXIT_FAIL;
+done:
+    if (report != NULL)
+        fclose(report);
+    mx_close(db);
+    if (r != NULL)
+        vr_free(r);
+    free(r);
+    free(out);
+    free(pf);
+    return rc;
+}
+
+/* ---- add: a result tested by hand ------------------------------------------------------------------------ */
+
+/* YYYY-MM-DD, optionally THH:MM[:SS] and Z: stored as ISO 8601 UTC like every other time in the file. */
+static bool parse_when(const char *s, char *out, size_t n)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t len = strlen(s), k;
+    if (len > 0 && s[len - 1] == 'Z')
+        len--;
+    if (len != 10 && len != 16 && len != 19)
+        return false;
+    for (k = 0; k < len; k++)
+        if (shape[k] == 'd' ? (s[k] < '0' || s[k] > '9') : s[k] != shape[k] && !(k == 10 && s[k] == ' '))
+            return false;
+    if ((s[5] - '0') * 10 + (s[6] - '0') < 1 || (s[5] - '0') * 10 + (s[6] - '0') > 12 ||
+        (s[8] - '0') * 10 + (s[9] - '0') < 1 || (s[8] - '0') * 10 + (s[9] - '0') > 31)
+        return false;
+    snprintf(out, n, "%.10sT%.*s%sZ", s, len > 10 ? (int)(len - 11) : 8, len > 10 ? s + 11 : "00:00:00",
+             len == 16 ? ":00" : "");
+    return true;
+}
+
+static int cmd_add(const mx_opts_t *mo)
+{
+    static const char *const statuses[] = { "pass", "partial", "fail" };
+    mx_db_t *db = NULL;
+    mx_run_info_t ri;
+    mx_manual_t m;
+    int64_t run_id = 0;
+    char when[32];
+    const char *iface;
+    bool ok = false;
+    int rc;
+
+    if (mo->ninv != 1)
+        return cli_usage_err(usage, "matrix", "add: --inverter MODEL names the inverter that was tested (once)");
+    if (mo->firmware == NULL || mo->interface == NULL || mo->status == NULL || mo->who == NULL || mo->notes == NULL)
+        return cli_usage_err(usage, "matrix", "add: --firmware, --interface, --status, --who and --notes are required "
+                                              "(a real result says what, how and who)");
+    if (strcmp(mo->interface, "can") == 0)
+        iface = "CAN";
+    else if (strcmp(mo->interface, "rs485") == 0)
+        iface = "RS485";
+    else
+        return cli_usage_err(usage, "matrix", "add: unknown --interface '%s' (can, rs485)", mo->interface);
+    for (unsigned i = 0; i < BL_ARRAY_LEN(statuses); i++)
+        ok = ok || strcmp(statuses[i], mo->status) == 0;
+    if (!ok)
+        return cli_usage_err(usage, "matrix", "add: unknown --status '%s' (pass, partial, fail)", mo->status);
+    if (mo->inverters[0][0] == '\0' || mo->who[0] == '\0' || mo->firmware[0] == '\0')
+        return cli_usage_err(usage, "matrix", "add: --inverter, --firmware and --who must not be empty");
+    if (mo->when != NULL && !parse_when(mo->when, when, sizeof when))
+        return cli_usage_err(usage, "matrix", "add: bad --when '%s' (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, UTC)",
+                             mo->when);
+    if (mo->bat_protocol != NULL && cli_protocol("matrix add", mo->bat_protocol) == NULL)
+        return BL_EXIT_USAGE;
+    if ((rc = mx_open(mo->db, true, &db)) != 0)
+        return rc;
+    memset(&ri, 0, sizeof ri);
+    ri.battery = mo->battery != NULL ? mo->battery : "unnamed battery";
+    ri.protocol = mo->bat_protocol;
+    ri.scenario = "manual";
+    ri.live = true;
+    ri.source = MX_SRC_MANUAL;
+    ri.who = mo->who;
+    ri.notes = mo->notes;
+    memset(&m, 0, sizeof m);
+    m.inverter = mo->inverters[0];
+    m.firmware = mo->firmware;
+    m.interface = iface;
+    m.status = mo->status;
+    m.settings = mo->settings;
+    m.tested_at = mo->when != NULL ? when : NULL;
+    rc = mx_add_manual(db, &ri, &m, &run_id);
+    if (rc == 0)
+        printf("run %lld: %s, firmware %s, %s: %s (manual, by %s) stored in %s\n", (long long)run_id, m.inverter,
+               m.firmware, iface, m.status, mo->who, mo->db);
+    mx_close(db);
+    return rc;
+}
+
 int verb_matrix(int argc, char **argv)
 {
     mx_opts_t mo;
@@ -761,7 +1020,7 @@ int verb_matrix(int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
             return cli_help(usage);
-        return cli_usage_err(usage, "matrix", "say what to do: run, show, export, diff, runs or reference");
+        return cli_usage_err(usage, "matrix", "say what to do: run, show, export, diff, runs, reference, import or add");
     }
     sub = argv[1];
     if ((rc = parse(argc - 1, argv + 1, &mo)) != BL_EXIT_OK)
@@ -773,6 +1032,8 @@ int verb_matrix(int argc, char **argv)
     }
     if (strcmp(sub, "reference") == 0)
         return cmd_reference(&mo, argc - 1, argv + 1);
+    if (strcmp(sub, "import") == 0)
+        return cmd_import(&mo, argc - 1, argv + 1);
     if (optind < argc - 1)
         return cli_usage_err(usage, "matrix", "unexpected argument '%s'", argv[optind + 1]);
     mo.sel_battery = mo.battery;
@@ -784,5 +1045,8 @@ int verb_matrix(int argc, char **argv)
         return cmd_diff(&mo);
     if (strcmp(sub, "runs") == 0)
         return cmd_runs(&mo);
-    return cli_usage_err(usage, "matrix", "unknown command '%s' (run, show, export, diff, runs, reference)", sub);
+    if (strcmp(sub, "add") == 0)
+        return cmd_add(&mo);
+    return cli_usage_err(usage, "matrix", "unknown command '%s' (run, show, export, diff, runs, reference, import, add)",
+                         sub);
 }

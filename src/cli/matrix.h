@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MX_SCHEMA_VERSION 2
+#define MX_SCHEMA_VERSION 3
 #define MX_DEFAULT_DB "bmslink-matrix.db"
 
 typedef struct mx_db mx_db_t;
@@ -26,9 +26,16 @@ typedef struct mx_db mx_db_t;
 int mx_open(const char *path, bool create, mx_db_t **out);
 void mx_close(mx_db_t *db);
 
+/* Where a run's results come from: the closed loop in memory, a live bus, a bench capture
+ * judged offline (matrix import), a result typed in by the person who tested (matrix add). */
+typedef enum { MX_SRC_SIM = 0, MX_SRC_LIVE, MX_SRC_BENCH, MX_SRC_MANUAL, MX_SRC_COUNT } mx_source_t;
+const char *mx_source_str(unsigned s); /* "sim", "live", "bench", "manual" */
+
 typedef struct {
     const char *battery, *protocol, *manufacturer, *model, *firmware, *scenario;
     bool live, reference;
+    unsigned source;                     /* mx_source_t */
+    const char *who, *notes, *capture;   /* may be NULL */
 } mx_run_info_t;
 
 /* A run starts: its row is committed at once (finished_at NULL until mx_run_end). */
@@ -36,6 +43,15 @@ int mx_run_begin(mx_db_t *db, const mx_run_info_t *ri, int64_t *run_id);
 /* One inverter's result with its checks and evidence, in one transaction. */
 int mx_run_result(mx_db_t *db, int64_t run_id, const vr_result_t *r);
 int mx_run_end(mx_db_t *db, int64_t run_id);
+/*
+ * A result typed in (matrix add): one run of source manual holding one row, in one transaction.
+ * status "pass", "partial" or "fail"; settings "a = b; c = d" (may be NULL).
+ */
+typedef struct {
+    const char *inverter, *firmware, *interface, *status, *settings, *tested_at;
+} mx_manual_t;
+int mx_add_manual(mx_db_t *db, const mx_run_info_t *ri, const mx_manual_t *m, int64_t *run_id);
+
 /* Mark (or unmark) a run as the reference of its battery. */
 int mx_set_reference(mx_db_t *db, int64_t run_id, bool on);
 
@@ -45,6 +61,7 @@ typedef struct {
     char battery[160], battery_protocol[48], battery_firmware[BL_STR_MAX];
     char inverter[64], inverter_model[256], interface[96], firmware[64];
     char status[12], note[320], tested_at[32];
+    char source[8], who[64], notes[320];   /* the run's: where the result comes from, who, their notes */
     char settings[BL_INV_MAX_SETTINGS][160];
     unsigned nsettings;
     char fn[BL_VC_COUNT][8];   /* per check: "pass", "fail", "skip", "" = not stored */
@@ -64,6 +81,7 @@ typedef struct {
     int64_t run_id;
     char started[32], finished[32], battery[160], protocol[48], firmware[BL_STR_MAX], scenario[64];
     bool reference, live;
+    char source[8], who[64];
     unsigned counts[VR_UNTESTED + 1];
 } mx_runinfo_t;
 

@@ -82,7 +82,22 @@ static const char *const migration[MX_SCHEMA_VERSION] = {
     /* 1 -> 2: reference runs for the regression view (matrix diff) */
     "ALTER TABLE runs ADD COLUMN reference INTEGER NOT NULL DEFAULT 0 CHECK (reference IN (0, 1));\n"
     "CREATE INDEX runs_by_battery ON runs(battery, run_id);\n",
+    /* 2 -> 3: real tests beside simulated ones (issue #12). Where the results come from (mode
+     * stays: 'live' = real hardware, whichever way it was tested), who tested, their notes, the
+     * capture a bench run was judged from. Runs made before are simulated or live. */
+    "ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT 'sim' "
+    "CHECK (source IN ('sim', 'live', 'bench', 'manual'));\n"
+    "UPDATE runs SET source = 'live' WHERE mode = 'live';\n"
+    "ALTER TABLE runs ADD COLUMN who TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN notes TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN capture TEXT;\n",
 };
+
+const char *mx_source_str(unsigned s)
+{
+    static const char *const n[MX_SRC_COUNT] = { "sim", "live", "bench", "manual" };
+    return s < MX_SRC_COUNT ? n[s] : "sim";
+}
 
 static int fail(mx_db_t *db, const char *what)
 {
@@ -231,7 +246,8 @@ int mx_run_begin(mx_db_t *db, const mx_run_info_t *ri, int64_t *run_id)
 
     now_iso(now, sizeof now);
     if ((rc = prep(db, "INSERT INTO runs (started_at, battery, battery_protocol, battery_manufacturer, battery_model, "
-                       "battery_firmware, scenario, mode, bmslink_version, reference) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       "battery_firmware, scenario, mode, bmslink_version, reference, source, who, notes, capture) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    &st)) != 0)
         return rc;
     bind_text(st, 1, now);
@@ -241,9 +257,13 @@ int mx_run_begin(mx_db_t *db, const mx_run_info_t *ri, int64_t *run_id)
     bind_text(st, 5, ri->model);
     bind_text(st, 6, ri->firmware);
     bind_text(st, 7, ri->scenario);
-    bind_text(st, 8, ri->live ? "live" : "simulated");
+    bind_text(st, 8, ri->live || ri->source != MX_SRC_SIM ? "live" : "simulated");
     bind_text(st, 9, BL_VERSION_STRING);
     sqlite3_bind_int(st, 10, ri->reference ? 1 : 0);
+    bind_text(st, 11, mx_source_str(ri->source));
+    bind_text(st, 12, ri->who);
+    bind_text(st, 13, ri->notes);
+    bind_text(st, 14, ri->capture);
     if ((rc = step_done(db, st, "cannot record the run")) != 0)
         return rc;
     *run_id = sqlite3_last_insert_rowid(db->h);
@@ -270,6 +290,13 @@ static int insert_result(mx_db_t *db, int64_t run_id, const vr_result_t *r)
     int rc;
 
     now_iso(now, sizeof now);
+    if (r->recorded && r->cap_wallclock) {
+        /* a bench capture was tested when it was recorded, not when it was imported */
+        time_t t = (time_t)(r->cap_first_us / 1000000u);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
     if (!r->ran) {
         snprintf(note, sizeof note, "%s", r->why);
     } else {
@@ -359,6 +386,65 @@ int mx_run_result(mx_db_t *db, int64_t run_id, const vr_result_t *r)
         return rc;
     }
     return exec(db, "COMMIT", "cannot commit the result");
+}
+
+int mx_add_manual(mx_db_t *db, const mx_run_info_t *ri, const mx_manual_t *m, int64_t *run_id)
+{
+    sqlite3_stmt *st;
+    char now[32];
+    int rc;
+
+    now_iso(now, sizeof now);
+    if ((rc = exec(db, "BEGIN IMMEDIATE", "cannot start a transaction")) != 0)
+        return rc;
+    if ((rc = mx_run_begin(db, ri, run_id)) != 0)
+        goto rollback;
+    if ((rc = prep(db, "INSERT INTO results (run_id, inverter, inverter_model, interface, protocol, battery_protocol, "
+                       "firmware, status, note, tested_at, session_s) VALUES (?,?,?,?,'',?,?,?,?,?,0)",
+                   &st)) != 0)
+        goto rollback;
+    sqlite3_bind_int64(st, 1, *run_id);
+    bind_text(st, 2, m->inverter);
+    bind_text(st, 3, m->inverter);
+    bind_text(st, 4, m->interface);
+    bind_text(st, 5, ri->protocol != NULL ? ri->protocol : "");
+    bind_text(st, 6, m->firmware);
+    bind_text(st, 7, m->status);
+    bind_text(st, 8, ri->notes != NULL ? ri->notes : "");
+    bind_text(st, 9, m->tested_at != NULL ? m->tested_at : now);
+    if ((rc = step_done(db, st, "cannot record the result")) != 0)
+        goto rollback;
+    /* "a = b; c = d": one row per setting, as the profiles' required settings are stored */
+    for (const char *p = m->settings != NULL ? m->settings : ""; *p != '\0';) {
+        const char *e = strchr(p, ';');
+        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n > 0) {
+            if ((rc = prep(db, "INSERT INTO settings (run_id, inverter, seq, setting) "
+                               "VALUES (?1, ?2, (SELECT count(*) FROM settings WHERE run_id = ?1 AND inverter = ?2), ?3)",
+                           &st)) != 0)
+                goto rollback;
+            sqlite3_bind_int64(st, 1, *run_id);
+            bind_text(st, 2, m->inverter);
+            sqlite3_bind_text(st, 3, p, (int)n, SQLITE_TRANSIENT);
+            if ((rc = step_done(db, st, "cannot record a setting")) != 0)
+                goto rollback;
+        }
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    if ((rc = mx_run_end(db, *run_id)) != 0)
+        goto rollback;
+    return exec(db, "COMMIT", "cannot commit the result");
+rollback:
+    (void)sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 int mx_run_end(mx_db_t *db, int64_t run_id)
@@ -466,8 +552,8 @@ int mx_rows(mx_db_t *db, const mx_select_t *sel, mx_row_t **rows, size_t *n)
 {
     static const char head[] =
         "SELECT x.run_id, r.battery, x.battery_protocol, coalesce(r.battery_firmware, ''), x.inverter, "
-        "x.inverter_model, x.interface, x.firmware, x.status, x.note, x.tested_at FROM results x "
-        "JOIN runs r ON r.run_id = x.run_id ";
+        "x.inverter_model, x.interface, x.firmware, x.status, x.note, x.tested_at, r.source, coalesce(r.who, ''), "
+        "coalesce(r.notes, '') FROM results x JOIN runs r ON r.run_id = x.run_id ";
     char sql[1024];
     sqlite3_stmt *st;
     mx_row_t *out = NULL;
@@ -516,6 +602,9 @@ int mx_rows(mx_db_t *db, const mx_select_t *sel, mx_row_t **rows, size_t *n)
         col(st, 8, r->status, sizeof r->status);
         col(st, 9, r->note, sizeof r->note);
         col(st, 10, r->tested_at, sizeof r->tested_at);
+        col(st, 11, r->source, sizeof r->source);
+        col(st, 12, r->who, sizeof r->who);
+        col(st, 13, r->notes, sizeof r->notes);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -547,8 +636,8 @@ int mx_runs(mx_db_t *db, mx_runinfo_t **runs, size_t *n)
                    "(SELECT count(*) FROM results x WHERE x.run_id = r.run_id AND x.status = 'pass'), "
                    "(SELECT count(*) FROM results x WHERE x.run_id = r.run_id AND x.status = 'partial'), "
                    "(SELECT count(*) FROM results x WHERE x.run_id = r.run_id AND x.status = 'fail'), "
-                   "(SELECT count(*) FROM results x WHERE x.run_id = r.run_id AND x.status = 'untested') "
-                   "FROM runs r ORDER BY r.run_id",
+                   "(SELECT count(*) FROM results x WHERE x.run_id = r.run_id AND x.status = 'untested'), "
+                   "r.source, coalesce(r.who, '') FROM runs r ORDER BY r.run_id",
                    &st)) != 0)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -572,6 +661,8 @@ int mx_runs(mx_db_t *db, mx_runinfo_t **runs, size_t *n)
         r->live = strcmp((const char *)sqlite3_column_text(st, 8), "live") == 0;
         for (unsigned s = 0; s <= VR_UNTESTED; s++)
             r->counts[s] = (unsigned)sqlite3_column_int(st, 9 + (int)s);
+        col(st, 13, r->source, sizeof r->source);
+        col(st, 14, r->who, sizeof r->who);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -462,7 +462,7 @@ static void inverter_section(bl_out_t *o, const vr_result_t *r)
         out_str(o, ", firmware ");
         vr_html_esc(o, r->bat_firmware);
     }
-    out_printf(o, " &middot; %s session ", r->live ? "live" : "simulated");
+    out_printf(o, " &middot; %s session ", r->recorded ? "recorded" : r->live ? "live" : "simulated");
     vr_html_esc(o, r->scenario);
     out_str(o, ", ");
     out_clock(o, r->session_ms);
@@ -533,9 +533,12 @@ int vr_report_html(FILE *fp, const vr_result_t *rs, size_t n, const char *title)
     vr_html_head(o, title);
     out_str(o, "<header><h1>");
     vr_html_esc(o, title);
-    out_printf(o, "</h1><p>%zu inverter%s: %u pass, %u partial, %u fail, %u untested. Closed loop: the inverter model "
-                  "obeys, or not, what the battery sends.</p></header>\n<main>\n",
-               n, n == 1 ? "" : "s", counts[VR_PASS], counts[VR_PARTIAL], counts[VR_FAIL], counts[VR_UNTESTED]);
+    out_printf(o, "</h1><p>%zu inverter%s: %u pass, %u partial, %u fail, %u untested. %s</p></header>\n<main>\n",
+               n, n == 1 ? "" : "s", counts[VR_PASS], counts[VR_PARTIAL], counts[VR_FAIL], counts[VR_UNTESTED],
+               n > 0 && rs[0].recorded
+                   ? "A bench capture judged offline: the current is what the battery measured, what the inverter "
+                     "decoded is its profile's model reading the battery's frames."
+                   : "Closed loop: the inverter model obeys, or not, what the battery sends.");
     summary(o, rs, n);
     for (size_t i = 0; i < n; i++)
         inverter_section(o, &rs[i]);

@@ -2,8 +2,10 @@
 #include "validate_run.h"
 
 #include "bmslink/lossy.h"
+#include "bmslink/transport.h"
 #include "cli.h"
 #include "emulate.h"
+#include "live.h"
 #include "sim_cli.h"
 
 #include <errno.h>
@@ -112,7 +114,7 @@ static void describe(const vr_opts_t *o, const bl_inv_profile_t *p, vr_result_t 
         snprintf(r->settings[r->nsettings++], sizeof r->settings[0], "%s = %s", p->settings[i].name,
                  p->settings[i].required);
     r->live = o->live;
-    snprintf(r->scenario, sizeof r->scenario, "%s", o->live ? "live" : o->scn->name);
+    snprintf(r->scenario, sizeof r->scenario, "%s", o->capture != NULL ? "bench capture" : o->live ? "live" : o->scn->name);
 }
 
 static void untested(vr_result_t *r, const char *fmt, const char *a, const char *b)
@@ -487,12 +489,329 @@ static int run_live(const vr_opts_t *o, const bl_profile_file_t *pf, vr_result_t
     return BL_EXIT_OK;
 }
 
+/* ---- bench captures: a recorded session of a real battery and a real inverter, judged offline ---- */
+
+#define CAP_STEP_MS 1000u      /* the judge's step on the capture's clock */
+#define CAP_BAD_SHOWN 5u       /* malformed lines named on stderr, then a count */
+#define CAP_WALLCLOCK_US UINT64_C(946684800000000) /* 2000-01-01: below it a timestamp is relative */
+#define CAP_MAX_GAP_MS UINT64_C(3600000) /* a longer jump is a pause of the recording, not an hour of bus */
+
+typedef struct {
+    const vr_opts_t *o;
+    vr_result_t *r;
+    const bl_inv_profile_t *p;
+    unsigned fw;
+    bl_val_cfg_t vc;
+    bl_inv_t inv;
+    live_ctx_t lc;             /* the judge, silence detection and the timeline, as for a live session */
+    uint64_t t0, now, next_step;
+    bool started;
+    unsigned bad_shown;
+    uint64_t gaps;             /* jumps longer than CAP_MAX_GAP_MS */
+} cap_ctx_t;
+
+/*
+ * One step of the recorded session. The profile's inverter model reads the battery's frames as
+ * the real inverter's decoder would (what it is shown, its detection, its timeouts); the current
+ * judged against the limits is the one the battery itself measured and reported, i.e. what the
+ * real inverter drove -- not what the model would drive.
+ */
+static void cap_step(cap_ctx_t *c, uint64_t t)
+{
+    const bl_record_t *rx = &c->inv.rx;
+    bl_inv_env_t env;
+    bl_inv_out_t model, measured;
+
+    /* the real inverter sent its requests (they are in the capture); the model's session moves
+     * on as if it had sent them, so a protocol that waits for a request detects the same way */
+    if (c->inv.rs == NULL) {
+        bl_can_frame_t scratch[BL_CAN_MAX_MSGS];
+        uint64_t next;
+        (void)bl_inv_tx(&c->inv, t, scratch, BL_CAN_MAX_MSGS, &next);
+    }
+    memset(&env, 0, sizeof env);
+    env.grid = 1;
+    env.v_mV = rx->f[BL_F_VOLTAGE].valid ? rx->f[BL_F_VOLTAGE].value : 0;
+    env.i_mA = rx->f[BL_F_CURRENT].valid ? rx->f[BL_F_CURRENT].value : 0;
+    env.temp_mdegC = rx->f[BL_F_TEMP].valid ? rx->f[BL_F_TEMP].value : 25000;
+    bl_inv_step(&c->inv, &env, t, &model);
+    memset(&measured, 0, sizeof measured);
+    measured.i_mA = env.i_mA;
+    live_step(&c->lc, &c->inv, &measured, t);
+}
+
+/* Frames arrive in capture time; the steps due before a frame are taken first. A timestamp
+ * that goes backwards (logs merged from two interfaces) is taken as "now". */
+static void cap_time(cap_ctx_t *c, uint64_t ts_us)
+{
+    uint64_t ms = ts_us / 1000u;
+    if (!c->started) {
+        /* the session starts at the capture's first frame: the model and the judge start there
+         * (both were tried at setup, so they start) */
+        c->started = true;
+        c->t0 = c->now = ms;
+        c->next_step = ms + CAP_STEP_MS;
+        c->r->cap_first_us = ts_us;
+        c->r->cap_wallclock = ts_us >= CAP_WALLCLOCK_US;
+        (void)bl_inv_init(&c->inv, c->p, c->fw, ms);
+        c->inv.on_event = live_event;
+        c->inv.ev_ctx = &c->lc;
+        c->vc.start_ms = ms;
+        c->lc.t0 = ms;
+        (void)bl_val_init(&c->lc.val, &c->vc);
+        return;
+    }
+    if (ms > c->now)
+        c->now = ms;
+    if (c->now > c->next_step && c->now - c->next_step > CAP_MAX_GAP_MS) {
+        /* the recording was paused (or a timestamp is wrong): its first hour is judged as a
+         * silence, the rest is not stepped through one second at a time */
+        uint64_t until = c->next_step + CAP_MAX_GAP_MS;
+        while (c->next_step <= until) {
+            cap_step(c, c->next_step);
+            c->next_step += CAP_STEP_MS;
+        }
+        c->next_step += (c->now - c->next_step) / CAP_STEP_MS * CAP_STEP_MS;
+        c->gaps++;
+    }
+    while (c->next_step <= c->now) {
+        cap_step(c, c->next_step);
+        c->next_step += CAP_STEP_MS;
+    }
+}
+
+static void cap_bad(cap_ctx_t *c, const char *path, uint64_t line, const char *what, unsigned col)
+{
+    c->r->cap_bad_lines++;
+    if (c->bad_shown++ >= CAP_BAD_SHOWN)
+        return;
+    if (line == 0) /* a binary capture that is not one: no line to name */
+        cli_err("%s: %s", path, what);
+    else
+        cli_err("%s:%llu: %s (column %u): line skipped", path, (unsigned long long)line, what, col);
+}
+
+static int cap_read_can(cap_ctx_t *c, const char *path)
+{
+    bl_transport_t t;
+    uint64_t untimed = 0;
+    int rc;
+
+    if ((rc = live_open(&t, path, c->o->capfmt, NULL)) != 0)
+        return rc;
+    if (t.live) {
+        bl_transport_close(&t);
+        cli_err("%s: matrix import reads a capture file; a live bus is validated with bmslink validate --battery",
+                path);
+        return BL_EXIT_USAGE;
+    }
+    t.notify = NULL;
+    for (;;) {
+        bl_cap_frame_t cf;
+        bl_line_err_t le;
+        uint32_t before;
+        rc = bl_transport_read(&t, &cf, -1, &le);
+        if (rc == BL_ENOENT)
+            break;
+        if (rc == 0)
+            continue;
+        if (rc == BL_EBADMSG) {
+            cap_bad(c, path, t.line, le.what, le.col);
+            continue;
+        }
+        if (rc < 0) {
+            cli_err("%s:%llu: read error: %s", path, (unsigned long long)t.line, t.err[0] ? t.err : bl_strerror(rc));
+            bl_transport_close(&t);
+            return BL_EXIT_IO;
+        }
+        if (!cf.has_ts) {
+            untimed++;
+            continue;
+        }
+        cap_time(c, cf.ts_us);
+        before = c->inv.rx_foreign;
+        bl_inv_rx(&c->inv, &cf.f, c->now);
+        if (c->inv.rx_foreign != before)
+            c->r->cap_frames_inverter++;
+    }
+    bl_transport_close(&t);
+    if (!c->started) {
+        if (untimed > 0)
+            cli_err("%s: %llu frames but no timestamps: the judge needs the capture's time (record with "
+                    "candump -L, candump -t a, or as ASC)", path, (unsigned long long)untimed);
+        else if (c->r->cap_bad_lines > 0)
+            cli_err("%s: no CAN frames: none of %llu %s is a CAN frame of a format bmslink reads", path,
+                    (unsigned long long)c->r->cap_bad_lines, t.binary ? "records" : "lines");
+        else
+            cli_err("%s: no CAN frames (empty capture?)", path);
+        return BL_EXIT_IO;
+    }
+    return BL_EXIT_OK;
+}
+
+static int cap_read_rs485(cap_ctx_t *c, const char *path)
+{
+    static uint8_t b[BL_LINE_MAX];
+    bl_linereader_t lr;
+    const char *line;
+    size_t len;
+    uint64_t untimed = 0;
+    int rc;
+
+    if ((rc = bl_lr_open(&lr, path)) < 0) {
+        cli_err("%s: cannot open: %s", path, strerror(-rc));
+        return BL_EXIT_IO;
+    }
+    while ((rc = bl_lr_next(&lr, &line, &len)) == 1) {
+        size_t n = 0, col = 0;
+        uint64_t ts = 0;
+        bool has = false;
+        const char *what = "line longer than 4096 bytes";
+        uint32_t before;
+        int k = lr.too_long ? -1 : cli_hex485_line(line, len, b, sizeof b, &n, &ts, &has, &what, &col);
+        if (k < 0) {
+            cap_bad(c, path, lr.line, what, (unsigned)col);
+            continue;
+        }
+        if (k == 0)
+            continue;
+        if (!has) {
+            untimed++;
+            continue;
+        }
+        cap_time(c, ts);
+        before = c->inv.rx_foreign;
+        bl_inv_rx_bytes(&c->inv, b, n, c->now);
+        if (c->inv.rx_foreign != before)
+            c->r->cap_frames_inverter++;
+    }
+    bl_lr_close(&lr);
+    if (rc < 0) {
+        cli_err("%s: read error: %s", path, strerror(-rc));
+        return BL_EXIT_IO;
+    }
+    if (!c->started) {
+        if (untimed > 0)
+            cli_err("%s: %llu RS485 frames but no timestamps: the judge needs the capture's time", path,
+                    (unsigned long long)untimed);
+        else
+            cli_err("%s: no RS485 bytes: no line holds hex bytes or a ~ASCII frame", path);
+        return BL_EXIT_IO;
+    }
+    return BL_EXIT_OK;
+}
+
+/* A capture's length is known only at its end: its chart keeps about POINTS_TARGET points, and
+ * every point where the state, a silence or an open path changes (the bands the report draws). */
+static void thin_points(vr_result_t *r)
+{
+    size_t k = r->npts / POINTS_TARGET + 1u, w = 1;
+    for (size_t i = 1; i < r->npts; i++) {
+        const vr_point_t *a = &r->pts[w - 1], *b = &r->pts[i];
+        if (i % k == 0 || i + 1 == r->npts || a->state != b->state || a->silent != b->silent || a->blocked != b->blocked)
+            r->pts[w++] = *b;
+    }
+    r->npts = w;
+}
+
+static int run_capture(const vr_opts_t *o, const bl_profile_file_t *pf, vr_result_t *r)
+{
+    const bl_inv_profile_t *p = &pf->p;
+    const bl_protocol_t *bp = o->bp != NULL ? o->bp : p->proto;
+    const char *path = strncmp(o->capture, "file:", 5) == 0 ? o->capture + 5 : o->capture;
+    const char *base = strrchr(path, '/');
+    cap_ctx_t *c;
+    int fw = 0, rc;
+    uint32_t per = 1000;
+
+    r->recorded = true;
+    snprintf(r->scenario, sizeof r->scenario, "bench capture %s", base != NULL ? base + 1 : path);
+    if (p->proto == NULL || bl_proto_root(p->proto)->bus == BL_BUS_MODBUS) {
+        cli_err("%s: %s: the inverter model cannot read %s (%s)", o->verb, p->name, p->protocol_name,
+                p->proto == NULL ? "not in this build" : "a Modbus register map");
+        return BL_EXIT_USAGE;
+    }
+    if (bp == NULL || bl_proto_root(bp)->bus != bl_proto_root(p->proto)->bus) {
+        cli_err("%s: the battery speaks %s, %s reads %s: they are not on the same bus", o->verb,
+                bp != NULL ? bp->name : "?", p->name, p->protocol_name);
+        return BL_EXIT_USAGE;
+    }
+    snprintf(r->bat_protocol, sizeof r->bat_protocol, "%s", bp->name);
+    if (o->firmware != NULL && (fw = fw_index(p, o->firmware)) < 0)
+        fw = 0; /* a bench firmware the profile has no variant for: the default model, the version recorded */
+    if ((c = calloc(1, sizeof *c)) == NULL) {
+        cli_err("%s: out of memory", o->verb);
+        return BL_EXIT_IO;
+    }
+    c->o = o;
+    c->r = r;
+    c->p = p;
+    c->fw = (unsigned)fw;
+    c->vc.battery = bp;
+    c->vc.profile = p;
+    c->vc.step_ms = CAP_STEP_MS;
+    c->vc.recorded = 1;
+    c->lc.r = r;
+    c->lc.timeline = o->timeline;
+    if (bl_inv_init(&c->inv, p, c->fw, 0) < 0 || bl_val_init(&c->lc.val, &c->vc) < 0) {
+        cli_err("%s: %s: the inverter model or the judge cannot run %s", o->verb, p->name, p->protocol_name);
+        free(c);
+        return BL_EXIT_USAGE;
+    }
+    if (bl_proto_root(p->proto)->bus == BL_BUS_CAN)
+        per = bl_proto_timeout_ms(p->proto) / 10u;
+    c->lc.silent_after_ms = 3u * per > 3000u ? 3u * per : 3000u;
+    rc = bl_proto_root(p->proto)->bus == BL_BUS_CAN ? cap_read_can(c, path) : cap_read_rs485(c, path);
+    if (rc != BL_EXIT_OK) {
+        free(c);
+        return rc;
+    }
+    if (c->next_step - CAP_STEP_MS < c->now)
+        cap_step(c, c->now); /* the last frames are judged too */
+    if (c->gaps > 0)
+        cli_err("%s: %llu jump%s of the timestamps over an hour: taken as pauses of the recording (the first hour of "
+                "each judged as a silence)", path, (unsigned long long)c->gaps, c->gaps == 1 ? "" : "s");
+    r->cap_frames_battery = c->inv.rx_frames;
+    if (c->inv.rx_frames == 0) {
+        size_t k = 0;
+        char why[160] = "";
+        for (unsigned j = 0; j < BL_REJ_COUNT && k < sizeof why; j++)
+            if (c->inv.rx_rejected[j])
+                k += (size_t)snprintf(why + k, sizeof why - k, "%s%u %s", k ? ", " : "; rejected: ",
+                                      (unsigned)c->inv.rx_rejected[j], bl_reject_str(j));
+        cli_err("%s: no battery frame that %s reads (%s)%s; %llu inverter frames: a capture of another bus or "
+                "protocol? (bmslink detect %s)", path, p->name, p->protocol_name, why,
+                (unsigned long long)r->cap_frames_inverter, path);
+        free(c);
+        return BL_EXIT_USAGE;
+    }
+    if (o->firmware != NULL)
+        snprintf(r->inv_firmware, sizeof r->inv_firmware, "%s", o->firmware);
+    else if (p->nfw)
+        snprintf(r->inv_firmware, sizeof r->inv_firmware, "%s", p->firmware[c->inv.fw < p->nfw ? c->inv.fw : 0]);
+    r->session_ms = c->now - c->t0;
+    if (r->npts > (size_t)2 * POINTS_TARGET)
+        thin_points(r);
+    bl_val_finish(&c->lc.val, c->now, r->checks);
+    quirks_text(r, p, c->lc.val.quirks_acted);
+    snprintf(r->bat_manufacturer, sizeof r->bat_manufacturer, "%s", bl_record_str(&c->inv.rx, BL_F_MANUFACTURER));
+    snprintf(r->bat_model, sizeof r->bat_model, "%s", bl_record_str(&c->inv.rx, BL_F_MODEL));
+    snprintf(r->bat_firmware, sizeof r->bat_firmware, "%s", c->lc.val.firmware_seen);
+    verdict(r);
+    free(c);
+    if (r->oom) {
+        cli_err("%s: out of memory for the report's timeline", o->verb);
+        return BL_EXIT_IO;
+    }
+    return BL_EXIT_OK;
+}
+
 int vr_run(const vr_opts_t *o, const bl_profile_file_t *pf, vr_result_t *r)
 {
     memset(r, 0, sizeof *r);
     r->stride = 1;
     describe(o, &pf->p, r);
-    return o->live ? run_live(o, pf, r) : run_sim(o, pf, r);
+    return o->capture != NULL ? run_capture(o, pf, r) : o->live ? run_live(o, pf, r) : run_sim(o, pf, r);
 }
 
 void vr_free(vr_result_t *r)
@@ -540,8 +859,8 @@ void vr_print_text(bl_out_t *o, const vr_result_t *r)
         return;
     }
     out_printf(o, "  battery %s (%s%s%s), %s session%s%s, ", r->battery, r->bat_protocol,
-               r->bat_firmware[0] ? ", firmware " : "", r->bat_firmware, r->live ? "live" : "simulated",
-               r->live ? "" : " ", r->live ? "" : r->scenario);
+               r->bat_firmware[0] ? ", firmware " : "", r->bat_firmware,
+               r->recorded ? "recorded" : r->live ? "live" : "simulated", r->live ? "" : " ", r->live ? "" : r->scenario);
     out_clock(o, r->session_ms);
     out_str(o, r->stopped_early ? " (stopped: nothing more to judge)\n" : "\n");
     for (unsigned i = 0; i < BL_VC_COUNT; i++) {
@@ -617,7 +936,7 @@ void vr_print_json(bl_out_t *o, const vr_result_t *r)
     j_kstr(o, "protocol", r->protocol);
     j_kstr(o, "interface", r->interface);
     j_kstr(o, "firmware", r->inv_firmware);
-    j_kstr(o, "mode", r->live ? "live" : "simulated");
+    j_kstr(o, "mode", r->recorded ? "bench" : r->live ? "live" : "simulated");
     j_kstr(o, "scenario", r->scenario);
     j_kmilli(o, "session_s", (int64_t)r->session_ms, 3);
     j_kstr(o, "status", r->status == VR_PASS ? "pass" : "fail");

@@ -42,6 +42,10 @@ typedef struct {
     unsigned nsettings;
     char quirks[512];            /* the profile's quirks that acted, "id (source); ..." */
     bool live;
+    /* a bench capture judged offline (matrix import): what it held */
+    bool recorded;
+    uint64_t cap_frames_battery, cap_frames_inverter, cap_bad_lines, cap_first_us;
+    bool cap_wallclock;          /* cap_first_us is a date (candump -L, ASC with a date header) */
     /* the verdict */
     bool ran;                    /* false: untested, why says why */
     char why[256];
@@ -70,10 +74,15 @@ typedef struct {
     const char *firmware;        /* --firmware NAME or NULL */
     uint64_t duration_ms;        /* 0: the scenario's (simulation) / 2 min (live) */
     bool timeline;               /* keep points and events (a report wants them) */
+    const char *capture;         /* a bench capture of battery and inverter traffic to judge offline
+                                    (candump, candump -L, ASC, hex485); the profile's model reads it */
+    unsigned capfmt;             /* bl_capfmt_t, BL_FMT_AUTO: sniffed */
 } vr_opts_t;
 
 /*
- * Run one session of profile pf (its file stays alive as long as r is used).
+ * Run one session of profile pf (o->capture: judge the recorded session instead; a capture
+ * that cannot be read, or holds no timestamped frame of the battery, is BL_EXIT_IO / _USAGE
+ * with the message printed) (its file stays alive as long as r is used).
  * @return BL_EXIT_OK (r->ran false when the pair cannot be tested: r->why),
  *         BL_EXIT_USAGE (a scenario the pair refuses, a firmware the profile lacks),
  *         BL_EXIT_IO (a live bus that cannot be opened)

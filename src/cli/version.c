@@ -23,9 +23,9 @@ static const schema_t schemas[] = {
     { "profiles", "profiles --json", 1, 1 }, /* 1.1: error_codes (issue 12) */
     { "decode", "decode --json", 1, 0 },
     { "decode_summary", "decode --summary", 1, 0 },
-    { "validate", "validate --json", 1, 0 },
+    { "validate", "validate --json", 1, 1 }, /* 1.1: mode "bench" (matrix import --json) */
     { "diagnose", "diagnose --json", 1, 1 }, /* 1.1: inverter_codes per finding, battery (issue 12) */
-    { "matrix", "matrix export --format json", 1, 0 },
+    { "matrix", "matrix export --format json", 1, 1 }, /* 1.1: source, who, notes */
     /* shapes CLI.md leaves to us: documented in docs/design.md */
     { "detect", "detect --json", 1, 0 },
     { "monitor", "monitor --json", 1, 0 },

@@ -891,7 +891,11 @@ static void loss_window_end(bl_val_t *v, uint64_t t)
     bool reached = v->safe_at != BL_NEVER && v->safe_at <= due && v->unsafe_again == BL_NEVER;
     bool judged = v->silent_drove && (t >= due || reached);
 
-    if (judged) {
+    if (judged && v->cfg.recorded) {
+        /* a capture: the battery measures the current, and it was not heard; the model's
+         * own state would only say what the model did, not the real inverter */
+        v->windows_blind++;
+    } else if (judged) {
         v->windows_judged++;
         if (!reached) {
             v->windows_failed++;
@@ -920,7 +924,9 @@ static void loss_sample(bl_val_t *v, const bl_val_sample_t *s, int32_t drove_bef
             if (v->loss_nev == 0 && evidence_frame(v, s->inv, BL_F_NONE, "last battery frame before the silence", &e))
                 add_ev(v->loss_ev, &v->loss_nev, &e);
         }
-        if (safe_now(s)) {
+        if (v->cfg.recorded) {
+            /* nothing seen to judge: see loss_window_end */
+        } else if (safe_now(s)) {
             if (v->safe_at == BL_NEVER)
                 v->safe_at = t;
         } else if (v->safe_at != BL_NEVER && v->unsafe_again == BL_NEVER) {
@@ -1461,6 +1467,14 @@ static void finish_comm_loss(const bl_val_t *v, verdict_t *w)
         t_str(&w->obs, "not exercised: the battery never went silent (on a real bus, disconnect it during the run)");
         return;
     }
+    if (v->windows_judged == 0 && v->windows_blind > 0) {
+        t_str(&w->obs, "not judged: the battery was silent from ");
+        t_clock(&w->obs, v->loss_first_ms);
+        t_str(&w->obs, " past the inverter's timeout, but a capture shows the current only through the battery's "
+                       "own frames; judge it live (validate --battery BUS) or record it with matrix add");
+        v_ev(w, v->loss_ev, v->loss_nev);
+        return;
+    }
     if (v->windows_judged == 0) {
         t_str(&w->obs, "not exercised: the silence was shorter than the timeout, or the inverter drove no current");
         return;
@@ -1580,6 +1594,10 @@ static void finish_settings(const bl_val_t *v, verdict_t *w)
         t_str(&w->exp, p->settings[i].name);
         t_str(&w->exp, " = ");
         t_str(&w->exp, p->settings[i].required);
+    }
+    if (v->cfg.recorded) {
+        t_str(&w->obs, "not judged: a capture does not show the inverter's settings (note them with --notes)");
+        return;
     }
     if (v->settings_wrong) {
         bool first = true;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The compatibility matrix as a real SQLite file, read by a peer we did not write (the
 # sqlite3 shell): matrix run/show/export/diff/runs/reference, the CLI.md JSON shape,
-# migrations from a schema-1 file, a file from a newer bmslink refused, and a matrix run
+# migrations from schema-1 and schema-2 files, a file from a newer bmslink refused, and a matrix run
 # killed with SIGKILL half-way: the file passes PRAGMA integrity_check and keeps every
 # result committed before the kill. Skips (77) without the sqlite3 shell.
 set -u
@@ -29,7 +29,8 @@ DB="$T/m.db"
 check run 0 "$B" matrix run --db "$DB" --battery sim:pylon-lv --inverter all --reference
 expect_out run "run 1: sim:pylon-lv against 23 inverter profiles, 21 tested; stored in"
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity after a run"
-[ "$(q 'PRAGMA user_version')" = 2 ] || fail "schema version $(q 'PRAGMA user_version')"
+[ "$(q 'PRAGMA user_version')" = 3 ] || fail "schema version $(q 'PRAGMA user_version')"
+[ "$(q 'SELECT source, mode FROM runs WHERE run_id = 1')" = "sim|simulated" ] || fail "run 1 source: $(q 'SELECT source FROM runs')"
 [ "$(q 'SELECT count(*) FROM results WHERE run_id = 1')" = 23 ] || fail "23 results: $(q 'SELECT count(*) FROM results')"
 [ "$(q "SELECT count(*) FROM checks WHERE run_id = 1 AND inverter = 'generic-pylon-lv'")" = 12 ] || fail "12 checks stored"
 [ "$(q "SELECT status FROM results WHERE inverter = 'generic-pylon-lv'")" = pass ] || fail "generic-pylon-lv stored as pass"
@@ -41,8 +42,8 @@ expect_out run "run 1: sim:pylon-lv against 23 inverter profiles, 21 tested; sto
 
 # ---- show: the seed's table ----
 check show 0 "$B" matrix show --db "$DB"
-expect_out show "INVERTER MODEL  *INTERFACE  *FIRMWARE  *STATUS  *SUPPORTED FUNCTIONS  *REQUIRED SETTINGS"
-expect_out show "^generic-pylon-lv  *CAN 500 kbit/s, pylon-lv  *reference  *pass  *all but firmware  *battery_type = Pylon CAN"
+expect_out show "INVERTER MODEL  *INTERFACE  *FIRMWARE  *STATUS  *SOURCE  *SUPPORTED FUNCTIONS  *REQUIRED SETTINGS"
+expect_out show "^generic-pylon-lv  *CAN 500 kbit/s, pylon-lv  *reference  *pass  *sim  *all but firmware  *battery_type = Pylon CAN"
 expect_out show "^fronius-gen24 .*untested"
 
 # ---- export: json (CLI.md), csv, md, html ----
@@ -107,16 +108,35 @@ check bad-run 2 "$B" matrix show --db "$DB" --run 99;                expect_err 
 "$B" matrix run --db "$T/solo.db" --battery sim:pylon-lv --inverter victron-gx >/dev/null 2>&1
 check no-reference 2 "$B" matrix diff --db "$T/solo.db";            expect_err no-reference "has no reference run"
 
-# ---- migrations: a schema-1 file is brought to 2 and keeps its rows ----
+# ---- migrations: a schema-1 file is brought to 3 and keeps its rows ----
 sqlite3 "$T/v1.db" < "$SRC/tests/data/matrix-v1.sql" || fail "build the schema-1 file"
 check migrate 0 "$B" matrix show --db "$T/v1.db"
 expect_out migrate "^generic-pylon-lv .* pass "
 DB="$T/v1.db"
-[ "$(q 'PRAGMA user_version')" = 2 ] || fail "migrated to 2: $(q 'PRAGMA user_version')"
+[ "$(q 'PRAGMA user_version')" = 3 ] || fail "migrated to 3: $(q 'PRAGMA user_version')"
+[ "$(q 'SELECT source FROM runs')" = sim ] || fail "a schema-1 simulated run becomes source sim: $(q 'SELECT source FROM runs')"
 [ "$(q 'SELECT count(*) FROM checks') $(q 'SELECT reference FROM runs')" = "2 0" ] || fail "rows kept by the migration"
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity after the migration"
 sqlite3 "$T/v1.db" 'PRAGMA user_version = 99'
-check newer 3 "$B" matrix show --db "$T/v1.db";                     expect_err newer "schema version 99 is newer than this bmslink knows (2)"
+check newer 3 "$B" matrix show --db "$T/v1.db";                     expect_err newer "schema version 99 is newer than this bmslink knows (3)"
+
+# ---- a schema-2 file (reference runs, a live run, no sources) is brought to 3: a live run
+# ---- becomes source live, a simulated one sim; rows, reference marks and checks are kept;
+# ---- bench and manual results then go into the same file ----
+sqlite3 "$T/v2.db" < "$SRC/tests/data/matrix-v2.sql" || fail "build the schema-2 file"
+check migrate2 0 "$B" matrix show --db "$T/v2.db" --all
+expect_out migrate2 "^victron-gx .* pass  *live "
+expect_out migrate2 "^generic-pylon-lv .* pass  *sim "
+DB="$T/v2.db"
+[ "$(q 'PRAGMA user_version')" = 3 ] || fail "schema 2 migrated to 3: $(q 'PRAGMA user_version')"
+[ "$(q 'SELECT run_id, source, reference FROM runs ORDER BY run_id' | tr '\n' ' ')" = "1|sim|1 2|live|0 " ] \
+    || fail "schema-2 runs after the migration: $(q 'SELECT run_id, source, reference FROM runs' | tr '\n' ' ')"
+[ "$(q 'SELECT count(*) FROM checks')" = 3 ] || fail "checks kept by the migration: $(q 'SELECT count(*) FROM checks')"
+[ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity after the schema-2 migration"
+check migrate2-add 0 "$B" matrix add --db "$T/v2.db" --inverter "Victron MultiPlus-II" --firmware v3.14 --interface can \
+    --status pass --who anna --notes "DVCC on, SOC shown"
+[ "$(q "SELECT source, who FROM runs WHERE run_id = 3")" = "manual|anna" ] || fail "manual run in a migrated file"
+[ "$(q 'PRAGMA foreign_key_check')" = "" ] || fail "foreign keys after the migration"
 
 # ---- kill -9 in the middle of a run: what was committed stays, the file stays valid ----
 DB="$T/k.db"

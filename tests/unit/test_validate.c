@@ -32,6 +32,7 @@ static bl_record_t bms;
 static bl_inv_out_t drive;
 static bl_val_check_t out[BL_VC_COUNT];
 static uint8_t blocked, silent;
+static uint8_t recorded; /* judge_setup: a recorded session (bench capture) */
 
 #define S(x) ((uint64_t)(x) * 1000u)
 
@@ -54,6 +55,7 @@ static void judge_setup(const char *protocol)
     cfg.profile = &prof;
     cfg.step_ms = 1000;
     cfg.capacity_mAh = 200000;
+    cfg.recorded = recorded;
     assert_int_equal(bl_val_init(&val, &cfg), 0);
     bl_record_init(&bms);
     bl_record_set(&bms, BL_F_SOC, 60000, 2, 0);
@@ -327,6 +329,40 @@ static void test_comm_loss_shorter_than_the_timeout_is_skipped(void **state)
     run(106, 130);
     finish(130);
     assert_check(BL_VC_COMM_LOSS, BL_VS_SKIP, BL_NEVER);
+}
+
+/* A recorded session (a bench capture): while the battery is silent nothing shows the current
+ * that flowed, and the model's own standby says nothing about the real inverter. Neither a
+ * model that went safe nor a current frozen at its last report may pass or fail comm_loss; the
+ * settings are not seen either. The limits are still judged on what the battery measured. */
+static void test_recorded_session_does_not_judge_what_a_capture_cannot_see(void **state)
+{
+    (void)state;
+    recorded = 1;
+    judge_setup("pylon-lv");
+    recorded = 0;
+    prof.nsettings = 1;
+    prof.settings[0].name = "battery_type";
+    prof.settings[0].required = "Pylon CAN";
+    drive.i_mA = -40000;
+    run(0, 99);
+    silent = 1;
+    run(100, 109);
+    inv.state = BL_INV_STANDBY; /* the model timed out: the real inverter may not have */
+    run(110, 200);
+    silent = 0;
+    inv.state = BL_INV_RUN;
+    bl_record_set(&bms, BL_F_CCL, 20000, 1, 0);
+    inv.rx = bms;
+    inv.view = bms;
+    drive.i_mA = 40000; /* charging 40 A against a 20 A limit, as the battery measured it */
+    run(201, 240);
+    finish(240);
+    assert_check(BL_VC_COMM_LOSS, BL_VS_SKIP, BL_NEVER);
+    assert_non_null(strstr(out[BL_VC_COMM_LOSS].observed, "battery was silent from 00:01:40"));
+    assert_check(BL_VC_SETTINGS, BL_VS_SKIP, BL_NEVER);
+    assert_non_null(strstr(out[BL_VC_SETTINGS].observed, "a capture does not show"));
+    assert_int_equal(out[BL_VC_CHARGE_LIMITS].status, BL_VS_FAIL);
 }
 
 /* The BMS opens the charge path at 50 s; the inverter stops 3 s later: in time (5 s + 1 s). */
@@ -764,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_comm_loss_safe_within_the_timeout_passes),
         cmocka_unit_test(test_comm_loss_still_driving_past_the_timeout_fails),
         cmocka_unit_test(test_comm_loss_shorter_than_the_timeout_is_skipped),
+        cmocka_unit_test(test_recorded_session_does_not_judge_what_a_capture_cannot_see),
         cmocka_unit_test(test_protection_stopped_in_time_passes),
         cmocka_unit_test(test_protection_ignored_fails),
         cmocka_unit_test(test_alarm_that_reaches_the_inverter_passes),
