@@ -336,6 +336,18 @@ typedef struct {
 int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
                  uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d);
 
+/*
+ * As bl_rs_decode() for a caller that wants the record only (no packs, no value list):
+ * the same result, *rec changed the same way. *fields (may be NULL) = BL_BIT(field) of
+ * the battery fields the payload set (0 on a reject).
+ */
+int bl_rs_decode_rec(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                     uint64_t now_ms, bl_record_t *rec, uint32_t *fields);
+
+/* true when bl_rs_decode(c, m, pl, n, -1, ...) would decode the payload (its layout fits and
+ * every value is in range); stores nothing. */
+bool bl_rs_fits(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n);
+
 /* What an encoder did with the record. */
 typedef struct {
     uint32_t substituted;  /* BL_BIT(field): invalid or stale, sent as the safe value */

@@ -165,6 +165,33 @@ bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw);
 /* The marker itself. */
 uint64_t bl_sig_invalid_marker(const bl_signal_t *s);
 
+/*
+ * Inline forms for the codecs' per-value work (every row of every frame passes here):
+ * the same results as bl_sig_raw_value(), bl_sig_is_invalid_marker() and
+ * bl_sig_to_milli(); the last handles the common case (no divisor, a raw value that
+ * cannot overflow the product) inline and calls bl_sig_to_milli() for the rest.
+ */
+static inline int64_t bl_sig_value(const bl_signal_t *s, uint64_t raw)
+{
+    if ((s->flags & BL_SF_SIGNED) && s->len < 64 && (raw >> (s->len - 1u)) & 1u)
+        return (int64_t)(raw | ~bl_sig_len_mask(s->len));
+    return (int64_t)raw;
+}
+static inline bool bl_sig_marker(const bl_signal_t *s, uint64_t raw)
+{
+    if (!(s->flags & BL_SF_INVALID))
+        return false;
+    return raw == ((s->flags & BL_SF_SIGNED) ? UINT64_C(1) << (s->len - 1u) : bl_sig_len_mask(s->len));
+}
+static inline int64_t bl_sig_milli(const bl_signal_t *s, int64_t rawval)
+{
+    if (s->div <= 1 && rawval <= INT32_MAX && rawval >= -INT32_MAX) {
+        int64_t v = rawval * s->mul + s->offset;
+        return ((s->flags & BL_SF_ABS) && v < 0) ? -v : v;
+    }
+    return bl_sig_to_milli(s, rawval);
+}
+
 /* Decimals that represent one step of the signal (0..3). */
 uint8_t bl_sig_decimals(const bl_signal_t *s);
 /* true when s has a physical range to check. */

@@ -51,25 +51,18 @@ static bool rest_only(const bl_rs_msg_t *m)
            (m->nrsp == 1 && (m->rsp[0].op == BL_RI_REST || (m->rsp[0].sig.kind == BL_SK_ASCII && m->rsp[0].size == 0)));
 }
 
-static bool fits_layout(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n)
-{
-    bl_record_t scratch;
-    bl_record_init(&scratch);
-    return bl_rs_decode(c, m, pl, n, -1, 0, &scratch, NULL, 0, NULL) == 0;
-}
-
 /* An answer without its request: the command whose layout the payload fits, trying
  * what inverters poll first. */
 const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n)
 {
     for (const uint8_t *q = c->poll; q != NULL && *q; q++) {
         const bl_rs_msg_t *m = bl_rs_msg(c, *q);
-        if (m != NULL && !rest_only(m) && fits_layout(c, m, pl, n))
+        if (m != NULL && !rest_only(m) && bl_rs_fits(c, m, pl, n))
             return m;
     }
     for (unsigned i = 0; i < c->nmsgs; i++) {
         const bl_rs_msg_t *m = &c->msgs[i];
-        if (!rest_only(m) && m->nrsp > 0 && fits_layout(c, m, pl, n))
+        if (!rest_only(m) && m->nrsp > 0 && bl_rs_fits(c, m, pl, n))
             return m;
     }
     return NULL;

@@ -74,9 +74,7 @@ int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw
 
 int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw)
 {
-    if ((s->flags & BL_SF_SIGNED) && s->len < 64 && (raw >> (s->len - 1u)) & 1u)
-        return (int64_t)(raw | ~bl_sig_len_mask(s->len));
-    return (int64_t)raw;
+    return bl_sig_value(s, raw);
 }
 
 /* a / b rounded half away from zero; b > 0 */
@@ -165,7 +163,7 @@ uint64_t bl_sig_invalid_marker(const bl_signal_t *s)
 
 bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw)
 {
-    return (s->flags & BL_SF_INVALID) && raw == bl_sig_invalid_marker(s);
+    return bl_sig_marker(s, raw);
 }
 
 static uint8_t decimals_of(int64_t v)
@@ -187,8 +185,9 @@ uint8_t bl_sig_decimals(const bl_signal_t *s)
     uint8_t a, b;
     if (s->kind != BL_SK_NUM)
         return 0;
-    a = (s->mul % d == 0) ? decimals_of(s->mul / d) : 3;
-    b = decimals_of(s->offset);
+    /* no divisor and no offset: most rows, and no division needed */
+    a = d == 1 ? decimals_of(s->mul) : (s->mul % d == 0) ? decimals_of(s->mul / d) : 3;
+    b = s->offset == 0 ? 0 : decimals_of(s->offset);
     return a > b ? a : b;
 }
 

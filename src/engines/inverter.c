@@ -379,6 +379,7 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
 {
     bl_rs_frame_t f;
     bl_rsr_t why = BL_RSR_NONE;
+    uint32_t fields;
     int k = -1;
 
     if (v->rs == NULL)
@@ -403,16 +404,12 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
         v->rx_rejected[BL_REJ_UNKNOWN_ID]++;
         return;
     }
-    /* decoded apart, then merged: what this command carries is what the answer set */
-    bl_record_init(&v->rs_scratch);
-    if (bl_rs_decode(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rs_scratch, NULL, 0, NULL) < 0) {
+    /* all or nothing into what it heard; what this command carries is what the answer set */
+    if (bl_rs_decode_rec(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rx, &fields) < 0) {
         v->rx_rejected[BL_REJ_LENGTH]++;
         return;
     }
-    for (unsigned fld = 0; fld < BL_F_BATTERY_COUNT; fld++)
-        if (v->rs_scratch.f[fld].valid)
-            v->rs_fields[k] |= (uint32_t)BL_BIT(fld);
-    bl_record_merge(&v->rx, &v->rs_scratch);
+    v->rs_fields[k] |= fields;
     v->rs_done[k] = 1;
     v->rx_frames++;
     v->heard_ms[k] = now_ms;
