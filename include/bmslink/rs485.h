@@ -141,8 +141,8 @@ typedef struct {
 
 /*
  * Parse one whole frame '~' .. CR (the CR may be absent). info_buf receives
- * the INFO bytes (at most cap). Checks hex syntax, LENID against the
- * characters present, LCHKSUM and CHKSUM.
+ * the INFO bytes (at most cap; after a reject its contents are undefined).
+ * Checks hex syntax, LENID against the characters present, LCHKSUM and CHKSUM.
  * @retval 0           *f filled
  * @retval BL_EBADMSG  *why says which check failed; got/want (may be NULL) the values
  */
@@ -404,6 +404,7 @@ typedef struct {
     const bl_rs_msg_t *msg;/* its row, NULL when unknown */
     const uint8_t *pl;     /* payload: INFO bytes, Daly data[8], JBD data */
     size_t plen;
+    bool infer;            /* defer_infer: an answer whose command is left to bl_rs_session_infer() */
 } bl_rs_frame_t;
 
 typedef struct {
@@ -419,6 +420,9 @@ typedef struct {
     uint8_t next;
     uint64_t requests, replies;
     uint32_t rejected[BL_RSR_COUNT]; /* message-level causes, only ever incremented */
+    bool defer_infer;      /* set by the caller after init: answers without their request are not
+                              inferred by bl_rs_session_frame() (f->infer set, f->cmd unknown);
+                              the caller infers and decodes them at once with bl_rs_session_infer() */
 } bl_rs_session_t;
 
 /* @retval 0  @retval BL_EINVAL p is not a byte protocol (Modbus maps have no frames here) */
@@ -439,6 +443,18 @@ int bl_rs_session_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint
 /* The command whose reply layout fits a payload (what inverters poll first), NULL when
  * none does: for answers whose request was not seen, or did not match them. */
 const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n);
+
+/*
+ * For a session with defer_infer, answer f with f->infer set: the command bl_rs_infer()
+ * names (f->cmd, f->msg, f->inferred as bl_rs_session_frame() would have set them;
+ * BL_RSR_UNSOLICITED counted when none fits), found by decoding, not only checking, the
+ * layouts of ids[0..nids): when the command is one of those, its payload is in *rec as
+ * bl_rs_decode_rec(c, f->msg, f->pl, f->plen, -1, now_ms, rec, fields) leaves it and
+ * *decoded is true; else *rec is untouched. One walk per layout tried instead of a check
+ * and then a decode.
+ */
+const bl_rs_msg_t *bl_rs_session_infer(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                       uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded);
 
 /* Inverter role: the request frame for cmd to addr (Pylon group = INFO 0xFF).
  * @retval > 0 bytes  @retval BL_ENOENT unknown command  @retval BL_ENOSPC */

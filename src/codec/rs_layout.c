@@ -11,6 +11,14 @@
 
 #include <string.h>
 
+/* The per-value helpers of the walk: inlined where the compiler would call them (every
+ * value of every payload passes through them). */
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 const bl_rs485_codec_t *bl_rs_codec(const bl_protocol_t *p)
 {
     for (; p != NULL; p = p->base)
@@ -89,7 +97,7 @@ static inline uint64_t be_read(const uint8_t *p, size_t nb)
 
 /* Raw bits of s in p[0..avail), as bl_sig_raw_get() reads them: whole-byte big-endian
  * fields and the bits of one byte directly, anything else through the signal engine. */
-static inline int raw_at(const bl_signal_t *s, const uint8_t *p, size_t avail, uint64_t *raw)
+HOT int raw_at(const bl_signal_t *s, const uint8_t *p, size_t avail, uint64_t *raw)
 {
     size_t nb = be_bytes(s);
     if (nb != 0) {
@@ -137,7 +145,7 @@ static bl_alarm_mask_t alarm_mask(const bl_signal_t *s)
 
 /* The value of raw for s. Returns a reject cause; *present false when the wire says
  * "not available". */
-static inline bl_rsr_t value_of(const bl_signal_t *s, uint64_t raw, int64_t *val, bool *present)
+HOT bl_rsr_t value_of(const bl_signal_t *s, uint64_t raw, int64_t *val, bool *present)
 {
     *present = false;
     switch (s->kind) {
@@ -167,7 +175,7 @@ static inline bl_rsr_t value_of(const bl_signal_t *s, uint64_t raw, int64_t *val
 
 /* One scalar value at p (avail bytes): value_of() the raw bits there, BL_RSR_LAYOUT when they
  * are not there. */
-static inline bl_rsr_t scalar(const bl_signal_t *s, const uint8_t *p, size_t avail, int64_t *val, bool *present)
+HOT bl_rsr_t scalar(const bl_signal_t *s, const uint8_t *p, size_t avail, int64_t *val, bool *present)
 {
     uint64_t raw;
     *present = false;
@@ -186,7 +194,7 @@ static void store_num(walk_t *w, const bl_signal_t *s, int64_t v)
     else if (fi->kind == BL_FK_BOOL)
         put_field(w, s->field, v != 0, 0);
     else
-        put_field(w, s->field, (int32_t)v, bl_sig_decimals(s));
+        put_field(w, s->field, (int32_t)v, bl_sig_dec(s));
 }
 
 static void store_text(walk_t *w, const bl_signal_t *s, const uint8_t *p, size_t n)
@@ -399,12 +407,12 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
     if (w->rec == NULL) {
         /* checking the layout only */
     } else if (used > 0 && it->agg == BL_AGG_CELLS) {
-        uint8_t dec = bl_sig_decimals(s);
+        uint8_t dec = bl_sig_dec(s);
         put_field(w, BL_F_CELL_V_MIN, (int32_t)mn, dec);
         put_field(w, BL_F_CELL_V_MAX, (int32_t)mx, dec);
     } else if (used > 0 && it->agg == BL_AGG_TEMPS) {
         int64_t avg = sum >= 0 ? (sum + used / 2) / used : -((-sum + used / 2) / used);
-        uint8_t dec = bl_sig_decimals(s);
+        uint8_t dec = bl_sig_dec(s);
         put_field(w, BL_F_TEMP_MIN, (int32_t)mn, dec);
         put_field(w, BL_F_TEMP_MAX, (int32_t)mx, dec);
         put_field(w, BL_F_TEMP, (int32_t)avg, dec);
@@ -913,7 +921,7 @@ static uint64_t to_raw(enc_t *e, const bl_signal_t *s, int64_t milli, unsigned f
         if (field < BL_F_BATTERY_COUNT)
             e->res->clamped |= (uint32_t)BL_BIT(field);
     }
-    if (bl_sig_from_milli(s, milli, &r) < 0) {
+    if (bl_sig_raw_for(s, milli, &r) < 0) {
         if (s->flags & BL_SF_INVALID)
             return bl_sig_invalid_marker(s);
         if (field < BL_F_BATTERY_COUNT)
@@ -922,16 +930,21 @@ static uint64_t to_raw(enc_t *e, const bl_signal_t *s, int64_t milli, unsigned f
     return (uint64_t)r;
 }
 
+static inline void be_write(uint8_t *p, size_t nb, uint64_t raw)
+{
+    for (size_t i = nb; i-- > 0; raw >>= 8)
+        p[i] = (uint8_t)raw;
+}
+
 static bool put_raw(enc_t *e, const bl_signal_t *s, size_t at, size_t room, uint64_t raw)
 {
     uint8_t *p = e->out + at;
+    size_t nb = be_bytes(s);
     /* the whole-byte big-endian field and the bits of one byte, as raw_at() reads them */
-    if (s->order == BL_BE && s->start == 7 && (s->len & 7u) == 0 && s->len != 0 && s->len <= 64) {
-        size_t nb = s->len / 8u;
+    if (nb != 0) {
         if (nb > room)
             return false;
-        for (size_t i = nb; i-- > 0; raw >>= 8)
-            p[i] = (uint8_t)raw;
+        be_write(p, nb, raw);
         return true;
     }
     if (s->order == BL_LE && s->len != 0 && (unsigned)s->start + s->len <= 8u && room >= 1) {
@@ -1128,17 +1141,23 @@ static int64_t state_value(const enc_t *e, const bl_rs_item_t *it)
 static void enc_array(enc_t *e, const bl_rs_item_t *it, size_t k)
 {
     cells_t cells;
+    size_t nb = be_bytes(&it->sig); /* decided once for every element */
     if (it->agg == BL_AGG_CELLS && k > 0)
         cells_get(e, &cells);
     for (size_t i = 0; i < k; i++) {
         int64_t v;
+        uint64_t raw;
         switch (it->agg) {
         case BL_AGG_CELLS: v = cell_of(&cells, i, k); break;
         case BL_AGG_TEMPS: v = temp_value(e, it, i, k); break;
         case BL_AGG_STATES: v = state_value(e, it); break;
         default: v = it->sig.def; break;
         }
-        (void)put_raw(e, &it->sig, e->pos + i * it->size, it->size, to_raw(e, &it->sig, v, BL_F_NONE));
+        raw = to_raw(e, &it->sig, v, BL_F_NONE);
+        if (nb != 0 && nb <= it->size)
+            be_write(e->out + e->pos + i * it->size, nb, raw);
+        else
+            (void)put_raw(e, &it->sig, e->pos + i * it->size, it->size, raw);
     }
 }
 
@@ -1563,9 +1582,9 @@ int bl_mb_decode(const bl_mb_map_t *map, const bl_mb_block_t *blk, const uint16_
         if (!present)
             continue;
         if (r->flags & BL_MBF_AGG_CELL)
-            ext_take(&cells, v, bl_sig_decimals(s));
+            ext_take(&cells, v, bl_sig_dec(s));
         if (r->flags & BL_MBF_AGG_TEMP)
-            ext_take(&temps, v, bl_sig_decimals(s));
+            ext_take(&temps, v, bl_sig_dec(s));
         if (s->kind == BL_SK_ALARM) {
             bl_alarm_mask_t am = alarm_mask(s);
             stage.known[s->aclass] |= am;

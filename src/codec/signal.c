@@ -77,29 +77,9 @@ int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw)
     return bl_sig_value(s, raw);
 }
 
-/* a / b rounded half away from zero; b > 0 */
-static int64_t div_round(int64_t a, int64_t b)
-{
-    if (a >= 0)
-        return (a + b / 2) / b;
-    return -((-a + b / 2) / b);
-}
-
 static int32_t sig_div(const bl_signal_t *s)
 {
     return s->div > 0 ? s->div : 1;
-}
-
-/* a / b rounded, with the steps tables use as compile-time divisors (multiply, not divide) */
-static int64_t div_round_step(int64_t a, int64_t b)
-{
-    switch (b) {
-    case 1: return a;
-    case 10: return div_round(a, 10);
-    case 100: return div_round(a, 100);
-    case 1000: return div_round(a, 1000);
-    default: return div_round(a, b);
-    }
 }
 
 /* |milli| never exceeds this: far beyond any physical range, and room left for rounding and offset */
@@ -119,7 +99,7 @@ int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval)
             return (s->flags & BL_SF_ABS) && v < 0 ? -v : v;
         }
     }
-    v = div_round_step(rawval * m, sig_div(s)) + s->offset;
+    v = bl_sig_div_round(rawval * m, sig_div(s)) + s->offset;
     if ((s->flags & BL_SF_ABS) && v < 0)
         v = -v;
     return v;
@@ -134,7 +114,7 @@ int bl_sig_from_milli(const bl_signal_t *s, int64_t milli, int64_t *raw)
         *raw = s->def;
         return 0;
     }
-    r = s->mul > 0 ? div_round_step(num, s->mul) : div_round_step(-num, -(int64_t)s->mul);
+    r = s->mul > 0 ? bl_sig_div_round(num, s->mul) : bl_sig_div_round(-num, -(int64_t)s->mul);
     if (s->flags & BL_SF_SIGNED) {
         lo = s->len >= 64 ? INT64_MIN : -(int64_t)(UINT64_C(1) << (s->len - 1u));
         hi = s->len >= 64 ? INT64_MAX : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;

@@ -201,6 +201,7 @@ static int rs_init(bl_inv_t *v, uint64_t now_ms)
     const bl_rs485_codec_t *c = bl_rs_codec(v->p->proto);
     if (c == NULL || c->kind == BL_RSK_MODBUS || bl_rs_session_init(&v->rsess, v->p->proto) < 0)
         return BL_ENOTSUP; /* a register map has no frames to poll here */
+    v->rsess.defer_infer = true; /* answers are inferred and decoded in one go: bl_inv_rx_bytes() */
     v->rs = c;
     v->rs_addr = c->addr_default;
     v->rs_wait = -1;
@@ -379,7 +380,8 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
 {
     bl_rs_frame_t f;
     bl_rsr_t why = BL_RSR_NONE;
-    uint32_t fields;
+    uint32_t fields = 0;
+    bool decoded = false;
     int k = -1;
 
     if (v->rs == NULL)
@@ -393,6 +395,10 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
         return;
     }
     v->rs_wait = -1; /* answered */
+    /* no request seen by the session: the command its layout fits, decoded into what it
+     * heard when it is one the inverter polls */
+    if (f.infer)
+        (void)bl_rs_session_infer(&v->rsess, &f, v->rs_cmd, v->rs_n, now_ms, &v->rx, &fields, &decoded);
     for (unsigned j = 0; j < v->rs_n; j++)
         if (v->rs_cmd[j] == f.cmd)
             k = (int)j;
@@ -405,7 +411,7 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
         return;
     }
     /* all or nothing into what it heard; what this command carries is what the answer set */
-    if (bl_rs_decode_rec(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rx, &fields) < 0) {
+    if (!decoded && bl_rs_decode_rec(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rx, &fields) < 0) {
         v->rx_rejected[BL_REJ_LENGTH]++;
         return;
     }
