@@ -368,23 +368,30 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
     unsigned used = 0;
     const uint8_t *q = w->pl + w->pos;
     size_t nb = be_bytes(s); /* decided once for every element */
+    uint64_t last = 0;       /* the previous element's raw value: equal ones (cells of a */
+    int64_t v = 0;           /* balanced pack, normal states) are worth the same */
+    bool present = false;
 
     if (k * it->size > w->n - w->pos)
         return BL_RSR_LAYOUT;
     if (nb > it->size)
         nb = 0; /* does not fit an element: raw_at() says so */
     for (size_t e = 0; e < k; e++, q += it->size) {
-        int64_t v = 0;
-        bool present;
         uint64_t raw;
-        bl_rsr_t why;
+        bool same;
         if (nb != 0)
             raw = be_read(q, nb);
         else if (raw_at(s, q, it->size, &raw) < 0)
             return BL_RSR_LAYOUT;
-        why = value_of(s, raw, &v, &present);
-        if (why != BL_RSR_NONE)
-            return why;
+        same = e > 0 && raw == last;
+        if (!same) {
+            bl_rsr_t why;
+            v = 0;
+            why = value_of(s, raw, &v, &present);
+            if (why != BL_RSR_NONE)
+                return why;
+            last = raw;
+        }
         if (w->d != NULL && w->d->narr < BL_RS_MAX_ARR) {
             w->d->arr[w->d->narr++] = present ? (int32_t)v : INT32_MIN;
             stored++;
@@ -394,7 +401,8 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
         if (!present)
             continue;
         if (it->agg == BL_AGG_STATES) {
-            states_alarm(w, it, v / 1000);
+            if (!same) /* the same code again changes nothing */
+                states_alarm(w, it, v / 1000);
             continue;
         }
         if (e < lo || e >= hi)
@@ -1142,18 +1150,24 @@ static void enc_array(enc_t *e, const bl_rs_item_t *it, size_t k)
 {
     cells_t cells;
     size_t nb = be_bytes(&it->sig); /* decided once for every element */
+    int64_t state = 0, last = 0;
+    uint64_t raw = 0;
     if (it->agg == BL_AGG_CELLS && k > 0)
         cells_get(e, &cells);
+    if (it->agg == BL_AGG_STATES && k > 0)
+        state = state_value(e, it); /* one code for every element */
     for (size_t i = 0; i < k; i++) {
         int64_t v;
-        uint64_t raw;
         switch (it->agg) {
         case BL_AGG_CELLS: v = cell_of(&cells, i, k); break;
         case BL_AGG_TEMPS: v = temp_value(e, it, i, k); break;
-        case BL_AGG_STATES: v = state_value(e, it); break;
+        case BL_AGG_STATES: v = state; break;
         default: v = it->sig.def; break;
         }
-        raw = to_raw(e, &it->sig, v, BL_F_NONE);
+        /* an element is no record field: its raw value depends on v alone */
+        if (i == 0 || v != last)
+            raw = to_raw(e, &it->sig, v, BL_F_NONE);
+        last = v;
         if (nb != 0 && nb <= it->size)
             be_write(e->out + e->pos + i * it->size, nb, raw);
         else
