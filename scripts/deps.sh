@@ -13,6 +13,9 @@ ci="$test clang libclang-rt-14-dev llvm gcc-arm-none-eabi libnewlib-arm-none-eab
     clang-tidy gcovr"
 # ---- live buses (issue 6): the SocketCAN conformance leg boots a qemu VM (../shared/tools/vcan-vm.sh) ----
 ci="$ci qemu-system-x86 busybox-static cpio iproute2 util-linux"
+# ---- diagnosis (issue 9): diagnose --report is checked in a real browser (Debian's chromium, headless) ----
+test="$test chromium"
+ci="$ci chromium"
 case $mode in
   --build) pkgs=$build ;;
   --test) pkgs=$test ;;

@@ -51,6 +51,12 @@ int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
+/* diagnosis (issue 9) */
+int verb_diagnose(int argc, char **argv);
+/* One hex485 capture line -> bytes (decode_rs485.c's reader, shared with diagnose):
+ * 1 bytes (*n of them, *ts when *has_ts), 0 blank or comment, -1 malformed (*what, *col). */
+int cli_hex485_line(const char *line, size_t len, uint8_t *out, size_t cap, size_t *n, uint64_t *ts, bool *has_ts,
+                    const char **what, size_t *col);
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {

@@ -222,6 +222,14 @@ static line_kind_t parse_line(const char *line, size_t len, uint8_t *out, size_t
     return L_BYTES;
 }
 
+/* diagnosis (issue 9): the same line reader for bmslink diagnose */
+int cli_hex485_line(const char *line, size_t len, uint8_t *out, size_t cap, size_t *n, uint64_t *ts, bool *has_ts,
+                    const char **what, size_t *col)
+{
+    line_kind_t k = parse_line(line, len, out, cap, n, ts, has_ts, what, col);
+    return k == L_BYTES ? 1 : k == L_BLANK ? 0 : -1;
+}
+
 /* Does a capture's first line look like hex485 (and not like a CAN capture)? */
 bool cli_rs485_sniff(const char *path)
 {

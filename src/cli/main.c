@@ -15,6 +15,8 @@ static const bl_verb_t verbs[] = {
     { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
     { "profiles", verb_profiles, "list inverter profiles: settings, timeouts, quirks with sources" }, /* #7 */
     { "simulate", verb_simulate, "closed loop in memory: simulated battery, protocol, inverter model" }, /* #7 */
+    /* diagnosis (issue 9) */
+    { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
 };
 
 static int usage(FILE *fp, int rc)
