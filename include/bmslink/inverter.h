@@ -218,6 +218,7 @@ typedef struct {
     bl_record_t tx;             /* its own inv_* fields for the frames it sends */
     uint64_t heard_ms[BL_CAN_MAX_MSGS]; /* last good frame per codec message, BL_NEVER = never */
     bl_can_frame_t last[BL_CAN_MAX_MSGS];
+    bl_can_memo_t memo[BL_CAN_MAX_MSGS]; /* what each message's last bytes stored (bl_can_decode_memo) */
     bl_inv_slot_t slot[BL_INV_MAX_SLOTS];
     uint8_t nslots;
     uint8_t mux_next[BL_CAN_MAX_MSGS];

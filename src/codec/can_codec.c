@@ -77,14 +77,15 @@ static void build_index(bl_can_codec_t *c)
     }
 }
 
-static const bl_message_t *find_exact(const bl_can_codec_t *c, uint32_t id, unsigned ext)
+/* Index of the message for an exact id, or -1. */
+static int find_exact(const bl_can_codec_t *c, uint32_t id, unsigned ext)
 {
     for (unsigned h = id_hash(id, ext); c->slot[h] != 0; h = (h + 1u) & (BL_CAN_HASH - 1u)) {
         const bl_message_t *m = c->msg[c->slot[h] - 1u];
         if (m->id == id && m->ext == ext)
-            return m;
+            return c->slot[h] - 1;
     }
-    return NULL;
+    return -1;
 }
 
 int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
@@ -149,27 +150,34 @@ static bool id_matches(const bl_message_t *m, uint32_t id)
     return (id & mask) == (m->id & mask);
 }
 
-const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
+/* Index of the message a frame belongs to, or -1 (*why says why when why is not NULL). */
+static int lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
 {
     unsigned ext = (f->flags & BL_CAN_EXT) ? 1u : 0u;
-    const bl_message_t *m = find_exact(c, f->id, ext);
+    int j = find_exact(c, f->id, ext);
     bool other_len = false;
 
-    if (m != NULL)
-        return m;
+    if (j >= 0)
+        return j;
     for (unsigned k = 0; k < c->nmasked; k++) {
-        m = c->msg[c->masked[k]];
+        const bl_message_t *m = c->msg[c->masked[k]];
         if (!id_matches(m, f->id))
             continue;
         if (m->ext == ext)
-            return m;
+            return c->masked[k];
         other_len = true;
     }
     if (why != NULL) {
-        other_len = other_len || find_exact(c, f->id, ext ^ 1u) != NULL;
+        other_len = other_len || find_exact(c, f->id, ext ^ 1u) >= 0;
         *why = other_len ? BL_REJ_ID_LENGTH : BL_REJ_UNKNOWN_ID;
     }
-    return NULL;
+    return -1;
+}
+
+const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
+{
+    int j = lookup(c, f, why);
+    return j >= 0 ? c->msg[j] : NULL;
 }
 
 static int reject(bl_can_codec_t *c, bl_decoded_t *d, bl_reject_t why)
@@ -296,26 +304,57 @@ static void store_text(const bl_signal_t *s, const bl_can_frame_t *f, bl_record_
     bl_record_set_str(rec, s->field, buf, len, now_ms);
 }
 
-int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
-                  bl_decoded_t *d)
+/* The alarms of message j's frame in d, merged into the record: "not raised" here clears an
+ * alarm only when no other message still raises it. */
+static void merge_alarms(bl_can_codec_t *c, unsigned j, const bl_decoded_t *d, uint64_t now_ms, bl_record_t *rec)
 {
-    bl_decoded_t local;
-    const bl_message_t *m;
+    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        bl_alarm_mask_t others = 0;
+        if (d->known[k] == 0)
+            continue;
+        for (unsigned i = 0; i < c->n; i++)
+            if (i != j)
+                others |= c->msg_active[i][k];
+        c->msg_active[j][k] = (bl_alarm_mask_t)((c->msg_active[j][k] & ~d->known[k]) | d->active[k]);
+        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
+        rec->known[k] |= d->known[k];
+        rec->alarm_seen_ms[k] = now_ms;
+    }
+}
+
+/* One store of a decode, noted in the memo (mo NULL: none kept; too many: none valid). */
+static void note(bl_can_memo_t *mo, unsigned row, unsigned field, int32_t value, uint8_t dec)
+{
+    if (mo == NULL)
+        return;
+    if (mo->nops >= BL_CAN_MEMO_OPS) {
+        mo->ok = 0;
+        return;
+    }
+    mo->row[mo->nops] = (uint8_t)row;
+    mo->field[mo->nops] = (uint8_t)field;
+    mo->value[mo->nops] = value;
+    mo->dec[mo->nops] = dec;
+    mo->nops++;
+}
+
+static void set(bl_record_t *rec, bl_can_memo_t *mo, unsigned row, unsigned field, int32_t value, uint8_t dec,
+                uint64_t now_ms)
+{
+    bl_record_set(rec, field, value, dec, now_ms);
+    note(mo, row, field, value, dec);
+}
+
+/* Decode frame f of message j (lookup done); with mo, note what it stores. */
+static int decode(bl_can_codec_t *c, const bl_can_frame_t *f, unsigned j, uint64_t now_ms, bl_record_t *rec,
+                  bl_decoded_t *d, bl_can_memo_t *mo)
+{
+    const bl_message_t *m = c->msg[j];
     bl_reject_t why = BL_REJ_NONE;
     int mux;
     uint32_t bools_set = 0;
     bl_sig_words_t w;
 
-    if (d == NULL)
-        d = &local;
-    memset(d, 0, offsetof(bl_decoded_t, val));
-    d->vflags = c->vflags;
-    if (f->flags & BL_CAN_ERR)
-        return reject(c, d, BL_REJ_ERROR_FRAME);
-    m = bl_can_lookup(c, f, &why);
-    d->msg = m;
-    if (m == NULL)
-        return reject(c, d, why);
     if (f->flags & BL_CAN_RTR)
         return reject(c, d, BL_REJ_REMOTE);
     d->dlc_min = m->dlc_min;
@@ -343,6 +382,10 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
     }
 
     /* all rows are good: store them */
+    if (mo != NULL) {
+        mo->ok = f->len <= sizeof mo->data;
+        mo->nops = 0;
+    }
     for (unsigned i = 0; i < m->nsigs && i < BL_MAX_SIGS; i++) {
         bl_signal_t tmp;
         const bl_signal_t *s;
@@ -367,6 +410,7 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
         d->fields |= BL_BIT(s->field);
         if (s->kind == BL_SK_ASCII || s->kind == BL_SK_VERSION) {
             store_text(s, f, rec, now_ms);
+            note(mo, i, BL_F_NONE, 0, 0);
         } else if (s->kind == BL_SK_BOOL) {
             /* several bits may stand for one flag (force charge I and II): OR them */
             uint64_t raw = (uint64_t)d->val[i];
@@ -376,31 +420,82 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
             if (bools_set & BL_BIT(s->field))
                 v = v || rec->f[s->field].value;
             bools_set |= BL_BIT(s->field);
-            bl_record_set(rec, s->field, v, 0, now_ms);
+            set(rec, mo, i, s->field, v, 0, now_ms);
         } else if (fi->kind == BL_FK_INT) {
-            bl_record_set(rec, s->field, (int32_t)(d->val[i] / 1000), 0, now_ms);
+            set(rec, mo, i, s->field, (int32_t)(d->val[i] / 1000), 0, now_ms);
         } else {
-            bl_record_set(rec, s->field, (int32_t)d->val[i], bl_sig_decimals(s), now_ms);
+            set(rec, mo, i, s->field, (int32_t)d->val[i], bl_sig_decimals(s), now_ms);
         }
     }
-    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
-        bl_alarm_mask_t others = 0;
-        unsigned me = BL_CAN_MAX_MSGS;
-        if (d->known[k] == 0)
-            continue;
-        for (unsigned j = 0; j < c->n; j++) {
-            if (c->msg[j] == m)
-                me = j;
-            else
-                others |= c->msg_active[j][k];
-        }
-        if (me < BL_CAN_MAX_MSGS)
-            c->msg_active[me][k] = (bl_alarm_mask_t)((c->msg_active[me][k] & ~d->known[k]) | d->active[k]);
-        /* "not raised" here clears an alarm only when no other message still raises it */
-        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
-        rec->known[k] |= d->known[k];
-        rec->alarm_seen_ms[k] = now_ms;
+    merge_alarms(c, j, d, now_ms, rec);
+    if (mo != NULL && mo->ok) {
+        mo->id = f->id;
+        mo->len = f->len;
+        mo->flags = f->flags;
+        memcpy(mo->data, f->data, f->len);
+        mo->fields = d->fields;
+        mo->addr = d->addr;
+        memcpy(mo->active, d->active, sizeof mo->active);
+        memcpy(mo->known, d->known, sizeof mo->known);
     }
+    c->decoded++;
+    return 0;
+}
+
+int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                  bl_decoded_t *d)
+{
+    bool repeat;
+    return bl_can_decode_memo(c, f, now_ms, rec, d, NULL, &repeat);
+}
+
+static bool same_frame(const bl_can_memo_t *mo, const bl_can_frame_t *f)
+{
+    return mo->ok && mo->id == f->id && mo->len == f->len && mo->flags == f->flags &&
+           memcmp(mo->data, f->data, f->len) == 0;
+}
+
+int bl_can_decode_memo(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                       bl_decoded_t *d, bl_can_memo_t *memo, bool *repeat)
+{
+    bl_decoded_t local;
+    bl_reject_t why = BL_REJ_NONE;
+    const bl_message_t *m;
+    bl_can_memo_t *mo;
+    int j;
+
+    *repeat = false;
+    if (d == NULL)
+        d = &local;
+    memset(d, 0, offsetof(bl_decoded_t, val));
+    d->vflags = c->vflags;
+    if (f->flags & BL_CAN_ERR)
+        return reject(c, d, BL_REJ_ERROR_FRAME);
+    j = lookup(c, f, &why);
+    if (j < 0)
+        return reject(c, d, why);
+    m = d->msg = c->msg[j];
+    mo = memo != NULL ? &memo[j] : NULL;
+    if (mo == NULL || !same_frame(mo, f))
+        return decode(c, f, (unsigned)j, now_ms, rec, d, mo);
+
+    /* the same bytes again: the same stores, stamped now */
+    *repeat = true;
+    d->dlc_min = m->dlc_min;
+    d->dlc_max = (m->flags & BL_MF_EMPTY) ? 0 : m->dlc_max ? m->dlc_max : 8;
+    d->addr = mo->addr;
+    d->fields = mo->fields;
+    memcpy(d->active, mo->active, sizeof d->active);
+    memcpy(d->known, mo->known, sizeof d->known);
+    for (unsigned k = 0; k < mo->nops; k++) {
+        if (mo->field[k] == BL_F_NONE) {
+            bl_signal_t tmp;
+            store_text(row(c, m, mo->row[k], &tmp), f, rec, now_ms);
+        } else {
+            bl_record_set(rec, mo->field[k], mo->value[k], mo->dec[k], now_ms);
+        }
+    }
+    merge_alarms(c, (unsigned)j, d, now_ms, rec);
     c->decoded++;
     return 0;
 }

@@ -49,9 +49,9 @@ void bl_batcan_rx(bl_batcan_t *b, const bl_can_frame_t *f, uint64_t now_ms)
 {
     bl_decoded_t d;
     bl_reaction_t r;
-    bool was_started = b->codec.started;
+    bool was_started = b->codec.started, repeat;
 
-    if (bl_can_decode(&b->codec, f, now_ms, &b->inv, &d) < 0) {
+    if (bl_can_decode_memo(&b->codec, f, now_ms, &b->inv, &d, b->memo, &repeat) < 0) {
         b->rx_rejected[d.why]++;
         return;
     }

@@ -290,13 +290,16 @@ static void read_battery_type(bl_inv_t *v, const bl_message_t *m, const bl_decod
 void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
 {
     bl_decoded_t d;
+    bool repeat;
     int j;
 
     if (v->rs != NULL) { /* a CAN frame for a byte-protocol inverter */
         v->rx_rejected[BL_REJ_UNKNOWN_ID]++;
         return;
     }
-    if (bl_can_decode(&v->codec, f, now_ms, &v->rx, &d) < 0) {
+    /* a repeated frame is stored again from the memo, unless the battery type is read from it */
+    if (bl_can_decode_memo(&v->codec, f, now_ms, &v->rx, &d,
+                           quirk_row(v, BL_QK_REJECTS_BATTERY_TYPE) ? NULL : v->memo, &repeat) < 0) {
         v->rx_rejected[d.why]++;
         return;
     }
@@ -310,7 +313,8 @@ void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
         v->heard_ms[j] = now_ms;
         v->last[j] = *f;
     }
-    read_battery_type(v, d.msg, &d);
+    if (!repeat)
+        read_battery_type(v, d.msg, &d);
 }
 
 /* ---- byte protocols: the inverter polls ------------------------------------------------------ */
