@@ -294,6 +294,38 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                   uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
                   bl_encoded_t *res);
 
+/*
+ * What encoding one message read and made, kept so that while what it reads is the same it
+ * is sent again without walking the rows: the fields its rows read (value and freshness at
+ * now_ms), the text it copies, the alarm classes and the safe state its alarm rows use, the
+ * session state and address. The caller owns one per codec message, zeroed before first use.
+ */
+#define BL_CAN_EMEMO_DEPS 8
+typedef struct {
+    bl_can_frame_t out;
+    bl_encoded_t res;
+    uint8_t ok, mux, state, ndeps;
+    uint8_t dep[BL_CAN_EMEMO_DEPS], fresh[BL_CAN_EMEMO_DEPS];
+    int32_t value[BL_CAN_EMEMO_DEPS];
+    uint8_t text_field, text_valid; /* text_field BL_F_NONE: no text row reads the record */
+    char text[BL_STR_MAX];
+    uint8_t aclasses;               /* BL_BIT(class) read by alarm rows */
+    uint8_t safe;
+    bl_alarm_mask_t active[BL_AC_COUNT], known[BL_AC_COUNT];
+    uint32_t addr;
+    unsigned opts;
+    uint64_t stale_ms;
+} bl_can_ememo_t;
+
+/*
+ * bl_can_encode() with a memo for message m: the same frame, result and return value. A
+ * message whose rows read more than BL_CAN_EMEMO_DEPS fields, or more than one text field,
+ * and a failed encode are encoded in full every time.
+ */
+int bl_can_encode_memo(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                       uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                       bl_encoded_t *res, bl_can_ememo_t *memo);
+
 /* Effective signal row i of message m under the codec's variant flags. */
 void bl_can_sig(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_signal_t *out);
 /* Message row by id (address bits ignored), id length and direction; NULL when none. */

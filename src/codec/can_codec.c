@@ -653,16 +653,21 @@ static void encode_text(const bl_signal_t *s, const bl_record_t *rec, uint8_t *d
     }
 }
 
-int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
-                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
-                  bl_encoded_t *res)
+/* What the rows of one encode read: fields, the text field, alarm classes, the safe state. */
+typedef struct {
+    uint32_t fields;
+    unsigned text_field, ntext;
+    unsigned aclasses;
+    bool safe_used;
+} reads_t;
+
+static int encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out, bl_encoded_t *res,
+                  reads_t *rd)
 {
-    bl_encoded_t local;
     bool safe = false, safe_checked = false;
     bl_sig_words_t w;
 
-    if (res == NULL)
-        res = &local;
     memset(res, 0, sizeof *res);
     memset(out, 0, sizeof *out);
     out->id = m->id;
@@ -690,6 +695,8 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                 raw = c->state;
                 break;
             }
+            if (s->field < BL_F_COUNT)
+                rd->fields |= (uint32_t)BL_BIT(s->field);
             if (encode_num(s, rec, now_ms, stale_ms, opts, &raw, res) < 0) {
                 res->why = BL_REJ_RANGE;
                 res->sig = (uint8_t)i;
@@ -697,6 +704,8 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
             }
             break;
         case BL_SK_BOOL:
+            if (s->field < BL_F_COUNT)
+                rd->fields |= (uint32_t)BL_BIT(s->field);
             raw = encode_bool(s, rec, now_ms, stale_ms, res);
             break;
         case BL_SK_ALARM:
@@ -705,10 +714,16 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                 safe = bl_can_safe_needed(c, rec, now_ms, stale_ms);
                 safe_checked = true;
                 res->safe_state = safe;
+                rd->safe_used = true;
             }
+            rd->aclasses |= 1u << s->aclass;
             raw = encode_alarm(c, s, rec, safe);
             break;
         default: /* ASCII, VERSION */
+            if (bl_record_str(rec, s->field) != NULL && (rd->ntext == 0 || rd->text_field != s->field)) {
+                rd->text_field = s->field;
+                rd->ntext++;
+            }
             encode_text(s, rec, out->data, out->len);
             continue;
         }
@@ -716,6 +731,97 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
     }
     bl_sig_words_store(&w, out->data, w.len);
     return 0;
+}
+
+int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                  bl_encoded_t *res)
+{
+    bl_encoded_t local;
+    reads_t rd;
+    memset(&rd, 0, sizeof rd);
+    return encode(c, m, mux, rec, now_ms, stale_ms, opts, out, res != NULL ? res : &local, &rd);
+}
+
+/* Whether what the memo's encode read is still what rec says at now_ms. */
+static bool ememo_same(const bl_can_codec_t *c, const bl_can_ememo_t *e, unsigned mux, const bl_record_t *rec,
+                       uint64_t now_ms, uint64_t stale_ms, unsigned opts)
+{
+    if (!e->ok || e->mux != mux || e->state != c->state || e->addr != c->addr || e->opts != opts ||
+        e->stale_ms != stale_ms)
+        return false;
+    for (unsigned k = 0; k < e->ndeps; k++) {
+        const bl_field_t *f = &rec->f[e->dep[k]];
+        if (f->value != e->value[k] || bl_field_fresh(f, now_ms, stale_ms) != (e->fresh[k] != 0))
+            return false;
+    }
+    if (e->text_field != BL_F_NONE &&
+        ((rec->f[e->text_field].valid != 0) != (e->text_valid != 0) ||
+         strcmp(bl_record_str(rec, e->text_field), e->text) != 0))
+        return false;
+    for (unsigned k = 0; k < BL_AC_COUNT; k++)
+        if ((e->aclasses >> k & 1u) && (rec->active[k] != e->active[k] || rec->known[k] != e->known[k]))
+            return false;
+    return e->safe == 0xFF || bl_can_safe_needed(c, rec, now_ms, stale_ms) == (e->safe != 0);
+}
+
+int bl_can_encode_memo(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                       uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                       bl_encoded_t *res, bl_can_ememo_t *e)
+{
+    bl_encoded_t local;
+    reads_t rd;
+    int rc;
+
+    if (res == NULL)
+        res = &local;
+    if (ememo_same(c, e, mux, rec, now_ms, stale_ms, opts)) {
+        *out = e->out;
+        *res = e->res;
+        return 0;
+    }
+    memset(&rd, 0, sizeof rd);
+    rc = encode(c, m, mux, rec, now_ms, stale_ms, opts, out, res, &rd);
+    e->ok = 0;
+    if (rc < 0 || rd.ntext > 1)
+        return rc;
+    e->ndeps = 0;
+    for (uint32_t f = rd.fields; f != 0; f &= f - 1u) {
+        unsigned id = 0;
+        while (!(f >> id & 1u))
+            id++;
+        if (e->ndeps >= BL_CAN_EMEMO_DEPS)
+            return rc;
+        e->dep[e->ndeps] = (uint8_t)id;
+        e->value[e->ndeps] = rec->f[id].value;
+        e->fresh[e->ndeps] = bl_field_fresh(&rec->f[id], now_ms, stale_ms);
+        e->ndeps++;
+    }
+    e->text_field = BL_F_NONE;
+    if (rd.ntext == 1) {
+        const char *t = bl_record_str(rec, rd.text_field);
+        size_t n = strlen(t);
+        if (n >= sizeof e->text)
+            return rc;
+        memcpy(e->text, t, n + 1u);
+        e->text_field = (uint8_t)rd.text_field;
+        e->text_valid = rec->f[rd.text_field].valid != 0;
+    }
+    e->aclasses = (uint8_t)rd.aclasses;
+    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        e->active[k] = rec->active[k];
+        e->known[k] = rec->known[k];
+    }
+    e->safe = rd.safe_used ? (uint8_t)res->safe_state : 0xFF;
+    e->mux = (uint8_t)mux;
+    e->state = c->state;
+    e->addr = c->addr;
+    e->opts = opts;
+    e->stale_ms = stale_ms;
+    e->out = *out;
+    e->res = *res;
+    e->ok = 1;
+    return rc;
 }
 
 /* ---- the session: both roles as data ----------------------------------- */

@@ -325,6 +325,60 @@ static void test_decode_memo_stores_what_decode_stores(void **state)
     assert_true(repeats > 100);
 }
 
+/* bl_can_encode_memo() makes exactly what bl_can_encode() makes: every message of every CAN
+ * protocol over a sequence of records (the same again, a field changed, fields going stale,
+ * alarms and text changed, the session state moved); frames, results and return values agree. */
+static void test_encode_memo_makes_what_encode_makes(void **state)
+{
+    static bl_can_ememo_t memo[2][BL_CAN_MAX_MSGS]; /* without and with a stale time */
+    size_t np;
+    const bl_protocol_t *const *all = bl_protocols(&np);
+    unsigned frames = 0;
+    (void)state;
+
+    for (size_t k = 0; k < np; k++) {
+        bl_can_codec_t c;
+        bl_record_t r;
+        if (bl_can_codec_init(&c, all[k]) < 0)
+            continue;
+        memset(memo, 0, sizeof memo);
+        fill(&r, 1);
+        for (unsigned step = 0; step < 12; step++) {
+            uint64_t now = 1000u * step;
+            switch (step) {
+            case 2: bl_record_set(&r, BL_F_CCL, 0, 1, 0); break;     /* a value changes */
+            case 3: bl_record_set(&r, BL_F_SOC, 55000, 1, 0); break;
+            case 5: r.active[BL_AC_ALARM] ^= 0x3u; break;            /* alarms change */
+            case 6: r.known[BL_AC_WARNING] = 0; break;
+            case 7: bl_record_set_str(&r, BL_F_MANUFACTURER, "OTHER", 5, 0); break;
+            case 8: bl_record_clear(&r, BL_F_MODEL); break;
+            case 9: c.state = 1; break;                              /* the session moves */
+            case 10: fill(&r, 2); break;
+            default: break;
+            }
+            for (unsigned j = 0; j < c.n; j++) {
+                const bl_message_t *m = c.msg[j];
+                for (unsigned mux = 0; mux < (m->nmux ? m->nmux : 1u); mux++) {
+                    for (unsigned stale = 0; stale < 2; stale++) {
+                        /* stale_ms 2500: the fields set at 0 go stale from step 3 on */
+                        uint64_t st = stale ? 2500u : 0u;
+                        bl_can_frame_t fa, fb;
+                        bl_encoded_t ea, eb;
+                        int ra = bl_can_encode_memo(&c, m, mux, &r, now, st, BL_ENC_CLAMP, &fa, &ea, &memo[stale][j]);
+                        int rb = bl_can_encode(&c, m, mux, &r, now, st, BL_ENC_CLAMP, &fb, &eb);
+                        assert_int_equal(ra, rb);
+                        assert_memory_equal(&fa, &fb, sizeof fa);
+                        assert_memory_equal(&ea, &eb, sizeof ea);
+                        frames++;
+                    }
+                }
+            }
+        }
+    }
+    print_message("encode memo: %u frames compared\n", frames);
+    assert_true(frames > 1000);
+}
+
 /* Every row fits its message and no two rows of a message overlap (mux siblings aside):
  * a table typo would silently corrupt a neighbour. */
 static void test_rows_fit_and_do_not_overlap(void **state)
@@ -418,6 +472,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_of_every_protocol_round_trips),
         cmocka_unit_test(test_decode_memo_stores_what_decode_stores),
+        cmocka_unit_test(test_encode_memo_makes_what_encode_makes),
         cmocka_unit_test(test_rows_fit_and_do_not_overlap),
         cmocka_unit_test(test_trigger_rows_name_real_messages),
     };
