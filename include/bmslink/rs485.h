@@ -344,6 +344,38 @@ int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t 
 int bl_rs_decode_rec(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields);
 
+/*
+ * A decoded payload kept so that the same bytes, when they come back (most answers repeat
+ * second after second), are stored again without walking the layout: the fields the payload
+ * set (seen_ms = now_ms), their text, the alarms. One per command (or per command an answer
+ * was inferred as); the caller owns them, zeroed before first use.
+ */
+#define BL_RS_MEMO_PL 160
+typedef struct {
+    const bl_rs_msg_t *msg; /* the command decoded (inferred: what the bytes were inferred as) */
+    uint8_t ok, inferred;
+    int8_t group;
+    uint16_t n;
+    uint8_t pl[BL_RS_MEMO_PL];
+    uint32_t set;           /* BL_BIT(field) stored */
+    bl_record_t stage;      /* those fields, their strings, the alarm masks */
+} bl_rs_memo_t;
+
+/* bl_rs_decode_rec() with memos (memo[0..nmemo), may be NULL): the same result, *rec and
+ * *fields the same. A payload longer than BL_RS_MEMO_PL is decoded in full every time. */
+int bl_rs_decode_memo(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *memo, size_t nmemo);
+
+/* The memo parts bl_rs_session_infer_memo() is built of: the memo for command m (its own,
+ * else a free one, else one by its id; NULL without memos), the inferred memo holding
+ * pl[0..n) (NULL: none), storing a memo again, and bl_rs_decode_rec(..., -1, ...) that
+ * keeps what it stored in mo (may be NULL). */
+bl_rs_memo_t *bl_rs_memo_slot(bl_rs_memo_t *memo, size_t nmemo, const bl_rs_msg_t *m, bool inferred);
+const bl_rs_memo_t *bl_rs_memo_find(const bl_rs_memo_t *memo, size_t nmemo, const uint8_t *pl, size_t n);
+void bl_rs_memo_replay(const bl_rs_memo_t *mo, uint64_t now_ms, bl_record_t *rec, uint32_t *fields);
+int bl_rs_decode_into(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *mo);
+
 /* true when bl_rs_decode(c, m, pl, n, -1, ...) would decode the payload (its layout fits and
  * every value is in range); stores nothing. */
 bool bl_rs_fits(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n);
@@ -455,6 +487,13 @@ const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, siz
  */
 const bl_rs_msg_t *bl_rs_session_infer(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
                                        uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded);
+
+/* bl_rs_session_infer() with memos (memo[0..nmemo), may be NULL): the same result, *f, *s,
+ * *rec, *fields and *decoded; payload bytes inferred and decoded before are stored again
+ * from their memo without trying the layouts (the answer is a function of the bytes). */
+const bl_rs_msg_t *bl_rs_session_infer_memo(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                            uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded,
+                                            bl_rs_memo_t *memo, size_t nmemo);
 
 /* Inverter role: the request frame for cmd to addr (Pylon group = INFO 0xFF).
  * @retval > 0 bytes  @retval BL_ENOENT unknown command  @retval BL_ENOSPC */

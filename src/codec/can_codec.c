@@ -312,9 +312,11 @@ static void merge_alarms(bl_can_codec_t *c, unsigned j, const bl_decoded_t *d, u
         bl_alarm_mask_t others = 0;
         if (d->known[k] == 0)
             continue;
-        for (unsigned i = 0; i < c->n; i++)
-            if (i != j)
-                others |= c->msg_active[i][k];
+        /* the other messages matter only for an alarm raised that this one says is not */
+        if (rec->active[k] & d->known[k] & ~d->active[k])
+            for (unsigned i = 0; i < c->n; i++)
+                if (i != j)
+                    others |= c->msg_active[i][k];
         c->msg_active[j][k] = (bl_alarm_mask_t)((c->msg_active[j][k] & ~d->known[k]) | d->active[k]);
         rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
         rec->known[k] |= d->known[k];

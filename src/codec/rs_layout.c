@@ -704,13 +704,70 @@ static void commit(bl_record_t *rec, const bl_record_t *stage, uint32_t set, bl_
 }
 
 /* commit() of a stage that was cleared first: its valid fields are the ones it holds. */
-static void commit_full(bl_record_t *rec, const bl_record_t *stage, bl_rs_decoded_t *d)
+static uint32_t commit_full(bl_record_t *rec, const bl_record_t *stage, bl_rs_decoded_t *d)
 {
     uint32_t set = 0;
     for (unsigned i = 0; i < BL_F_COUNT; i++)
         if (stage->f[i].valid)
             set |= (uint32_t)BL_BIT(i);
     commit(rec, stage, set, d, NULL);
+    return set;
+}
+
+/* Keep what a decode of pl[0..n) committed, when storing it again at another time is the
+ * same as decoding again then: every value stamped now_ms. */
+static void memo_keep(bl_rs_memo_t *mo, const bl_rs_msg_t *m, int group, const uint8_t *pl, size_t n,
+                      const bl_record_t *stage, uint32_t set, uint64_t now_ms)
+{
+    if (mo == NULL)
+        return;
+    mo->ok = 0;
+    if (n > sizeof mo->pl)
+        return;
+    for (unsigned c = 0; c < BL_AC_COUNT; c++)
+        if (stage->known[c] && stage->alarm_seen_ms[c] != now_ms)
+            return;
+    memset(&mo->stage, 0, sizeof mo->stage);
+    for (uint32_t b = set; b != 0; b &= b - 1u) {
+        unsigned i = (unsigned)__builtin_ctz(b);
+        if (stage->f[i].seen_ms != now_ms)
+            return;
+        mo->stage.f[i] = stage->f[i];
+        if (i >= BL_F_MANUFACTURER && i <= BL_F_FIRMWARE)
+            memcpy(mo->stage.str[i - BL_F_MANUFACTURER], stage->str[i - BL_F_MANUFACTURER], BL_STR_MAX);
+    }
+    for (unsigned c = 0; c < BL_AC_COUNT; c++) {
+        mo->stage.known[c] = stage->known[c];
+        mo->stage.active[c] = stage->active[c];
+    }
+    mo->msg = m;
+    mo->group = (int8_t)(group < 0 ? -1 : group > 0 ? 1 : 0);
+    mo->n = (uint16_t)n;
+    memcpy(mo->pl, pl, n);
+    mo->set = set;
+    mo->ok = 1;
+}
+
+/* commit() of the memo's stage, stamped now_ms. */
+static void memo_replay(const bl_rs_memo_t *mo, uint64_t now_ms, bl_record_t *rec, uint32_t *fields)
+{
+    const bl_record_t *stage = &mo->stage;
+    for (uint32_t b = mo->set; b != 0; b &= b - 1u) {
+        unsigned i = (unsigned)__builtin_ctz(b);
+        rec->f[i] = stage->f[i];
+        rec->f[i].seen_ms = now_ms;
+        if (i >= BL_F_MANUFACTURER && i <= BL_F_FIRMWARE)
+            memcpy(rec->str[i - BL_F_MANUFACTURER], stage->str[i - BL_F_MANUFACTURER], BL_STR_MAX);
+    }
+    for (unsigned c = 0; c < BL_AC_COUNT; c++) {
+        bl_alarm_mask_t k = stage->known[c];
+        rec->active[c] = (bl_alarm_mask_t)((rec->active[c] & ~k) | (stage->active[c] & k));
+        rec->known[c] |= k;
+        if (k)
+            rec->alarm_seen_ms[c] = now_ms;
+    }
+    if (fields != NULL)
+        *fields = mo->set & (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u);
 }
 
 static void reset_vals(bl_rs_decoded_t *d, uint16_t nvals, uint16_t narr)
@@ -754,7 +811,7 @@ static bool fits(const walk_t *w, const bl_rs_msg_t *m)
  * *fields (may be NULL) = BL_BIT(field) of the fields stored into rec. */
 static int decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
                   uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d,
-                  uint32_t *fields)
+                  uint32_t *fields, bl_rs_memo_t *mo)
 {
     walk_t w;
     bl_record_t stage;
@@ -809,8 +866,10 @@ static int decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t
         w.pos = hdr;
         why = try_blocks(&w, m, 1, st, NULL, 0, NULL, d);
         if (why == BL_RSR_NONE && fits(&w, m)) {
-            if (rec != NULL)
+            if (rec != NULL) {
                 commit(rec, &stage, w.set, d, fields);
+                memo_keep(mo, m, group, pl, n, &stage, w.set, now_ms);
+            }
             if (d != NULL)
                 d->npacks = 1;
             return 0;
@@ -846,7 +905,7 @@ static int decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t
     /* the aggregate, through a staging record: all or nothing */
     bl_record_init(&stage);
     agg_put(&a, now_ms, &stage);
-    commit_full(rec, &stage, d);
+    memo_keep(mo, m, group, pl, n, &stage, commit_full(rec, &stage, d), now_ms);
     if (fields != NULL)
         for (unsigned i = 0; i < BL_F_BATTERY_COUNT; i++)
             if (stage.f[i].valid)
@@ -861,18 +920,69 @@ static int decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t
 int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
                  uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d)
 {
-    return decode(c, m, pl, n, group, now_ms, rec, packs, max_packs, d, NULL);
+    return decode(c, m, pl, n, group, now_ms, rec, packs, max_packs, d, NULL, NULL);
 }
 
 int bl_rs_decode_rec(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields)
 {
-    return decode(c, m, pl, n, group, now_ms, rec, NULL, 0, NULL, fields);
+    return decode(c, m, pl, n, group, now_ms, rec, NULL, 0, NULL, fields, NULL);
+}
+
+/* The memo for command m (inferred or asked): its own, else a free one, else one by its id. */
+bl_rs_memo_t *bl_rs_memo_slot(bl_rs_memo_t *memo, size_t nmemo, const bl_rs_msg_t *m, bool inferred)
+{
+    bl_rs_memo_t *free_one = NULL;
+    if (memo == NULL || nmemo == 0)
+        return NULL;
+    for (size_t i = 0; i < nmemo; i++) {
+        if (memo[i].ok && memo[i].msg == m && memo[i].inferred == inferred)
+            return &memo[i];
+        if (!memo[i].ok && free_one == NULL)
+            free_one = &memo[i];
+    }
+    if (free_one == NULL)
+        free_one = &memo[m->id % nmemo];
+    free_one->ok = 0;
+    free_one->inferred = inferred;
+    return free_one;
+}
+
+int bl_rs_decode_memo(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *memo, size_t nmemo)
+{
+    bl_rs_memo_t *mo = bl_rs_memo_slot(memo, nmemo, m, false);
+    int8_t g = (int8_t)(group < 0 ? -1 : group > 0 ? 1 : 0);
+    if (mo != NULL && mo->ok && mo->group == g && mo->n == n && memcmp(mo->pl, pl, n) == 0) {
+        memo_replay(mo, now_ms, rec, fields);
+        return 0;
+    }
+    return decode(c, m, pl, n, group, now_ms, rec, NULL, 0, NULL, fields, mo);
+}
+
+/* An inferred answer: the memo that holds these bytes, or NULL. */
+const bl_rs_memo_t *bl_rs_memo_find(const bl_rs_memo_t *memo, size_t nmemo, const uint8_t *pl, size_t n)
+{
+    for (size_t i = 0; memo != NULL && i < nmemo; i++)
+        if (memo[i].ok && memo[i].inferred && memo[i].n == n && memcmp(memo[i].pl, pl, n) == 0)
+            return &memo[i];
+    return NULL;
+}
+
+void bl_rs_memo_replay(const bl_rs_memo_t *mo, uint64_t now_ms, bl_record_t *rec, uint32_t *fields)
+{
+    memo_replay(mo, now_ms, rec, fields);
+}
+
+int bl_rs_decode_into(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *mo)
+{
+    return decode(c, m, pl, n, -1, now_ms, rec, NULL, 0, NULL, fields, mo);
 }
 
 bool bl_rs_fits(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n)
 {
-    return decode(c, m, pl, n, -1, 0, NULL, NULL, 0, NULL, NULL) == 0;
+    return decode(c, m, pl, n, -1, 0, NULL, NULL, 0, NULL, NULL, NULL) == 0;
 }
 
 /* ---- encode (the battery role) ---------------------------------------------- */

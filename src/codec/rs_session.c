@@ -90,20 +90,36 @@ static bool listed(const uint16_t *ids, size_t nids, uint16_t id)
 const bl_rs_msg_t *bl_rs_session_infer(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
                                        uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded)
 {
+    return bl_rs_session_infer_memo(s, f, ids, nids, now_ms, rec, fields, decoded, NULL, 0);
+}
+
+const bl_rs_msg_t *bl_rs_session_infer_memo(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                            uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded,
+                                            bl_rs_memo_t *memo, size_t nmemo)
+{
     const bl_rs_msg_t *m;
+    const bl_rs_memo_t *hit = bl_rs_memo_find(memo, nmemo, f->pl, f->plen);
     *decoded = false;
     if (fields != NULL)
         *fields = 0;
-    /* the first layout that fits, as bl_rs_infer() finds it: a decode succeeds exactly when
-     * the check would, and stores nothing when it fails */
-    for (unsigned at = 0; (m = candidate(s->c, &at)) != NULL;) {
-        if (listed(ids, nids, m->id)) {
-            if (bl_rs_decode_rec(s->c, m, f->pl, f->plen, -1, now_ms, rec, fields) == 0) {
-                *decoded = true;
+    if (hit != NULL) {
+        /* these bytes were inferred and decoded before: the same command, the same stores */
+        m = hit->msg;
+        bl_rs_memo_replay(hit, now_ms, rec, fields);
+        *decoded = true;
+    } else {
+        /* the first layout that fits, as bl_rs_infer() finds it: a decode succeeds exactly
+         * when the check would, and stores nothing when it fails */
+        for (unsigned at = 0; (m = candidate(s->c, &at)) != NULL;) {
+            if (listed(ids, nids, m->id)) {
+                if (bl_rs_decode_into(s->c, m, f->pl, f->plen, now_ms, rec, fields,
+                                      bl_rs_memo_slot(memo, nmemo, m, true)) == 0) {
+                    *decoded = true;
+                    break;
+                }
+            } else if (bl_rs_fits(s->c, m, f->pl, f->plen)) {
                 break;
             }
-        } else if (bl_rs_fits(s->c, m, f->pl, f->plen)) {
-            break;
         }
     }
     f->infer = false;

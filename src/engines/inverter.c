@@ -402,7 +402,8 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
     /* no request seen by the session: the command its layout fits, decoded into what it
      * heard when it is one the inverter polls */
     if (f.infer)
-        (void)bl_rs_session_infer(&v->rsess, &f, v->rs_cmd, v->rs_n, now_ms, &v->rx, &fields, &decoded);
+        (void)bl_rs_session_infer_memo(&v->rsess, &f, v->rs_cmd, v->rs_n, now_ms, &v->rx, &fields, &decoded,
+                                       v->rs_memo, BL_INV_RS_MEMOS);
     for (unsigned j = 0; j < v->rs_n; j++)
         if (v->rs_cmd[j] == f.cmd)
             k = (int)j;
@@ -415,7 +416,8 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
         return;
     }
     /* all or nothing into what it heard; what this command carries is what the answer set */
-    if (!decoded && bl_rs_decode_rec(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rx, &fields) < 0) {
+    if (!decoded && bl_rs_decode_memo(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rx, &fields,
+                                      v->rs_memo, BL_INV_RS_MEMOS) < 0) {
         v->rx_rejected[BL_REJ_LENGTH]++;
         return;
     }
