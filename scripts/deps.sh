@@ -13,6 +13,10 @@ ci="$test clang libclang-rt-14-dev llvm gcc-arm-none-eabi libnewlib-arm-none-eab
     clang-tidy gcovr"
 # ---- live buses (issue 6): the SocketCAN conformance leg boots a qemu VM (../shared/tools/vcan-vm.sh) ----
 ci="$ci qemu-system-x86 busybox-static cpio iproute2 util-linux"
+# ---- issue #8: the matrix file read back by the sqlite3 shell; the HTML report rendered by
+# ---- headless chromium (fonts-dejavu-core: the font the report names, chromium's recommends are skipped) ----
+test="$test sqlite3 fonts-dejavu-core"
+ci="$ci sqlite3 fonts-dejavu-core"
 # ---- diagnosis (issue 9): diagnose --report is checked in a real browser (Debian's chromium, headless) ----
 test="$test chromium"
 ci="$ci chromium"

@@ -25,6 +25,9 @@ arm-none-eabi-ar rcs "$out/libbmslink_core_m4.a" $objs
 arm-none-eabi-gcc $CFLAGS -Wno-conversion -c "$here/startup.c" -o "$out/startup.o"
 # shellcheck disable=SC2086
 arm-none-eabi-gcc $CFLAGS -c "$here/main.c" -o "$out/main.o"
+# the porting guide's glue (docs/porting.md) must build for the target too
+# shellcheck disable=SC2086
+arm-none-eabi-gcc $CFLAGS -c "$top/examples/porting/port.c" -o "$out/port.o"
 # newlib-nano only supplies memcpy/memset/strlen/strcmp; no malloc, no stdio, no OS is linked
 arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=soft -nostartfiles -specs=nano.specs -Wl,--gc-sections \
   -Wl,-Map="$out/example.map" -T "$here/link.ld" "$out/startup.o" "$out/main.o" "$out/libbmslink_core_m4.a" \

@@ -41,6 +41,9 @@ void cli_json_alarms(bl_out_t *o, const bl_alarm_mask_t active[BL_AC_COUNT]);
 /* true when stderr is a terminal (progress allowed) */
 bool cli_stderr_tty(void);
 
+/* `bmslink --version [--json]` (version.c): argv[0] is "--version" */
+int cli_version(int argc, char **argv);
+
 int verb_protocols(int argc, char **argv);
 int verb_decode(int argc, char **argv);
 int verb_dbc(int argc, char **argv);
@@ -51,6 +54,9 @@ int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
+/* ---- issue #8: validation and the compatibility matrix ---- */
+int verb_validate(int argc, char **argv);
+int verb_matrix(int argc, char **argv);
 /* diagnosis (issue 9) */
 int verb_diagnose(int argc, char **argv);
 /* One hex485 capture line -> bytes (decode_rs485.c's reader, shared with diagnose):

@@ -10,6 +10,7 @@
 
 #include "bmslink/protocol.h"
 #include "bmslink/simevent.h"
+#include "bmslink/simload.h"
 
 struct bl_scenario; /* bmslink/faults.h */
 
@@ -46,6 +47,13 @@ typedef struct {
     /* ---- #7 ---- */
     const struct bl_scenario *scn; /* the scenario in use (built-in day when no --scenario) */
     const char *firmware;          /* inverter role: --firmware NAME, NULL = the scenario's or the default */
+    /* ---- #8: validate drives a real battery with the inverter role and judges each step ---- */
+    const bl_profile_file_t *loaded;   /* the profile already loaded (profile is then ignored), or NULL */
+    bool quiet;                    /* no event lines and no summary on stdout: the caller reports */
+    void *step_ctx;
+    /* after every decision of the inverter (once a second), with its state and output */
+    void (*on_step)(void *ctx, const bl_inv_t *inv, const bl_inv_out_t *out, uint64_t now_ms);
+    bl_sim_event_fn on_event;      /* every event of the inverter, or NULL */
 } bl_emulate_opts_t;
 
 /* Each returns a BL_EXIT_* code and prints its own errors. */

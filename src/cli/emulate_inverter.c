@@ -40,6 +40,10 @@ typedef struct {
 static void on_event(void *ctx, const bl_sim_event_t *e)
 {
     run_t *r = ctx;
+    if (r->o->on_event != NULL)
+        r->o->on_event(r->o->step_ctx, e);
+    if (r->o->quiet)
+        return;
     if (r->o->json) {
         r->out->first = true; /* one JSON object per line */
         cli_event_json(r->out, e, r->o->scn, r->p);
@@ -55,6 +59,8 @@ static void summary(run_t *r, uint64_t ran_ms)
     const bl_inv_t *v = &r->inv;
     bl_out_t *o = r->out;
 
+    if (r->o->quiet)
+        return;
     if (r->o->json) {
         o->first = true;
         j_obj(o);
@@ -143,6 +149,8 @@ static void decide(run_t *r, uint64_t now)
     env.i_mA = rx->f[BL_F_CURRENT].valid ? rx->f[BL_F_CURRENT].value : 0;
     env.temp_mdegC = rx->f[BL_F_TEMP].valid ? rx->f[BL_F_TEMP].value : 25000;
     bl_inv_step(&r->inv, &env, now, &r->last);
+    if (r->o->on_step != NULL)
+        r->o->on_step(r->o->step_ctx, &r->inv, &r->last, now);
 }
 
 static int loop(run_t *r)
@@ -307,24 +315,26 @@ int cli_emulate_inverter(const bl_emulate_opts_t *o)
     r->out = out;
     r->p = &pf->p;
     out_init(out, stdout);
-    if ((rc = cli_profile_load("emulate", o->profile, pf)) != BL_EXIT_OK)
+    if (o->loaded != NULL) /* #8: validate has it loaded already */
+        r->p = &o->loaded->p;
+    else if ((rc = cli_profile_load("emulate", o->profile, pf)) != BL_EXIT_OK)
         goto done;
-    if (!cli_profile_runnable("emulate", pf)) {
+    if (!cli_profile_runnable("emulate", o->loaded != NULL ? o->loaded : pf)) {
         rc = BL_EXIT_USAGE;
         goto done;
     }
-    if ((fw = firmware_index(o, &pf->p)) < 0) {
+    if ((fw = firmware_index(o, r->p)) < 0) {
         rc = BL_EXIT_USAGE;
         goto done;
     }
-    if (bl_inv_init(&r->inv, &pf->p, (unsigned)fw, o->scn->start_ms) < 0) {
-        cli_err("emulate: profile %s cannot run", pf->p.name);
+    if (bl_inv_init(&r->inv, r->p, (unsigned)fw, o->scn->start_ms) < 0) {
+        cli_err("emulate: profile %s cannot run", r->p->name);
         rc = BL_EXIT_USAGE;
         goto done;
     }
     for (unsigned i = 0; i < o->scn->nsettings; i++)
         if (bl_inv_set_setting(&r->inv, o->scn->setting_name[i], o->scn->setting_value[i]) < 0) {
-            cli_err("emulate: profile %s has no setting '%s'", pf->p.name, o->scn->setting_name[i]);
+            cli_err("emulate: profile %s has no setting '%s'", r->p->name, o->scn->setting_name[i]);
             rc = BL_EXIT_USAGE;
             goto done;
         }

@@ -15,6 +15,9 @@ static const bl_verb_t verbs[] = {
     { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
     { "profiles", verb_profiles, "list inverter profiles: settings, timeouts, quirks with sources" }, /* #7 */
     { "simulate", verb_simulate, "closed loop in memory: simulated battery, protocol, inverter model" }, /* #7 */
+    /* ---- issue #8: validation and the compatibility matrix ---- */
+    { "validate", verb_validate, "closed-loop validation of a battery against inverter profiles, checks judged" },
+    { "matrix", verb_matrix, "the compatibility matrix in SQLite: run, show, export, diff against a reference" },
     /* diagnosis (issue 9) */
     { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
 };
@@ -22,7 +25,7 @@ static const bl_verb_t verbs[] = {
 static int usage(FILE *fp, int rc)
 {
     fputs("usage: bmslink <verb> [options] [args]\n"
-          "       bmslink --version | --help | <verb> --help\n\n"
+          "       bmslink --version [--json] | --help | <verb> --help\n\n"
           "bmslink makes lithium battery BMSes and inverters understand each other over CAN and\n"
           "RS485: it reads what is on the wire, emulates either side, translates between\n"
           "protocols and validates a battery against inverters.\n\nverbs:\n",
@@ -41,10 +44,8 @@ int main(int argc, char **argv)
         return usage(stderr, BL_EXIT_USAGE);
     if (strcmp(v, "--help") == 0 || strcmp(v, "-h") == 0 || strcmp(v, "help") == 0)
         return usage(stdout, BL_EXIT_OK);
-    if (strcmp(v, "--version") == 0 || strcmp(v, "-V") == 0) {
-        printf("bmslink %s\n", BL_VERSION_STRING);
-        return BL_EXIT_OK;
-    }
+    if (strcmp(v, "--version") == 0 || strcmp(v, "-V") == 0)
+        return cli_version(argc - 1, argv + 1);
     for (size_t i = 0; i < BL_ARRAY_LEN(verbs); i++)
         if (strcmp(v, verbs[i].name) == 0)
             return verbs[i].run(argc - 1, argv + 1);

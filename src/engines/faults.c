@@ -259,9 +259,11 @@ void bl_faults_wire(const bl_faults_t *f, const bl_can_codec_t *c, bl_can_frame_
         bl_signal_t sg;
         uint64_t raw;
         bl_can_sig(c, m, r, &sg);
-        if (sg.kind != BL_SK_NUM || bl_sig_raw_get(&sg, fr->data, fr->len, &raw) < 0)
+        /* sign and unit bugs act on numbers; a forced raw value on any row (alarm bits, version
+         * bytes, enums) -- validate's tests silence alarm bits and fake versions with it */
+        if (bl_sig_raw_get(&sg, fr->data, fr->len, &raw) < 0)
             continue;
-        if (f->wrong_sign && sg.field == BL_F_CURRENT) {
+        if (f->wrong_sign && sg.kind == BL_SK_NUM && sg.field == BL_F_CURRENT) {
             int64_t milli = bl_sig_to_milli(&sg, bl_sig_raw_value(&sg, raw)), r2;
             (void)bl_sig_from_milli(&sg, -milli, &r2);
             raw = (uint64_t)r2;
@@ -270,7 +272,7 @@ void bl_faults_wire(const bl_faults_t *f, const bl_can_codec_t *c, bl_can_frame_
             const bl_scn_event_t *e = &scn->ev[i];
             if (!f->active[i])
                 continue;
-            if (e->kind == BL_SE_SCALING && sg.field == e->field)
+            if (e->kind == BL_SE_SCALING && sg.kind == BL_SK_NUM && sg.field == e->field)
                 raw = (uint64_t)((int64_t)bl_sig_raw_value(&sg, raw) * e->a / e->b); /* wraps like the bug */
             if (e->kind == BL_SE_SIGNAL && strcmp(sg.name, e->name) == 0)
                 raw = (uint64_t)(int64_t)e->a;
