@@ -198,15 +198,15 @@ static inline int64_t bl_sig_value(const bl_signal_t *s, uint64_t raw)
 }
 static inline bool bl_sig_marker(const bl_signal_t *s, uint64_t raw)
 {
-    if (!(s->flags & BL_SF_INVALID))
+    if (!(s->flags & BL_SF_INVALID) || s->len == 0) /* a row without bits has no marker */
         return false;
     return raw == ((s->flags & BL_SF_SIGNED) ? UINT64_C(1) << (s->len - 1u) : bl_sig_len_mask(s->len));
 }
 static inline int64_t bl_sig_milli(const bl_signal_t *s, int64_t rawval)
 {
     if (s->div <= 1 && rawval <= INT32_MAX && rawval >= -INT32_MAX) {
-        int64_t v = rawval * s->mul + s->offset;
-        return ((s->flags & BL_SF_ABS) && v < 0) ? -v : v;
+        int64_t milli = rawval * s->mul + s->offset;
+        return ((s->flags & BL_SF_ABS) && milli < 0) ? -milli : milli;
     }
     return bl_sig_to_milli(s, rawval);
 }

@@ -814,7 +814,8 @@ static int decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t
                   uint32_t *fields, bl_rs_memo_t *mo)
 {
     walk_t w;
-    bl_record_t stage;
+    bl_record_t stage; /* not cleared: only the fields a block sets (w.set) are read back */
+    /* cppcheck-suppress uninitvar */
     bl_record_t *st = rec != NULL ? &stage : NULL;
     agg_t a;
     size_t hdr = 0;

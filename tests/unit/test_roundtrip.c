@@ -295,13 +295,12 @@ static void test_decode_memo_stores_what_decode_stores(void **state)
                     bl_can_frame_t f;
                     bl_decoded_t da, db;
                     bool rep;
-                    int rca, rcb;
                     if (bl_can_encode(&enc, m, mux, &src, 0, 0, BL_ENC_CLAMP, &f, NULL) != 0)
                         continue;
                     for (unsigned again = 0; again < 2; again++) {
                         uint64_t now = seed * 1000u + again;
-                        rca = bl_can_decode_memo(&a, &f, now, &ra, &da, memo, &rep);
-                        rcb = bl_can_decode(&b, &f, now, &rb, &db);
+                        int rca = bl_can_decode_memo(&a, &f, now, &ra, &da, memo, &rep);
+                        int rcb = bl_can_decode(&b, &f, now, &rb, &db);
                         assert_int_equal(rca, rcb);
                         repeats += rep;
                         assert_memory_equal(&ra, &rb, sizeof ra);
