@@ -20,6 +20,12 @@ ci="$ci sqlite3 fonts-dejavu-core"
 # ---- diagnosis (issue 9): diagnose --report is checked in a real browser (Debian's chromium, headless) ----
 test="$test chromium"
 ci="$ci chromium"
+# ---- gateway as a service (issue 12): the MQTT TLS test makes its CA and certificates with openssl ----
+test="$test openssl"
+ci="$ci openssl"
+# ---- capture formats (issue 12): pcap/pcapng are checked against tshark (Wireshark's reader) ----
+test="$test tshark"
+ci="$ci tshark"
 case $mode in
   --build) pkgs=$build ;;
   --test) pkgs=$test ;;
@@ -36,6 +42,9 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture; answer it before apt does (issue 12)
+case " $missing " in *" tshark "*)
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections ;; esac
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 $missing >/dev/null 2>&1 || {
   $SUDO apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null

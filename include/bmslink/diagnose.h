@@ -34,6 +34,7 @@ typedef enum {
     BL_DP_WRONG_PROTOCOL,
     BL_DP_SIGN_INVERTED,  /* current_sign_inverted */
     BL_DP_STALE_DATA,
+    BL_DP_BATTERY_MISMATCH, /* battery_mismatch: the traffic does not fit the battery described (--battery) */
     BL_DP_COUNT
 } bl_diag_problem_t;
 
@@ -75,6 +76,8 @@ typedef struct {
     uint8_t nev;      /* evidence items, in time order */
     const char *id;   /* stable name of the row of the cause table ("no_battery_frames", "gap", ...) */
     uint64_t at_us;   /* capture time it starts (ordering within a severity) */
+    uint64_t span_us; /* how long the condition lasted (a silence), 0: not a duration */
+    bl_alarm_mask_t alarms[BL_AC_COUNT]; /* battery alarms it is about (what an inverter would display) */
     char cause[BL_DIAG_TEXT_MAX];
     char fix[BL_DIAG_TEXT_MAX];
     bl_diag_ev_t ev[BL_DIAG_EV_MAX];
@@ -129,6 +132,18 @@ typedef struct {
 
 /* ---- configuration, timeline ---------------------------------------------------------- */
 
+/* What the user says about the battery (diagnose --cells / --battery FILE). Every member
+ * may be 0: unknown, then the analysers assume and say so. Milli-units. */
+typedef struct {
+    const char *name;        /* the battery file, for messages; NULL */
+    uint8_t cells;           /* LFP cells in series */
+    int32_t nominal_mV;      /* nominal pack voltage */
+    int32_t cvl_max_mV;      /* the highest charge voltage the pack allows */
+    int32_t dvl_min_mV;      /* the lowest discharge voltage */
+    int32_t ccl_max_mA;      /* its maximum charge current */
+    int32_t dcl_max_mA;      /* its maximum discharge current */
+} bl_diag_battery_t;
+
 typedef struct {
     const bl_protocol_t *proto;    /* the protocol the site is set to (-p); NULL: detect from the traffic */
     const bl_diag_inverter_t *inv; /* the inverter's profile; NULL: none */
@@ -136,6 +151,7 @@ typedef struct {
                                       protocol to the inverter; NULL: the inverter is on this bus */
     uint64_t stale_ms;             /* battery data older than this is stale; 0: inverter / protocol timeout */
     int32_t capacity_mAh;          /* 0: from the capture, else assumed (and said) */
+    const bl_diag_battery_t *bat;  /* the battery's ratings (--cells, --battery); NULL: assumed (and said) */
 } bl_diag_cfg_t;
 
 /* One bucket of the timeline (for charts): extremes of the battery's values in a slice
@@ -350,6 +366,16 @@ typedef struct bl_diag { // NOLINT(clang-analyzer-optin.performance.Padding)
     bl_diag_mark_t gapx_a;        /* the latest battery silence: its last frame before, */
     uint64_t gapx_line;           /* and the line of the frame after it */
     int32_t inv_err_prev;
+    /* the battery against its ratings (--cells, --battery): diagnose_battery.c */
+    struct {
+        int32_t v_lo, v_hi;           /* pack voltage extremes */
+        bl_diag_mark_t v_lo_m, v_hi_m;
+        uint32_t judged, bad;         /* frames where cells x mean cell voltage was compared with the pack */
+        bl_diag_mark_t bad_m;         /* the first miss: a pack mV, b mean cell mV, c cells it fits */
+        int32_t lim[4];               /* highest CVL, CCL, DCL; lowest DVL */
+        bl_diag_mark_t lim_m[4];
+        uint8_t have_v, have_lim[4];
+    } bat;
     /* loop verdict (after bl_diag_finish) */
     uint8_t loop;                   /* bl_diag_loop_t */
     char loop_reason[BL_DIAG_TEXT_MAX];

@@ -8,6 +8,8 @@
 #define BL_CAN_RTR 0x02u  /* remote request, no data */
 #define BL_CAN_ERR 0x04u  /* error frame: id holds the SocketCAN error class bits */
 #define BL_CAN_FD 0x08u   /* CAN FD frame (len up to 64) */
+#define BL_CAN_BRS 0x10u  /* CAN FD: bit rate switch (candump "##1", pcap FD flags 0x01) */
+#define BL_CAN_ESI 0x20u  /* CAN FD: error state indicator (candump "##2", pcap FD flags 0x02) */
 
 #define BL_CAN_SFF_MASK 0x000007FFu
 #define BL_CAN_EFF_MASK 0x1FFFFFFFu

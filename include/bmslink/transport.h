@@ -23,6 +23,8 @@
 #include "bmslink/canerr.h"
 #include "bmslink/capture.h"
 
+#include <sys/types.h>
+
 typedef struct bl_transport bl_transport_t;
 typedef struct bl_recorder bl_recorder_t;
 
@@ -55,10 +57,13 @@ struct bl_transport {
     void *ctx;
     char uri[256];
     unsigned fmt;           /* capture format asked for at open (bl_capfmt_t) */
+    unsigned cap_fmt;       /* #12: capture files: the format being read (bl_capfmt_t; BL_FMT_AUTO until known) */
     const char *kind;       /* "file", "socketcan", "slcan", "virtual", ... */
     bool live;              /* reads honour timeouts and time is the wall clock (not a regular file) */
+    bool binary;            /* #12: a capture read as records (pcap, pcapng): line counts packets */
     int fd;                 /* readable when a read may return something; -1 when there is none */
     uint64_t line;          /* capture files: line number of the last item read */
+    uint64_t offset;        /* #12: binary captures: file offset of the record read last */
     char bus[BL_BUS_NAME_MAX]; /* interface name written into logs and JSON ("can0", "slcan0", "vcan0") */
     uint32_t bitrate;       /* bit/s when the transport knows it (slcan sets it), 0 otherwise */
     const char *ts_source;  /* "hardware", "kernel", "adapter", "host" or "capture" */
@@ -99,6 +104,10 @@ int bl_transport_reopen(bl_transport_t *t, char *errbuf, size_t errlen);
 /* Attach a recorder (NULL detaches). Frames are logged after a successful read or write. */
 void bl_transport_set_recorder(bl_transport_t *t, bl_recorder_t *rec);
 
+/* Where the last item came from, for messages: "URI:LINE" (text captures), "URI:offset N"
+ * (binary captures: the record's byte offset), "URI" (live sources). Returns buf. */
+const char *bl_transport_where(const bl_transport_t *t, char *buf, size_t n);
+
 /* Scheme of a URI as bl_transport_open sees it: "file", "socketcan", "slcan",
  * "serial", "modbus-rtu", "modbus-tcp", "virtual", "sim". */
 const char *bl_transport_scheme(const char *uri);
@@ -137,10 +146,23 @@ int bl_socketcan_parse(const char *iface, const char **why);
 /* "NAME": 1..31 characters of [A-Za-z0-9_.-]. BL_EINVAL with *why otherwise. */
 int bl_vbus_parse(const char *name, const char **why);
 
-/* ---- candump -L recorder ------------------------------------------------ */
+/* ---- recorder: candump -L, or the format of the file's extension ------------- */
 
-/* Open FILE for writing candump -L lines (truncates). NULL with errbuf set on failure. */
+/* Open FILE for writing (truncates): .asc, .trc, .csv (GVRET), .pcap, .pcapng in that format, any
+ * other name as candump -L lines. NULL with errbuf set on failure. */
 bl_recorder_t *bl_recorder_open(const char *path, char *errbuf, size_t errlen);
+/* Frames come from a capture (bmslink convert): one without a timestamp keeps none (the
+ * writer gives it the previous frame's time and counts it), and nothing is written out on a
+ * timer (only when the 64 KiB buffer fills, and on close). */
+#define BL_REC_CAPTURE_TIME 1u
+/* Open path ("-" = stdout) for format fmt (bl_capfmt_t with a writer; ver: TRC 11, 20 or 21). */
+bl_recorder_t *bl_recorder_open_fmt(const char *path, unsigned fmt, unsigned ver, unsigned flags, char *errbuf,
+                                    size_t errlen);
+/* The writer, for what it could not hold (loss) and the buses it saw. */
+const bl_capw_t *bl_recorder_writer(const bl_recorder_t *r);
+/* Format a file name's extension names (BL_FMT_COUNT when none): .log .candump .asc .trc .csv
+ * .pcap .cap .pcapng .ntar; *ver gets the TRC version (may be NULL). */
+unsigned bl_capfmt_by_ext(const char *path, unsigned *ver);
 /* Append one frame (buffered; written at 64 KiB, every 500 ms of reads, and on close). */
 void bl_recorder_add(bl_recorder_t *r, const bl_cap_frame_t *f);
 /* Write out what is buffered if 500 ms passed since the last write-out. */
@@ -152,6 +174,52 @@ int bl_recorder_close(bl_recorder_t *r, char *errbuf, size_t errlen);
 /* Frames handed to bl_recorder_add so far. */
 uint64_t bl_recorder_frames(const bl_recorder_t *r);
 const char *bl_recorder_path(const bl_recorder_t *r);
+
+/* ---- replay (issue #12): a capture onto a bus with its timing, like canplayer ---- */
+
+typedef struct {
+    double speed;          /* 1 the capture's own timing, 2 twice as fast, 0.5 half; 0 as fast as the bus takes them */
+    bool loop;             /* start over at the end: the first frame follows the last after the mean gap */
+    uint64_t count;        /* stop after this many frames sent (0: no limit) */
+    uint64_t max_gap_us;   /* silences in the capture longer than this are cut to it (0: kept) */
+    const char *bus;       /* only the capture's frames of this bus (NULL: all) */
+    bool errors;           /* send error frames too (only the virtual bus can deliver them) */
+    bool (*stop)(void);    /* asked at least every 200 ms while waiting; true ends the replay */
+    /* a malformed item of the capture (counted, skipped); may be NULL */
+    void (*bad)(void *user, const bl_transport_t *in, const bl_line_err_t *e);
+    /* a frame handed to the bus at sent_ns, due at due_ns (CLOCK_MONOTONIC); may be NULL */
+    void (*sent)(void *user, const bl_cap_frame_t *f, uint64_t due_ns, uint64_t sent_ns);
+    void *user;
+} bl_replay_opts_t;
+
+#define BL_REPLAY_HIST 2000 /* lateness buckets: 0..999 µs by 1 µs, 1..1000 ms by 1 ms */
+
+typedef struct {
+    uint64_t read;         /* frames read from the capture (all passes) */
+    uint64_t sent;         /* frames the bus took */
+    uint64_t not_sent;     /* refused by the bus (e.g. CAN FD on a classic adapter) or its queue stayed full */
+    uint64_t skipped_bus, skipped_err; /* other buses (--bus), error frames (without errors) */
+    uint64_t bad;          /* malformed capture items */
+    uint64_t passes;       /* times the capture was played (loop) */
+    uint64_t span_us;      /* first to last timestamp of one pass */
+    uint64_t wall_ns;      /* first frame sent to the last */
+    uint64_t late_max_ns;  /* the latest a frame went out after its due time */
+    uint32_t late[BL_REPLAY_HIST];
+    char err[192];         /* why the last frame was not sent */
+} bl_replay_stats_t;
+
+/*
+ * Play the capture at uri (any capture format; fmt forces one) onto out. Frame i is due at
+ * start + (ts_i - ts_0) / speed on CLOCK_MONOTONIC; frames without a timestamp, or older than
+ * the one before, follow the previous frame at once.
+ * @retval 0          played to the end, to count, or until stop()
+ * @retval BL_EIO     out went away (errbuf says why); st holds what happened until then
+ * @retval other < 0  the capture cannot be opened (errbuf): BL_EINVAL is a usage error
+ */
+int bl_replay(const char *uri, unsigned fmt, bl_transport_t *out, const bl_replay_opts_t *o, bl_replay_stats_t *st,
+              char *errbuf, size_t errlen);
+/* Lateness (sent after due) at percentile pct (0..100), in ns, to the histogram's resolution. */
+uint64_t bl_replay_late_ns(const bl_replay_stats_t *st, unsigned pct);
 
 /* ---- clocks (hosted) ---------------------------------------------------- */
 
@@ -180,6 +248,12 @@ int bl_lr_open(bl_linereader_t *r, const char *path);
 int bl_lr_next(bl_linereader_t *r, const char **line, size_t *len);
 /* true when bl_lr_next can return without reading (a whole line is buffered, or end of file) */
 bool bl_lr_ready(const bl_linereader_t *r);
+/* Binary files: make want bytes available at buf + pos (fewer at the end of the file; want is
+ * capped at half the buffer). once: a single read (after poll() on a live source).
+ * Returns the bytes available, or -errno. */
+ssize_t bl_lr_fill(bl_linereader_t *r, size_t want, bool once);
+/* Skip n bytes, reading past the buffer when needed. 0, 1 when the file ended first, -errno. */
+int bl_lr_skip(bl_linereader_t *r, uint64_t n);
 void bl_lr_close(bl_linereader_t *r);
 
 #endif

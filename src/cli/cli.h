@@ -41,6 +41,10 @@ void cli_json_alarms(bl_out_t *o, const bl_alarm_mask_t active[BL_AC_COUNT]);
 /* true when stderr is a terminal (progress allowed) */
 bool cli_stderr_tty(void);
 
+/* A data file or directory (rel under share/): <prefix>/share/bmslink/rel next to an
+ * installed binary when it exists, else the source tree's share/rel; written into buf. */
+const char *cli_share_path(const char *rel, bool dir, char *buf, size_t cap);
+
 /* `bmslink --version [--json]` (version.c): argv[0] is "--version" */
 int cli_version(int argc, char **argv);
 
@@ -52,6 +56,8 @@ int verb_emulate(int argc, char **argv);
 /* live buses (issue 6) */
 int verb_monitor(int argc, char **argv);
 int verb_detect(int argc, char **argv);
+/* gateway (issue 10) */
+int verb_bridge(int argc, char **argv);
 int verb_profiles(int argc, char **argv); /* #7 */
 int verb_simulate(int argc, char **argv); /* #7 */
 /* ---- issue #8: validation and the compatibility matrix ---- */
@@ -59,10 +65,15 @@ int verb_validate(int argc, char **argv);
 int verb_matrix(int argc, char **argv);
 /* diagnosis (issue 9) */
 int verb_diagnose(int argc, char **argv);
+/* inverter error codes (issue 12) */
+int verb_explain(int argc, char **argv);
 /* One hex485 capture line -> bytes (decode_rs485.c's reader, shared with diagnose):
  * 1 bytes (*n of them, *ts when *has_ts), 0 blank or comment, -1 malformed (*what, *col). */
 int cli_hex485_line(const char *line, size_t len, uint8_t *out, size_t cap, size_t *n, uint64_t *ts, bool *has_ts,
                     const char **what, size_t *col);
+/* ---- issue #12: capture formats, replay ---- */
+int verb_convert(int argc, char **argv);
+int verb_replay(int argc, char **argv);
 
 /* ---- RS485 / Modbus (issue 5): decode_rs485.c, protocols_rs485.c ---- */
 typedef struct {
@@ -71,6 +82,8 @@ typedef struct {
     unsigned fmt;           /* bl_capfmt_t */
     uint64_t stale_ms, count, duration_ms;
     const char *record_path; /* --record: serial traffic as hex485 lines, NULL when not asked */
+    bool csv;                /* --csv (issue #12): the record as rows, see csvout.h */
+    uint64_t step_us;        /* --step: resample the rows (0: a row per change) */
 } cli_decode_opts_t;
 /* true when decode should take the RS485/Modbus path: a byte protocol, --format hex485,
  * a serial:/modbus-* source, or a capture of hex byte lines */

@@ -11,6 +11,7 @@
 #include "bmslink/serial485.h"
 #include "bmslink/transport.h"
 #include "cli.h"
+#include "csvout.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -67,6 +68,7 @@ typedef struct {
     FILE *recf;           /* --record: the serial traffic as hex485 lines */
     /* modbus capture: the last request per unit */
     struct { uint8_t used, fc; uint16_t start, count; } mbreq[256];
+    csvout_t *csv;        /* --csv (issue #12) */
 } dsess_t;
 
 static volatile sig_atomic_t interrupted;
@@ -529,9 +531,11 @@ static void emit(dsess_t *s, const msgout_t *m)
     }
     if (m->error == NULL)
         s->decoded++; /* understood: a request, an answer, an acknowledge */
+    if (s->csv != NULL)
+        csvout_after(s->csv, &s->rec, m->ts_us, m->has_ts);
     if (s->o.json)
         json_msg(s, m);
-    else if (!s->o.summary)
+    else if (!s->o.summary && !s->o.csv)
         text_msg(s, m);
     if (s->live)
         out_flush(&s->out);
@@ -600,6 +604,8 @@ static void on_frame(dsess_t *s, const uint8_t *fr, size_t n, uint64_t ts, bool 
     m.rtn = -1;
     m.reg = m.count = -1;
     m.ver = m.cid1 = -1;
+    if (s->csv != NULL)
+        csvout_before(s->csv, &s->rec, ts, has_ts);
     if (bl_rs_session_frame(&s->sess, fr, n, s->info, sizeof s->info, &f, &why) < 0) {
         count_reject(s, why);
         snprintf(err, sizeof err, "%s", bl_rsr_str(why));
@@ -787,6 +793,8 @@ static void mb_decode_regs(dsess_t *s, msgout_t *m, const bl_mb_block_t *b, cons
                            uint64_t now_ms)
 {
     static char err[160];
+    if (s->csv != NULL)
+        csvout_before(s->csv, &s->rec, m->ts_us, m->has_ts);
     if (bl_mb_decode(s->c->map, b, regs, n, now_ms, &s->rec, &s->dec) < 0) {
         const bl_rs_val_t *v = s->dec.nvals ? &s->dec.vals[s->dec.nvals - 1] : NULL;
         count_reject(s, s->dec.why);
@@ -1564,6 +1572,19 @@ int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs)
         bl_rs_session_init(&s->sess, s->p);
     bl_record_init(&s->rec);
     out_init(&s->out, stdout);
+    if (o->csv) { /* a live line streams its rows, with a column per field the protocol carries */
+        bool live = false;
+        bl_caps_t caps;
+        for (int i = 0; i < nsrc; i++)
+            live = live || is_live(srcs[i]) || csvout_streams(srcs[i]);
+        bl_proto_caps(s->p, &caps);
+        s->csv = csvout_new(stdout, o->step_us, o->stale_ms ? o->stale_ms : bl_proto_timeout_ms(s->p),
+                            live ? (caps.fields ? caps.fields : (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u)) : 0);
+        if (s->csv == NULL) {
+            free(s);
+            return BL_EXIT_IO;
+        }
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
@@ -1596,10 +1617,12 @@ int cli_decode_rs485(const cli_decode_opts_t *o, int nsrc, char **srcs)
     if (rc == BL_EXIT_OK || (rc == BL_EXIT_IO && s->o.summary)) {
         if (s->o.summary)
             print_summary(s);
-        else if (!s->o.json)
+        else if (!s->o.json && !s->o.csv)
             print_text_tail(s);
     }
     out_flush(&s->out);
+    if (s->csv != NULL && csvout_finish(s->csv, &s->rec) != 0 && rc == BL_EXIT_OK)
+        rc = BL_EXIT_IO;
     if (s->recf != NULL && fclose(s->recf) != 0 && rc == BL_EXIT_OK) {
         cli_err("decode: %s: write failed: %s", o->record_path, strerror(errno));
         rc = BL_EXIT_IO;

@@ -3,6 +3,7 @@
 #define BL_DIAGNOSE_CLI_H
 
 #include "bmslink/diagnose.h"
+#include "bmslink/errload.h"
 
 #include <stdio.h>
 
@@ -29,6 +30,8 @@ typedef struct {
     size_t nlines;
     char bus[BL_BUS_NAME_MAX];
     uint64_t lines_read;        /* lines of the capture (files) */
+    const bl_errcode_file_t *codes; /* inverter error codes (with --inverter), or NULL */
+    const char *brand, *firmware;   /* the profile's brand, --firmware */
 } dx_result_t;
 
 /* Text of the log line at `line` (the capture's own line, or the frame re-written as
@@ -46,5 +49,7 @@ int dx_report_html(const dx_result_t *r, const char *path);
  * another < 0 an unreadable profile file.
  */
 int dx_inverter_facts(const char *name, const char *fw, bl_diag_inverter_t *inv, char *err, size_t errlen);
+/* The brand of the profile dx_inverter_facts() loaded ("SMA"), NULL before or without one. */
+const char *dx_inverter_brand(void);
 
 #endif

@@ -45,6 +45,11 @@ static void quirk(bl_diag_inverter_t *inv, const bl_inv_quirk_t *q)
     }
 }
 
+const char *dx_inverter_brand(void)
+{
+    return loaded.p.name != NULL ? loaded.p.brand : NULL;
+}
+
 int dx_inverter_facts(const char *name, const char *fw, bl_diag_inverter_t *inv, char *err, size_t errlen)
 {
     const bl_inv_profile_t *p = &loaded.p;
@@ -100,6 +105,11 @@ int dx_inverter_facts(const char *name, const char *fw, bl_diag_inverter_t *inv,
 }
 
 #else
+
+const char *dx_inverter_brand(void)
+{
+    return NULL;
+}
 
 int dx_inverter_facts(const char *name, const char *fw, bl_diag_inverter_t *inv, char *err, size_t errlen)
 {

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "diagnose_cli.h"
+#include "errcodes_cli.h"
 
 #include <errno.h>
 #include <string.h>
@@ -261,6 +262,35 @@ static void chart(FILE *fp, const dx_result_t *r)
             PL + 250, 12);
 }
 
+/* what the --inverter's display would show for a finding (share/errorcodes.yaml) */
+static void report_codes(FILE *fp, const dx_result_t *r, const bl_diag_finding_t *f)
+{
+    uint16_t idx[CLI_EC_SHOW];
+    size_t n = r->codes ? cli_ec_for_finding(r->codes, f, r->brand, r->inverter, r->firmware, idx, CLI_EC_SHOW) : 0;
+
+    if (n == 0)
+        return;
+    fputs("<p><b>The inverter would show:</b></p>\n<ul class=\"codes\">\n", fp);
+    for (size_t k = 0; k < n; k++) {
+        const bl_errcode_t *e = &r->codes->e[idx[k]];
+        fputs("<li><code>", fp);
+        esc(fp, e->code);
+        fprintf(fp, "</code> %s", bl_ec_severity_str(e->severity));
+        if (e->name) {
+            fputs(", ", fp);
+            esc(fp, e->name);
+        }
+        fputs(": ", fp);
+        esc(fp, e->meaning);
+        fputs(" <i>Check:</i> ", fp);
+        esc(fp, e->check);
+        fputs(" <small>(", fp);
+        esc(fp, e->source);
+        fprintf(fp, ", confidence %s)</small></li>\n", e->confidence);
+    }
+    fputs("</ul>\n", fp);
+}
+
 static void findings(FILE *fp, const dx_result_t *r)
 {
     char buf[DX_TEXT], ts[48];
@@ -279,6 +309,7 @@ static void findings(FILE *fp, const dx_result_t *r)
         fputs("</p>\n<p><b>Fix:</b> ", fp);
         esc(fp, f->fix);
         fputs("</p>\n", fp);
+        report_codes(fp, r, f);
         if (f->nev > 0) {
             fputs("<table class=\"ev\"><tr><th>line</th><th>time</th><th>log line</th><th>shows</th></tr>\n", fp);
             for (unsigned e = 0; e < f->nev; e++) {

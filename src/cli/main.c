@@ -13,6 +13,8 @@ static const bl_verb_t verbs[] = {
     /* live buses (issue 6) */
     { "monitor", verb_monitor, "live view of the battery on a bus: values, ages, stale data, alarms, rates" },
     { "detect", verb_detect, "name the protocol, bitrate, id length and who is talking" },
+    /* gateway (issue 10) */
+    { "bridge", verb_bridge, "translate packs in one protocol into a battery in another, fail safe, MQTT" },
     { "profiles", verb_profiles, "list inverter profiles: settings, timeouts, quirks with sources" }, /* #7 */
     { "simulate", verb_simulate, "closed loop in memory: simulated battery, protocol, inverter model" }, /* #7 */
     /* ---- issue #8: validation and the compatibility matrix ---- */
@@ -20,6 +22,11 @@ static const bl_verb_t verbs[] = {
     { "matrix", verb_matrix, "the compatibility matrix in SQLite: run, show, export, diff against a reference" },
     /* diagnosis (issue 9) */
     { "diagnose", verb_diagnose, "read a field capture: what is wrong, why, the evidence and the fix" },
+    /* inverter error codes (issue 12) */
+    { "explain", verb_explain, "what an inverter's battery fault or warning code means, its causes, the fix" },
+    /* ---- issue #12: capture formats, replay ---- */
+    { "convert", verb_convert, "convert a capture: candump -L, ASC, TRC, GVRET CSV, pcap, pcapng" },
+    { "replay", verb_replay, "play a capture onto a bus with its timing (scaled, or as fast as possible)" },
 };
 
 static int usage(FILE *fp, int rc)

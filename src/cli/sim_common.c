@@ -9,43 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef BL_SHARE_DIR
-#define BL_SHARE_DIR "share"
-#endif
-
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 const char *cli_profiles_dir(void)
 {
     static char buf[PATH_MAX];
     const char *env = getenv("BMSLINK_PROFILES");
-    ssize_t n;
 
     if (env != NULL && *env)
         return env;
-    if (is_dir(BL_SHARE_DIR "/profiles"))
-        return BL_SHARE_DIR "/profiles";
-    /* installed: <prefix>/bin/bmslink -> <prefix>/share/bmslink/profiles */
-    n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) {
-        char *slash;
-        buf[n] = '\0';
-        if ((slash = strrchr(buf, '/')) != NULL) {
-            *slash = '\0';
-            if ((slash = strrchr(buf, '/')) != NULL) {
-                *slash = '\0';
-                size_t l = strlen(buf);
-                if (snprintf(buf + l, sizeof buf - l, "/share/bmslink/profiles") < (int)(sizeof buf - l) &&
-                    is_dir(buf))
-                    return buf;
-            }
-        }
-    }
-    return BL_SHARE_DIR "/profiles";
+    return cli_share_path("profiles", true, buf, sizeof buf);
 }
 
 void cli_load_err(void *ctx, const char *msg)

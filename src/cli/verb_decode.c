@@ -2,6 +2,7 @@
 #include "bmslink/detect.h"
 #include "bmslink/transport.h"
 #include "cli.h"
+#include "csvout.h"
 #include "live.h"
 
 #include <getopt.h>
@@ -13,7 +14,8 @@
 static const char usage[] =
     "usage: bmslink decode [-p PROTOCOL] [--json | --summary] [options] SOURCE...\n"
     "  Decode CAN frames into messages and canonical fields (current > 0 = charging).\n"
-    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC), file:PATH or -,\n"
+    "  SOURCE: a capture file (candump -L log, candump output, Vector ASC, PEAK TRC, SavvyCAN GVRET\n"
+    "          CSV, pcap / pcapng of SocketCAN), file:PATH or -,\n"
     "          or a live bus: socketcan:IFACE, slcan:DEV[@BITRATE], virtual:NAME\n"
     "  RS485/Modbus: hex485 captures (hex byte lines or ~ASCII frames, optional timestamps),\n"
     "  serial:DEV@BAUD[,8N1][#ADDR], modbus-rtu:DEV@BAUD[,8N1]#UNIT, modbus-tcp:HOST:PORT#UNIT\n"
@@ -22,7 +24,11 @@ static const char usage[] =
     "  -p, --protocol NAME  protocol or variant (bmslink protocols lists them)\n"
     "      --json           one JSON object per frame (NDJSON)\n"
     "      --summary        one JSON object: counts, reject reasons, last record\n"
-    "      --format F       force the capture format: candump, log, asc, hex485\n"
+    "      --csv            the canonical record as CSV for spreadsheets: a row per capture timestamp at\n"
+    "                       which a value changed (or per --step), a column per field that appears (its\n"
+    "                       key carries the unit), alarm classes; blank = not received yet, or stale\n"
+    "      --step D         with --csv: one row every D of capture time (resampled: 1s, 500ms)\n"
+    "      --format F       force the capture format: candump, log, asc, trc, gvret, pcap, pcapng, hex485\n"
     "      --stale D        fields older than D count as stale (default: the protocol's timeout)\n"
     "  -n, --count N        stop after N frames\n"
     "      --duration D     stop after D (capture time; wall time on a live bus: 500ms, 90s, 15m, 24h)\n"
@@ -43,7 +49,8 @@ static const char usage[] =
 
 typedef struct {
     const char *src;
-    uint64_t line;
+    uint64_t line; /* binary captures: the record's byte offset */
+    bool binary;
     bl_cap_frame_t f;
 } pending_t;
 
@@ -67,6 +74,11 @@ typedef struct {
     bool have_ts, stop;
     /* per source */
     unsigned shown, suppressed;
+    bool binary;              /* the source is a pcap/pcapng: "line" numbers are byte offsets */
+    /* --csv (issue #12) */
+    bool csv_wanted, csv_stream;
+    uint64_t step_us;
+    csvout_t *csv;
     /* detection buffer */
     pending_t *pend;
     size_t npend;
@@ -85,7 +97,9 @@ static void problem(session_t *s, const char *src, uint64_t line, const char *fm
         return;
     }
     s->shown++;
-    if (line > 0)
+    if (s->binary)
+        fprintf(stderr, "bmslink: %s:offset %llu: ", src, (unsigned long long)line);
+    else if (line > 0)
         fprintf(stderr, "bmslink: %s:%llu: ", src, (unsigned long long)line);
     else
         fprintf(stderr, "bmslink: %s: ", src);
@@ -282,7 +296,11 @@ static void process(session_t *s, const char *src, uint64_t line, const bl_cap_f
         s->last_ts = cf->ts_us;
     }
     s->frames++;
+    if (s->csv)
+        csvout_before(s->csv, &s->rec, cf->ts_us, cf->has_ts);
     rc = bl_can_decode(&s->codec, &cf->f, ms, &s->rec, &d);
+    if (s->csv)
+        csvout_after(s->csv, &s->rec, cf->ts_us, cf->has_ts);
     if (rc == 0) {
         s->decoded++;
     } else {
@@ -297,7 +315,7 @@ static void process(session_t *s, const char *src, uint64_t line, const bl_cap_f
     }
     if (s->json)
         json_frame(s, cf, &d, rc);
-    else if (!s->summary)
+    else if (!s->summary && !s->csv_wanted)
         text_frame(s, cf, &d, rc);
     if (s->count && s->frames >= s->count)
         s->stop = true;
@@ -378,9 +396,19 @@ static int ensure_ready(session_t *s)
     }
     if (s->stale_ms == 0)
         s->stale_ms = bl_proto_timeout_ms(s->p);
+    if (s->csv_wanted && s->csv == NULL) {
+        bl_caps_t caps;
+        bl_proto_caps(s->p, &caps);
+        s->csv = csvout_new(stdout, s->step_us, s->stale_ms,
+                            s->csv_stream ? (caps.fields ? caps.fields : (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u)) : 0);
+        if (s->csv == NULL)
+            return BL_EXIT_IO;
+    }
     s->ready = true;
-    for (size_t i = 0; i < s->npend && !s->stop; i++)
+    for (size_t i = 0; i < s->npend && !s->stop; i++) {
+        s->binary = s->pend[i].binary;
         process(s, s->pend[i].src, s->pend[i].line, &s->pend[i].f);
+    }
     s->npend = 0;
     return 0;
 }
@@ -441,10 +469,14 @@ static int read_source(session_t *s, const char *uri)
             continue;
         if (rc == BL_ENOENT)
             break;
+        s->binary = t.binary;
         if (rc == BL_EBADMSG) {
             s->errors++;
             s->reasons[le.why]++;
-            problem(s, uri, t.line, "%s (column %u)", le.what, le.col);
+            if (le.col)
+                problem(s, uri, t.binary ? t.offset : t.line, "%s (column %u)", le.what, le.col);
+            else
+                problem(s, uri, t.binary ? t.offset : t.line, "%s", le.what);
             continue;
         }
         if (rc < 0) {
@@ -463,7 +495,8 @@ static int read_source(session_t *s, const char *uri)
             first_ms = last_rx_ms;
         if (!s->ready) {
             s->pend[s->npend].src = uri;
-            s->pend[s->npend].line = t.line;
+            s->pend[s->npend].line = t.binary ? t.offset : t.line;
+            s->pend[s->npend].binary = t.binary;
             s->pend[s->npend].f = cf;
             if (++s->npend == DETECT_SAMPLE && (rc = ensure_ready(s)) != 0) {
                 bl_transport_close(&t);
@@ -471,7 +504,7 @@ static int read_source(session_t *s, const char *uri)
             }
             continue;
         }
-        process(s, uri, t.line, &cf);
+        process(s, uri, t.binary ? t.offset : t.line, &cf);
     }
     if (s->suppressed)
         fprintf(stderr, "bmslink: %s: %u more problems not listed (counted in --summary)\n", uri, s->suppressed);
@@ -481,8 +514,8 @@ static int read_source(session_t *s, const char *uri)
     } else if (!any && t.stats.rx_bad == 0) {
         cli_err("%s: no CAN frames (empty capture?)", uri);
     } else if (!any) {
-        cli_err("%s: no CAN frames: none of %llu lines is a candump, candump -L or ASC frame", uri,
-                (unsigned long long)t.stats.rx_bad);
+        cli_err("%s: no CAN frames: none of %llu %s is a CAN frame of a format bmslink reads", uri,
+                (unsigned long long)t.stats.rx_bad, t.binary ? "records" : "lines");
     }
     bl_transport_close(&t);
     return 0;
@@ -563,7 +596,7 @@ static void print_text_tail(session_t *s)
     }
 }
 
-enum { OPT_FORMAT = 256, OPT_STALE, OPT_DURATION, OPT_SUMMARY, OPT_JSON, OPT_RECORD };
+enum { OPT_FORMAT = 256, OPT_STALE, OPT_DURATION, OPT_SUMMARY, OPT_JSON, OPT_RECORD, OPT_CSV, OPT_STEP };
 
 int verb_decode(int argc, char **argv)
 {
@@ -573,6 +606,7 @@ int verb_decode(int argc, char **argv)
         { "stale", required_argument, 0, OPT_STALE }, { "count", required_argument, 0, 'n' },
         { "duration", required_argument, 0, OPT_DURATION }, { "quiet", no_argument, 0, 'q' },
         { "record", required_argument, 0, OPT_RECORD },
+        { "csv", no_argument, 0, OPT_CSV }, { "step", required_argument, 0, OPT_STEP }, /* issue #12 */
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     session_t *s = calloc(1, sizeof *s);
     int ch, rc = BL_EXIT_OK;
@@ -591,10 +625,17 @@ int verb_decode(int argc, char **argv)
         case OPT_SUMMARY: s->summary = true; break;
         case 'q': s->quiet = true; break;
         case OPT_RECORD: s->record_path = optarg; break;
+        case OPT_CSV: s->csv_wanted = true; break;
+        case OPT_STEP:
+            if (!cli_parse_duration(optarg, &s->step_us) || s->step_us == 0)
+                rc = cli_usage_err(usage, "decode", "bad --step '%s' (e.g. 1s, 500ms, 1m)", optarg);
+            s->step_us *= 1000u;
+            break;
         case OPT_FORMAT:
             s->fmt = bl_capfmt_by_name(optarg);
             if (s->fmt == BL_FMT_COUNT)
-                rc = cli_usage_err(usage, "decode", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
+                rc = cli_usage_err(usage, "decode", "unknown --format '%s' (candump, log, asc, trc, gvret, pcap, "
+                                                    "pcapng, hex485)", optarg);
             break;
         case OPT_STALE:
             if (!cli_parse_duration(optarg, &s->stale_ms) || s->stale_ms == 0)
@@ -624,6 +665,16 @@ int verb_decode(int argc, char **argv)
         free(s);
         return cli_usage_err(usage, "decode", "--json and --summary exclude each other");
     }
+    if (s->csv_wanted && (s->json || s->summary)) {
+        free(s);
+        return cli_usage_err(usage, "decode", "--csv excludes --json and --summary");
+    }
+    if (s->step_us && !s->csv_wanted) {
+        free(s);
+        return cli_usage_err(usage, "decode", "--step goes with --csv");
+    }
+    for (int i = optind; i < argc; i++) /* a live bus streams its rows; captures are read whole first */
+        s->csv_stream = s->csv_stream || csvout_streams(argv[i]);
     if (optind >= argc) {
         free(s);
         return cli_usage_err(usage, "decode", "no SOURCE (a capture file, or - for stdin)");
@@ -631,7 +682,8 @@ int verb_decode(int argc, char **argv)
     /* ---- RS485 / Modbus: byte protocols, hex485 captures, serial:/modbus-* (decode_rs485.c) ---- */
     if (cli_decode_rs485_wanted(s->p, s->fmt, argc - optind, argv + optind)) {
         cli_decode_opts_t ro = { s->p,        s->json,  s->summary,     s->quiet,      s->fmt,
-                                 s->stale_ms, s->count, s->duration_ms, s->record_path };
+                                 s->stale_ms, s->count, s->duration_ms, s->record_path, s->csv_wanted,
+                                 s->step_us };
         free(s);
         return cli_decode_rs485(&ro, argc - optind, argv + optind);
     }
@@ -663,9 +715,15 @@ int verb_decode(int argc, char **argv)
     }
     if (s->summary)
         print_summary(s);
-    else if (!s->json)
+    else if (s->csv) {
+        if (csvout_finish(s->csv, &s->rec) != 0)
+            rc = BL_EXIT_IO;
+        s->csv = NULL;
+    } else if (!s->json)
         print_text_tail(s);
 out:
+    if (s->csv != NULL)
+        (void)csvout_finish(s->csv, &s->rec);
     out_flush(&s->out);
     if (live_record_close(s->recorder) != 0 && rc == BL_EXIT_OK)
         rc = BL_EXIT_IO;

@@ -30,7 +30,7 @@ static const char usage[] =
     "      --probe D        slcan: listen this long at each bitrate (default 2s)\n"
     "      --all-bitrates   slcan: try every bitrate, not only until the first clean one\n"
     "      --record FILE    live: also log every frame to FILE as candump -L\n"
-    "      --format F       force the capture format: candump, log, asc\n"
+    "      --format F       force the capture format: candump, log, asc, trc, gvret, pcap, pcapng\n"
     "  exit: 0 a protocol was named, 1 frames but no known protocol, 3 no frames\n"
     "examples:\n"
     "  bmslink detect capture.log\n"
@@ -607,7 +607,8 @@ static int parse_args(det_t *d, int argc, char **argv)
         case OPT_FORMAT:
             d->fmt = bl_capfmt_by_name(optarg);
             if (d->fmt == BL_FMT_COUNT)
-                return cli_usage_err(usage, "detect", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
+                return cli_usage_err(usage, "detect", "unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng, hex485)",
+                                     optarg);
             break;
         case OPT_DURATION:
             if (!cli_parse_duration(optarg, &d->duration_ms) || d->duration_ms == 0)

@@ -6,6 +6,7 @@
 #include "bmslink/transport.h"
 #include "cli.h"
 #include "diagnose_cli.h"
+#include "errcodes_cli.h"
 #include "live.h"
 
 #include <errno.h>
@@ -28,9 +29,12 @@ static const char usage[] =
     "                        inverter: alarms and limits are judged by what PROTOCOL carries\n"
     "      --json            one JSON object (CLI.md \"diagnose --json\")\n"
     "      --report FILE     also write a self-contained HTML report with a timeline chart\n"
-    "      --format F        force the capture format: candump, log, asc, hex485\n"
+    "      --format F        force the capture format: candump, log, asc, trc, gvret, pcap, pcapng, hex485\n"
     "      --stale D         battery data older than D is stale (default: the inverter's / protocol's timeout)\n"
     "      --capacity AH     the pack's capacity in Ah, for coulomb counting (default: from the capture)\n"
+    "      --cells N         LFP cells in series (default: tried from the pack voltage, +-1)\n"
+    "      --battery FILE    the battery's ratings (share/batteries/*.yaml: capacity, cells, voltage and\n"
+    "                        current limits); --capacity and --cells override its values\n"
     "  -n, --count N         stop after N frames;  --duration D  after D of capture (or wall) time\n"
     "  -q, --quiet           do not list malformed lines on stderr (they are still judged)\n"
     "exit status: 0 nothing of severity error, 1 an error finding, 2 usage, 3 input or I/O\n"
@@ -38,6 +42,7 @@ static const char usage[] =
     "  bmslink diagnose site.log\n"
     "  bmslink diagnose -p pylon-lv --json --report site.html site.log\n"
     "  bmslink diagnose --inverter solax-x3-g4 --firmware \"ARM 1.57\" site.log\n"
+    "  bmslink diagnose --inverter sma-sunny-island --battery share/batteries/lfp-16s-100ah.yaml site.log\n"
     "  bmslink diagnose -p pylon-rs485 site.hex\n"
     "  bmslink diagnose --duration 10m slcan:/dev/ttyACM0@500000\n";
 
@@ -52,6 +57,12 @@ typedef struct {
     unsigned fmt;
     uint64_t stale_ms, count, duration_ms;
     int32_t cap_mAh;
+    unsigned cells;
+    const char *battery;
+    bl_battery_file_t bat;         /* --battery, then --cells / --capacity over it */
+    char bat_name[160];
+    const bl_errcode_file_t *codes; /* the inverter's codes (with --inverter) */
+    const char *brand;
     bl_diag_inverter_t inv;
     bl_diag_t d;
     bl_cap_frame_t sample[DX_SAMPLE];
@@ -345,6 +356,19 @@ static void print_json(const dx_t *x, bl_out_t *o)
     j_kbool(o, "detected", x->r.detected);
     j_kstr(o, "inverter", x->inverter);
     j_kstr(o, "firmware", x->firmware);
+    if (d->cfg.bat != NULL) {
+        j_key(o, "battery");
+        j_obj(o);
+        j_kstr(o, "name", d->cfg.bat->name);
+        j_kint(o, "cells", d->cfg.bat->cells);
+        if (d->cfg.capacity_mAh)
+            j_kmilli(o, "capacity_Ah", d->cfg.capacity_mAh, 1);
+        else
+            j_knull(o, "capacity_Ah");
+        j_end_obj(o);
+    } else {
+        j_knull(o, "battery");
+    }
     j_kint(o, "frames", (int64_t)d->frames);
     j_kint(o, "malformed_lines", (int64_t)d->lines_bad);
     j_kint(o, "error_frames", (int64_t)d->err_frames);
@@ -371,6 +395,15 @@ static void print_json(const dx_t *x, bl_out_t *o)
         j_kstr(o, "because", f->because < BL_DP_COUNT ? bl_diag_problem_str(f->because) : NULL);
         j_kstr(o, "cause", f->cause);
         j_kstr(o, "fix", f->fix);
+        if (x->codes != NULL) {
+            uint16_t idx[CLI_EC_SHOW];
+            size_t n = cli_ec_for_finding(x->codes, f, x->brand, x->inverter, x->firmware, idx, CLI_EC_SHOW);
+            j_key(o, "inverter_codes");
+            j_arr(o);
+            for (size_t k = 0; k < n; k++)
+                cli_ec_json(o, &x->codes->e[idx[k]]);
+            j_end_arr(o);
+        }
         j_key(o, "evidence");
         j_arr(o);
         for (unsigned e = 0; e < f->nev; e++) {
@@ -430,6 +463,27 @@ static void wrapped(bl_out_t *o, const char *label, const char *text)
     out_ch(o, '\n');
 }
 
+/* "the inverter would show F952 here": the codes of the --inverter profile's brand for a finding */
+static void codes_text(const dx_t *x, bl_out_t *o, const bl_diag_finding_t *f)
+{
+    uint16_t idx[CLI_EC_SHOW];
+    char line[BL_DIAG_TEXT_MAX];
+    size_t n, at;
+
+    if (x->codes == NULL || (n = cli_ec_for_finding(x->codes, f, x->brand, x->inverter, x->firmware, idx,
+                                                    CLI_EC_SHOW)) == 0)
+        return;
+    at = (size_t)snprintf(line, sizeof line, "the inverter would show ");
+    for (size_t k = 0; k < n && at < sizeof line; k++) {
+        const bl_errcode_t *e = &x->codes->e[idx[k]];
+        at += (size_t)snprintf(line + at, sizeof line - at, "%s%s (%s%s%s)", k ? ", " : "", e->code,
+                               bl_ec_severity_str(e->severity), e->name ? ", " : "", e->name ? e->name : "");
+    }
+    if (at < sizeof line)
+        snprintf(line + at, sizeof line - at, " here (bmslink explain %s)", x->codes->e[idx[0]].code);
+    wrapped(o, "shows: ", line);
+}
+
 static void print_text(const dx_t *x, bl_out_t *o)
 {
     const bl_diag_t *d = &x->d;
@@ -456,6 +510,9 @@ static void print_text(const dx_t *x, bl_out_t *o)
     out_ch(o, '\n');
     if (x->inverter)
         out_printf(o, "inverter profile: %s\n", x->inverter);
+    if (d->cfg.bat != NULL)
+        out_printf(o, "battery: %s, %u LFP cells in series, capacity %s\n", d->cfg.bat->name ? d->cfg.bat->name : "--cells",
+                   (unsigned)d->cfg.bat->cells, d->cfg.capacity_mAh ? "given" : "from the capture or assumed");
     out_printf(o, "loop: %s: %s\n", bl_diag_loop_str(d->loop), d->loop_reason);
     for (unsigned i = 0; i < d->nnotes; i++)
         out_printf(o, "note: %s\n", d->notes[i]);
@@ -465,6 +522,7 @@ static void print_text(const dx_t *x, bl_out_t *o)
         out_printf(o, "\n%-7s %s (%s)\n", upper_sev(f->severity), bl_diag_problem_str(f->problem), f->id);
         wrapped(o, "cause: ", f->cause);
         wrapped(o, "fix:   ", f->fix);
+        codes_text(x, o, f);
         for (unsigned e = 0; e < f->nev; e++) {
             const bl_diag_ev_t *ev = &f->ev[e];
             out_printf(o, "    %7llu: %s\n", (unsigned long long)ev->line, dx_line_text(&x->r, ev, buf, sizeof buf));
@@ -481,7 +539,7 @@ static void print_text(const dx_t *x, bl_out_t *o)
 /* ---- options -------------------------------------------------------------------------- */
 
 enum { OPT_JSON = 256, OPT_REPORT, OPT_INVERTER, OPT_FORMAT, OPT_STALE, OPT_CAPACITY, OPT_DURATION, OPT_VIA,
-       OPT_FIRMWARE };
+       OPT_FIRMWARE, OPT_CELLS, OPT_BATTERY };
 
 static bool parse_capacity(const char *s, int32_t *mAh)
 {
@@ -504,6 +562,7 @@ static int options(dx_t *x, int argc, char **argv)
         { "capacity", required_argument, 0, OPT_CAPACITY }, { "count", required_argument, 0, 'n' },
         { "duration", required_argument, 0, OPT_DURATION }, { "quiet", no_argument, 0, 'q' },
         { "via", required_argument, 0, OPT_VIA }, { "firmware", required_argument, 0, OPT_FIRMWARE },
+        { "cells", required_argument, 0, OPT_CELLS }, { "battery", required_argument, 0, OPT_BATTERY },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
     int ch;
 
@@ -529,7 +588,9 @@ static int options(dx_t *x, int argc, char **argv)
         case OPT_FORMAT:
             x->fmt = bl_capfmt_by_name(optarg);
             if (x->fmt == BL_FMT_COUNT)
-                return cli_usage_err(usage, "diagnose", "unknown --format '%s' (candump, log, asc, hex485)", optarg);
+                return cli_usage_err(usage, "diagnose",
+                                     "unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng, hex485)",
+                                     optarg);
             break;
         case OPT_STALE:
             if (!cli_parse_duration(optarg, &x->stale_ms) || x->stale_ms == 0)
@@ -539,6 +600,15 @@ static int options(dx_t *x, int argc, char **argv)
             if (!parse_capacity(optarg, &x->cap_mAh))
                 return cli_usage_err(usage, "diagnose", "bad --capacity '%s' (Ah, 1..100000)", optarg);
             break;
+        case OPT_CELLS: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 4 || v > 255)
+                return cli_usage_err(usage, "diagnose", "bad --cells '%s' (cells in series, 4..255)", optarg);
+            x->cells = (unsigned)v;
+            break;
+        }
+        case OPT_BATTERY: x->battery = optarg; break;
         case OPT_DURATION:
             if (!cli_parse_duration(optarg, &x->duration_ms))
                 return cli_usage_err(usage, "diagnose", "bad --duration '%s' (e.g. 500ms, 90s, 15m, 24h)", optarg);
@@ -562,9 +632,43 @@ static int options(dx_t *x, int argc, char **argv)
     return BL_EXIT_OK;
 }
 
+/* --battery FILE, then --cells / --capacity over it */
+static int battery(dx_t *x, bl_diag_cfg_t *cfg)
+{
+    if (x->battery != NULL) {
+        char err[512];
+        int rc = bl_battery_load(&x->bat, x->battery, err, sizeof err);
+        if (rc != 0) {
+            cli_err("%s", err); /* FILE:LINE: what: why, or why it cannot be read */
+            return rc == BL_ENOENT ? BL_EXIT_IO : BL_EXIT_USAGE;
+        }
+        if (cfg->capacity_mAh == 0)
+            cfg->capacity_mAh = x->bat.capacity_mAh;
+    } else if (x->cells == 0) {
+        return BL_EXIT_OK;
+    }
+    if (x->cells != 0 && x->battery != NULL && x->bat.b.cells != x->cells) {
+        /* the file's voltage ratings were for its own cell count */
+        fprintf(stderr, "bmslink: diagnose: --cells %u overrides the %u cells of %s (its voltage ratings are not "
+                        "used)\n",
+                x->cells, (unsigned)x->bat.b.cells, x->bat.name);
+        x->bat.b.cvl_max_mV = x->bat.b.dvl_min_mV = x->bat.b.nominal_mV = 0;
+        snprintf(x->bat_name, sizeof x->bat_name, "%s with --cells %u", x->bat.name, x->cells);
+        x->bat.b.name = x->bat_name;
+    }
+    if (x->cells != 0) {
+        x->bat.b.cells = (uint8_t)x->cells;
+        if (x->battery == NULL)
+            x->bat.b.name = "--cells";
+    }
+    cfg->bat = &x->bat.b;
+    return BL_EXIT_OK;
+}
+
 static int setup(dx_t *x, const char *src)
 {
     bl_diag_cfg_t cfg;
+    int brc;
 
     memset(&cfg, 0, sizeof cfg);
     if (x->inverter != NULL) {
@@ -583,11 +687,15 @@ static int setup(dx_t *x, const char *src)
             fprintf(stderr, "bmslink: diagnose: profile %s names a protocol this build lacks; detecting it\n",
                     x->inverter);
         cfg.inv = &x->inv;
+        x->brand = dx_inverter_brand();
+        x->codes = cli_errcodes(); /* NULL (said why): the findings go without codes */
     }
     cfg.proto = x->p;
     cfg.via = x->via;
     cfg.stale_ms = x->stale_ms;
     cfg.capacity_mAh = x->cap_mAh;
+    if ((brc = battery(x, &cfg)) != BL_EXIT_OK)
+        return brc;
     if (bl_diag_init(&x->d, &cfg, x->sample, x->sample_line, DX_SAMPLE, x->out, DX_FINDINGS) < 0)
         return cli_usage_err(usage, "diagnose", "%s cannot be diagnosed with %s%s (a CAN capture needs CAN "
                                                 "protocols, an RS485 capture an RS485 byte protocol)",
@@ -639,6 +747,9 @@ int verb_diagnose(int argc, char **argv)
     x->r.d = &x->d;
     x->r.detected = (x->d.expected == NULL && x->d.p != NULL) || x->rs_detected;
     x->r.inverter = x->inverter;
+    x->r.codes = x->codes;
+    x->r.brand = x->brand;
+    x->r.firmware = x->firmware;
     x->r.tl = x->tl;
     x->r.ntl = bl_diag_timeline_len(&x->d);
     collect_lines(x, argv[optind]);

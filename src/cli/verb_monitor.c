@@ -12,13 +12,12 @@
 #include "bmslink/transport.h"
 #include "cli.h"
 #include "live.h"
+#include "view.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,49 +260,6 @@ static void on_frame(mon_t *m, bl_cap_frame_t *cf)
 
 /* ---- drawing ---- */
 
-static void fmt_milli(char *b, size_t n, int64_t milli, unsigned dec)
-{
-    static const int64_t step[4] = { 1000, 100, 10, 1 };
-    int64_t a = milli < 0 ? -milli : milli;
-    if (dec > 3)
-        dec = 3;
-    a = (a + step[dec] / 2) / step[dec];
-    if (dec == 0)
-        snprintf(b, n, "%s%lld", milli < 0 && a ? "-" : "", (long long)a);
-    else {
-        int64_t div = dec == 1 ? 10 : dec == 2 ? 100 : 1000;
-        snprintf(b, n, "%s%lld.%0*lld", milli < 0 && a ? "-" : "", (long long)(a / div), (int)dec,
-                 (long long)(a % div));
-    }
-}
-
-static void fmt_value(const bl_record_t *r, unsigned id, char *b, size_t n)
-{
-    const bl_field_info_t *fi = bl_field_info(id);
-    const bl_field_t *f = &r->f[id];
-    char v[40];
-
-    switch (fi->kind) {
-    case BL_FK_BOOL: snprintf(b, n, "%s", f->value ? "yes" : "no"); return;
-    case BL_FK_INT: snprintf(b, n, "%ld", (long)f->value); return;
-    case BL_FK_STR: snprintf(b, n, "%s", bl_record_str(r, id)); return;
-    default:
-        fmt_milli(v, sizeof v, f->value, f->dec);
-        snprintf(b, n, "%s %s", v, fi->unit);
-        return;
-    }
-}
-
-static void fmt_age(uint64_t age_ms, char *b, size_t n)
-{
-    if (age_ms < 10000)
-        snprintf(b, n, "%.1f s", (double)age_ms / 1000.0);
-    else if (age_ms < 600000)
-        snprintf(b, n, "%llu s", (unsigned long long)(age_ms / 1000u));
-    else
-        snprintf(b, n, "%llu min", (unsigned long long)(age_ms / 60000u));
-}
-
 static bool is_stale(const mon_t *m, const bl_field_t *f)
 {
     return f->valid && m->stale_ms != 0 && m->now_ms > f->seen_ms && m->now_ms - f->seen_ms > m->stale_ms;
@@ -323,53 +279,7 @@ static const char *link_text(const mon_t *m)
     return m->t.down ? "DOWN" : m->t.ops == NULL ? "closed" : "up";
 }
 
-typedef struct {
-    bl_out_t *o;
-    unsigned cols, rows, lines;
-    bool tty, color;
-} screen_t;
-
-/* One line of the view, cut to the terminal width. */
-static void line(screen_t *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(screen_t *sc, const char *fmt, ...)
-{
-    char b[512];
-    va_list ap;
-    int n;
-
-    if (sc->tty && sc->lines + 1 >= sc->rows)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(b, sizeof b, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof b)
-        n = (int)sizeof b - 1;
-    if (sc->tty && (unsigned)n > sc->cols) {
-        /* cut at the width, counting UTF-8 sequences as one column */
-        unsigned cols = 0;
-        int i = 0;
-        for (; i < n && cols < sc->cols; i++)
-            if (((unsigned char)b[i] & 0xC0u) != 0x80u)
-                cols++;
-        while (i < n && ((unsigned char)b[i] & 0xC0u) == 0x80u)
-            i++;
-        n = i;
-    }
-    out_mem(sc->o, b, (size_t)n);
-    if (sc->tty)
-        out_str(sc->o, "\033[K");
-    out_ch(sc->o, '\n');
-    sc->lines++;
-}
-
-static const char *hl(const screen_t *sc, bool on)
-{
-    return sc->color ? (on ? "\033[1;31m" : "\033[0m") : "";
-}
-
-static void alarm_line(mon_t *m, screen_t *sc, unsigned c)
+static void alarm_line(mon_t *m, view_screen_t *sc, unsigned c)
 {
     char b[400];
     size_t o = 0;
@@ -380,68 +290,63 @@ static void alarm_line(mon_t *m, screen_t *sc, unsigned c)
         if (m->r.active[c] & (1U << a))
             o += (size_t)snprintf(b + o, sizeof b - o, "%s%s", o ? " " : "", bl_alarm_str(a));
     if (!m->r.known[c] && !(m->ready && m->caps.alarms[c]))
-        line(sc, "%-12s (not carried by this protocol)", bl_alarm_class_str(c));
+        view_line(sc, "%-12s (not carried by this protocol)", bl_alarm_class_str(c));
     else if (!m->r.known[c])
-        line(sc, "%-12s (not received yet)", bl_alarm_class_str(c));
+        view_line(sc, "%-12s (not received yet)", bl_alarm_class_str(c));
     else if (o == 0)
-        line(sc, "%-12s none%s", bl_alarm_class_str(c), stale ? "   STALE" : "");
+        view_line(sc, "%-12s none%s", bl_alarm_class_str(c), stale ? "   STALE" : "");
     else
-        line(sc, "%-12s %s! %s%s%s", bl_alarm_class_str(c), hl(sc, true), b, hl(sc, false), stale ? "   STALE" : "");
+        view_line(sc, "%-12s %s! %s%s%s", bl_alarm_class_str(c), view_hl(sc, true), b, view_hl(sc, false), stale ? "   STALE" : "");
 }
 
 static void draw_text(mon_t *m)
 {
-    screen_t sc = { .o = &m->out, .cols = 80, .rows = 1000, .tty = m->tty };
-    struct winsize ws;
+    view_screen_t sc;
     char v[64], age[32], tbuf[32];
     time_t now = (time_t)(live_now_ms() / 1000u);
     struct tm tm;
     uint32_t fields = shown_fields(m);
 
-    if (m->tty && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-        sc.cols = ws.ws_col;
-        sc.rows = ws.ws_row;
-    }
-    sc.color = m->tty && getenv("NO_COLOR") == NULL;
+    view_screen_init(&sc, &m->out, m->tty);
     localtime_r(&now, &tm);
     strftime(tbuf, sizeof tbuf, "%H:%M:%S", &tm);
     if (m->tty)
         out_str(&m->out, "\033[H");
-    line(&sc, "bmslink monitor  %s  %s%s   %s", m->uri, m->p ? m->p->name : "(detecting protocol)",
+    view_line(&sc, "bmslink monitor  %s  %s%s   %s", m->uri, m->p ? m->p->name : "(detecting protocol)",
          m->p && m->detected ? " (detected)" : "", tbuf);
     snprintf(v, sizeof v, "%u bit/s", (unsigned)m->t.bitrate);
-    line(&sc, "bus %s   link %s   bitrate %s   timestamps %s%s%s", bl_bus_state_str(m->t.bus_state), link_text(m),
+    view_line(&sc, "bus %s   link %s   bitrate %s   timestamps %s%s%s", bl_bus_state_str(m->t.bus_state), link_text(m),
          m->t.bitrate ? v : "-", m->t.ts_source ? m->t.ts_source : "-", m->t.info[0] ? "   " : "", m->t.info);
-    line(&sc, "%s", "");
-    line(&sc, "%-27s %-16s %s", "FIELD", "VALUE", "AGE");
+    view_line(&sc, "%s", "");
+    view_line(&sc, "%-27s %-16s %s", "FIELD", "VALUE", "AGE");
     for (unsigned i = 0; i < BL_F_BATTERY_COUNT; i++) {
         const bl_field_t *f = &m->r.f[i];
         if (!(fields & BL_BIT(i)))
             continue;
         if (!f->valid) {
-            line(&sc, "%-27s %-16s %s", bl_field_info(i)->key, "-", "never");
+            view_line(&sc, "%-27s %-16s %s", bl_field_info(i)->key, "-", "never");
             continue;
         }
-        fmt_value(&m->r, i, v, sizeof v);
-        fmt_age(m->now_ms > f->seen_ms ? m->now_ms - f->seen_ms : 0, age, sizeof age);
+        view_fmt_value(&m->r, i, v, sizeof v);
+        view_fmt_age(m->now_ms > f->seen_ms ? m->now_ms - f->seen_ms : 0, age, sizeof age);
         if (is_stale(m, f))
-            line(&sc, "%-27s %-16s %-8s %sSTALE%s", bl_field_info(i)->key, v, age, hl(&sc, true), hl(&sc, false));
+            view_line(&sc, "%-27s %-16s %-8s %sSTALE%s", bl_field_info(i)->key, v, age, view_hl(&sc, true), view_hl(&sc, false));
         else
-            line(&sc, "%-27s %-16s %s", bl_field_info(i)->key, v, age);
+            view_line(&sc, "%-27s %-16s %s", bl_field_info(i)->key, v, age);
     }
     if (m->ready) {
         bool safe = bl_can_safe_needed(&m->codec, &m->r, m->now_ms, m->stale_ms);
-        line(&sc, "%-27s %s%s%s", "limits",
-             safe ? hl(&sc, true) : "",
+        view_line(&sc, "%-27s %s%s%s", "limits",
+             safe ? view_hl(&sc, true) : "",
              safe ? "MISSING OR STALE: a translator must send the safe state (0 A)" : "fresh",
-             safe ? hl(&sc, false) : "");
+             safe ? view_hl(&sc, false) : "");
     }
-    fmt_milli(v, sizeof v, (int64_t)m->stale_ms, 1);
-    line(&sc, "%-27s %s s", "stale after", v);
-    line(&sc, "%s", "");
+    view_fmt_milli(v, sizeof v, (int64_t)m->stale_ms, 1);
+    view_line(&sc, "%-27s %s s", "stale after", v);
+    view_line(&sc, "%s", "");
     for (unsigned c = 0; c < BL_AC_COUNT; c++)
         alarm_line(m, &sc, c);
-    line(&sc, "%s", "");
+    view_line(&sc, "%s", "");
     {
         char rs[200] = "";
         size_t o = 0;
@@ -451,15 +356,15 @@ static void draw_text(mon_t *m)
                 o += (size_t)snprintf(rs + o, sizeof rs - o, "%s%s %llu", o ? ", " : "", bl_reject_str((bl_reject_t)r), k);
         }
         unsigned long long rejected = (unsigned long long)m->errors + m->t.stats.rx_bad;
-        line(&sc, "frames %llu   %.1f/s   decoded %llu   rejected %llu%s%s%s", (unsigned long long)m->frames,
+        view_line(&sc, "frames %llu   %.1f/s   decoded %llu   rejected %llu%s%s%s", (unsigned long long)m->frames,
              rate_get(&m->all, m->now_ms, m->first_ms), (unsigned long long)m->decoded, rejected, o ? " (" : "", rs,
              o ? ")" : "");
     }
-    line(&sc, "error frames %llu   lost %llu   not sent %llu   bus-off %llu", (unsigned long long)m->t.stats.rx_err_frames,
+    view_line(&sc, "error frames %llu   lost %llu   not sent %llu   bus-off %llu", (unsigned long long)m->t.stats.rx_err_frames,
          (unsigned long long)m->t.stats.rx_drop, (unsigned long long)m->t.stats.tx_fail,
          (unsigned long long)m->t.stats.bus_off);
-    line(&sc, "%s", "");
-    line(&sc, "%-10s %8s %9s  %s", "ID", "RATE", "FRAMES", "LAST");
+    view_line(&sc, "%s", "");
+    view_line(&sc, "%-10s %8s %9s  %s", "ID", "RATE", "FRAMES", "LAST");
     {
         unsigned shown = 0, room = sc.tty && sc.rows > sc.lines + 3 + (m->nev ? m->nev + 2 : 0)
                                        ? sc.rows - sc.lines - 3 - (m->nev ? m->nev + 2 : 0)
@@ -473,25 +378,25 @@ static void draw_text(mon_t *m)
                 break;
             key = (uint64_t)best->key + 1u;
             if (shown == room) {
-                line(&sc, "%u more ids", m->nids - shown);
+                view_line(&sc, "%u more ids", m->nids - shown);
                 break;
             }
             shown++;
-            fmt_age(m->now_ms - best->last_ms, age, sizeof age);
+            view_fmt_age(m->now_ms - best->last_ms, age, sizeof age);
             snprintf(v, sizeof v, (best->key & 0x80000000u) ? "0x%08X" : "0x%03X", (unsigned)(best->key & 0x7FFFFFFFu));
-            line(&sc, "%-10s %6.1f/s %9llu  %s ago%s", v, rate_get(&best->rate, m->now_ms, m->first_ms),
+            view_line(&sc, "%-10s %6.1f/s %9llu  %s ago%s", v, rate_get(&best->rate, m->now_ms, m->first_ms),
                  (unsigned long long)best->count, age, m->ready && !best->decodes ? "  (not decoded)" : "");
         }
         if (m->other_ids)
-            line(&sc, "%llu frames of further ids not listed", (unsigned long long)m->other_ids);
+            view_line(&sc, "%llu frames of further ids not listed", (unsigned long long)m->other_ids);
     }
     if (m->nev) {
-        line(&sc, "%s", "");
+        view_line(&sc, "%s", "");
         for (unsigned i = 0; i < m->nev; i++) {
             time_t at = (time_t)(m->ev[i].at_ms / 1000u);
             localtime_r(&at, &tm);
             strftime(tbuf, sizeof tbuf, "%H:%M:%S", &tm);
-            line(&sc, "%s  %s", tbuf, m->ev[i].text);
+            view_line(&sc, "%s  %s", tbuf, m->ev[i].text);
         }
     }
     if (m->tty)
@@ -754,7 +659,7 @@ static int parse_args(mon_t *m, int argc, char **argv)
         case OPT_FORMAT:
             m->fmt = bl_capfmt_by_name(optarg);
             if (m->fmt == BL_FMT_COUNT || m->fmt == BL_FMT_HEX485)
-                return cli_usage_err(usage, "monitor", "unknown --format '%s' (candump, log, asc)", optarg);
+                return cli_usage_err(usage, "monitor", "unknown --format '%s' (candump, log, asc, trc, gvret, pcap, pcapng)", optarg);
             break;
         case OPT_INTERVAL:
             if (!cli_parse_duration(optarg, &m->interval_ms) || m->interval_ms < 10)

@@ -1,5 +1,6 @@
 /* bmslink profiles [--json] [NAME]: the inverter profiles shipped with bmslink. */
 #include "cli.h"
+#include "errcodes_cli.h"
 #include "sim_cli.h"
 
 #include <getopt.h>
@@ -58,6 +59,59 @@ static void out_id(bl_out_t *o, uint32_t id)
         out_str(o, "any battery frame");
     else
         out_printf(o, "0x%X", (unsigned)id);
+}
+
+/* ---- inverter error codes (issue 12): share/errorcodes.yaml by brand ---------------- */
+
+static bool codes_broken; /* the table did not load (said why): exit 3 */
+
+/* the codes of a profile's brand that apply to it, in table order */
+static size_t profile_codes(const bl_inv_profile_t *p, const bl_errcode_file_t **t, uint16_t *idx, size_t cap)
+{
+    size_t n = 0;
+
+    *t = cli_errcodes();
+    if (*t == NULL) {
+        codes_broken = true;
+        return 0;
+    }
+    for (size_t i = 0; i < (*t)->n && n < cap; i++)
+        if (bl_ec_applies(&(*t)->e[i], p->brand, p->name))
+            idx[n++] = (uint16_t)i;
+    return n;
+}
+
+static void text_codes(bl_out_t *o, const bl_inv_profile_t *p)
+{
+    const bl_errcode_file_t *t;
+    uint16_t idx[BL_EC_MAX];
+    size_t n = profile_codes(p, &t, idx, BL_EC_MAX);
+
+    if (n == 0 && t != NULL) {
+        out_str(o, "  error codes: none known (the fact sheets name no battery-related code for it)\n");
+        return;
+    }
+    out_printf(o, "  error codes (%u, bmslink explain CODE):\n", (unsigned)n);
+    for (size_t i = 0; i < n; i++) {
+        const bl_errcode_t *e = &t->e[idx[i]];
+        out_printf(o, "    %-14s %-8s %s", e->code, bl_ec_severity_str(e->severity), e->name ? e->name : "");
+        if (e->firmware)
+            out_printf(o, " (firmware %s)", e->firmware);
+        out_printf(o, ": %s  [%s, %s]\n", e->meaning, e->source, e->confidence);
+    }
+}
+
+static void json_codes(bl_out_t *o, const bl_inv_profile_t *p)
+{
+    const bl_errcode_file_t *t;
+    uint16_t idx[BL_EC_MAX];
+    size_t n = profile_codes(p, &t, idx, BL_EC_MAX);
+
+    j_key(o, "error_codes");
+    j_arr(o);
+    for (size_t i = 0; i < n; i++)
+        cli_ec_json(o, &t->e[idx[i]]);
+    j_end_arr(o);
 }
 
 /* ---- text ------------------------------------------------------------------------ */
@@ -161,6 +215,7 @@ static void text_one(bl_out_t *o, const bl_profile_file_t *pf)
         }
         out_printf(o, "  [%s]\n", q->source);
     }
+    text_codes(o, p);
     if (p->sources)
         out_printf(o, "  sources: %s\n", p->sources);
     out_printf(o, "  file: %s\n", pf->path);
@@ -293,6 +348,7 @@ static void json_one(bl_out_t *o, const bl_profile_file_t *pf)
     j_kmilli(o, "soc_min_pct", p->soc_min_mpct, 1);
     j_kmilli(o, "soc_min_offgrid_pct", p->soc_min_offgrid_mpct, 1);
     j_end_obj(o);
+    json_codes(o, p);
     j_kstr(o, "sources", p->sources);
     j_end_obj(o);
 }
@@ -359,5 +415,5 @@ int verb_profiles(int argc, char **argv)
     }
     out_flush(o);
     free(o);
-    return rc;
+    return codes_broken && rc == BL_EXIT_OK ? BL_EXIT_IO : rc;
 }

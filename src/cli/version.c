@@ -20,18 +20,22 @@ typedef struct {
 static const schema_t schemas[] = {
     /* the shapes CLI.md defines */
     { "protocols", "protocols --json", 1, 0 },
-    { "profiles", "profiles --json", 1, 0 },
+    { "profiles", "profiles --json", 1, 1 }, /* 1.1: error_codes (issue 12) */
     { "decode", "decode --json", 1, 0 },
     { "decode_summary", "decode --summary", 1, 0 },
     { "validate", "validate --json", 1, 0 },
-    { "diagnose", "diagnose --json", 1, 0 },
+    { "diagnose", "diagnose --json", 1, 1 }, /* 1.1: inverter_codes per finding, battery (issue 12) */
     { "matrix", "matrix export --format json", 1, 0 },
     /* shapes CLI.md leaves to us: documented in docs/design.md */
     { "detect", "detect --json", 1, 0 },
     { "monitor", "monitor --json", 1, 0 },
     { "simulate", "simulate --json", 1, 0 },
     { "emulate", "emulate --json", 1, 0 },
+    { "bridge", "bridge --json", 1, 1 }, /* 1.1: source_state, destination_state (issue 12) */
     { "version", "--version --json", 1, 0 },
+    /* inverter error codes (issue 12) */
+    { "explain", "explain --json", 1, 0 },
+    { "explain_causes", "explain --causes --json", 1, 0 },
 };
 
 static void print_json(void)

@@ -1,4 +1,5 @@
-/* Capture line parsers: candump -L, candump default output, Vector ASC. */
+/* Capture line parsers: candump -L, candump default output, Vector ASC; the dispatch to
+ * TRC and GVRET CSV (capture_trc.c, capture_gvret.c). */
 #include "bmslink/capture.h"
 
 #include <string.h>
@@ -249,8 +250,10 @@ static int parse_log_frame(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err)
         c->p++;
         if (at_end(c) || hexval(*c->p) < 0)
             return fail(err, c, BL_REJ_SYNTAX, "expected the CAN FD flags digit after '##'");
+        /* the digit is canfd_frame.flags: 1 bit rate switch, 2 error state indicator */
+        f->flags = (uint8_t)(f->flags | BL_CAN_FD | ((hexval(*c->p) & 1) ? BL_CAN_BRS : 0u) |
+                             ((hexval(*c->p) & 2) ? BL_CAN_ESI : 0u));
         c->p++;
-        f->flags |= BL_CAN_FD;
     }
     while (c->p < c->end && !is_space(*c->p)) {
         int hi, lo;
@@ -416,10 +419,10 @@ static void parse_asc_date(bl_capture_t *st, cur_t *c)
         ms = read_uint(c, 3, &nd);
     }
     skip_ws(c);
-    if (tok_is(c, "pm") || tok_is(c, "am")) {
-        if (*c->p == 'p' && h < 12)
+    if (tok_is(c, "pm") || tok_is(c, "am") || tok_is(c, "PM") || tok_is(c, "AM")) {
+        if ((*c->p | 0x20) == 'p' && h < 12)
             h += 12;
-        if (*c->p == 'a' && h == 12)
+        if ((*c->p | 0x20) == 'a' && h == 12)
             h = 0;
         c->p += 2;
         skip_ws(c);
@@ -430,11 +433,27 @@ static void parse_asc_date(bl_capture_t *st, cur_t *c)
     st->asc_base_us = (uint64_t)bl_epoch_from_civil((int)year, mo + 1, day, h, mi, s) * 1000000u + (uint64_t)ms * 1000u;
 }
 
+/* "Begin Triggerblock Tue Nov 14 22:13:20.000 2023": the time the timestamps count from.
+ * Vector writes the same date as the "date" line; python-can writes the file's creation
+ * time there and the first frame's time here, so this one wins when both are given. */
+static void parse_asc_trigger(bl_capture_t *st, cur_t *c)
+{
+    c->p += tok_len(c); /* "Begin" */
+    skip_ws(c);
+    if (!tok_is(c, "Triggerblock") && !tok_is(c, "TriggerBlock"))
+        return;
+    parse_asc_date(st, c); /* skips "Triggerblock" as it skips "date" */
+}
+
 static bool asc_header(bl_capture_t *st, cur_t *c)
 {
     static const char *const words[] = { "base", "internal", "no", "Begin", "End", "//", "begin", "end" };
     if (tok_is(c, "date")) {
         parse_asc_date(st, c);
+        return true;
+    }
+    if (tok_is(c, "Begin")) {
+        parse_asc_trigger(st, c);
         return true;
     }
     for (size_t i = 0; i < BL_ARRAY_LEN(words); i++)
@@ -485,7 +504,11 @@ static int parse_asc(bl_capture_t *st, const char *line, size_t len, bl_cap_fram
     }
     skip_ws(&c);
     if (tok_is(&c, "ErrorFrame")) {
+        /* ASC says an error frame came, not its kind: a bus error, as can-utils' asc2log reads it */
         out->f.flags |= BL_CAN_ERR;
+        out->f.id = 0x80u; /* CAN_ERR_BUSERROR */
+        out->f.len = 8;
+        memset(out->f.data, 0, 8);
         return 1;
     }
     if (fd) { /* CANFD ch dir id [name] brs esi dlc len data... */
@@ -499,14 +522,19 @@ static int parse_asc(bl_capture_t *st, const char *line, size_t len, bl_cap_fram
     if (fd) {
         unsigned v[4];
         for (int i = 0; i < 4; i++) {
-            v[i] = read_uint(&c, 2, &nd);
+            if (i == 2 && !at_end(&c) && hexval(*c.p) >= 0 && tok_len(&c) == 1) { /* the DLC is one hex digit */
+                v[i] = (unsigned)hexval(*c.p++);
+                nd = 1;
+            } else {
+                v[i] = read_uint(&c, 2, &nd);
+            }
             if (nd == 0)
                 return fail(err, &c, BL_REJ_SYNTAX, "malformed CANFD line");
             skip_ws(&c);
         }
         if (v[3] > 64)
             return fail(err, &c, BL_REJ_LENGTH, "CAN FD data length over 64");
-        out->f.flags |= BL_CAN_FD;
+        out->f.flags = (uint8_t)(out->f.flags | BL_CAN_FD | (v[0] ? BL_CAN_BRS : 0u) | (v[1] ? BL_CAN_ESI : 0u));
         return (rc = parse_bytes(&c, &out->f, v[3], err, false)) < 0 ? rc : 1;
     }
     if (tok_is(&c, "Rx") || tok_is(&c, "Tx")) {
@@ -544,6 +572,10 @@ bl_capfmt_t bl_capture_sniff(const char *line, size_t len)
     skip_ws(&c);
     if (at_end(&c))
         return BL_FMT_AUTO;
+    if (bl_trc_sniff(line, len))
+        return BL_FMT_TRC;
+    if (bl_gvret_sniff(line, len))
+        return BL_FMT_GVRET;
     if (tok_is(&c, "date") || tok_is(&c, "base"))
         return BL_FMT_ASC;
     if (*c.p == '(') {
@@ -582,12 +614,16 @@ int bl_capture_parse(bl_capture_t *c, const char *line, size_t len, bl_cap_frame
     skip_ws(&cur);
     if (at_end(&cur) || *cur.p == '#' || (cur.end - cur.p >= 2 && cur.p[0] == '/' && cur.p[1] == '/'))
         return 0; /* blank or comment */
+    if (fmt == BL_FMT_AUTO && *cur.p == ';') { /* PEAK TRC header */
+        c->fmt = BL_FMT_TRC;
+        fmt = BL_FMT_TRC;
+    }
     if (len > 0 && line[0] == '\t' && fmt == BL_FMT_CANDUMP)
         return 0; /* candump -e error description continuation */
     if (fmt == BL_FMT_AUTO) {
         fmt = bl_capture_sniff(line, len);
         if (fmt == BL_FMT_AUTO)
-            return fail(err, &cur, BL_REJ_SYNTAX, "not a candump, candump -L or ASC line");
+            return fail(err, &cur, BL_REJ_SYNTAX, "not a candump, candump -L, ASC, TRC or GVRET CSV line");
         c->fmt = fmt;
     }
     switch (fmt) {
@@ -597,6 +633,10 @@ int bl_capture_parse(bl_capture_t *c, const char *line, size_t len, bl_cap_frame
         return parse_candump(line, len, out, err);
     case BL_FMT_ASC:
         return parse_asc(c, line, len, out, err);
+    case BL_FMT_TRC:
+        return bl_trc_parse(c, line, len, out, err);
+    case BL_FMT_GVRET:
+        return bl_gvret_parse(c, line, len, out, err);
     default:
         return fail(err, &cur, BL_REJ_SYNTAX, "not a CAN capture format");
     }
@@ -650,7 +690,7 @@ int bl_capture_format_log(const bl_cap_frame_t *f, char *buf, size_t size)
         unsigned n = f->f.len;
         if (f->f.flags & BL_CAN_FD) {
             tmp[o++] = '#';
-            tmp[o++] = '0';
+            tmp[o++] = hexdig[((f->f.flags & BL_CAN_BRS) ? 1u : 0u) | ((f->f.flags & BL_CAN_ESI) ? 2u : 0u)];
         } else if (n > 8) {
             n = 8;
         }
@@ -668,7 +708,8 @@ int bl_capture_format_log(const bl_cap_frame_t *f, char *buf, size_t size)
 
 const char *bl_capfmt_str(unsigned fmt)
 {
-    static const char *const s[BL_FMT_COUNT] = { "auto", "candump-log", "candump", "asc", "hex485" };
+    static const char *const s[BL_FMT_COUNT] = { "auto", "candump-log", "candump", "asc", "hex485",
+                                                 "trc", "gvret", "pcap", "pcapng" };
     return fmt < BL_FMT_COUNT ? s[fmt] : "auto";
 }
 
@@ -682,5 +723,18 @@ unsigned bl_capfmt_by_name(const char *name)
         return BL_FMT_ASC;
     if (strcmp(name, "hex485") == 0)
         return BL_FMT_HEX485;
+    if (strcmp(name, "trc") == 0)
+        return BL_FMT_TRC;
+    if (strcmp(name, "gvret") == 0 || strcmp(name, "csv") == 0 || strcmp(name, "savvycan") == 0)
+        return BL_FMT_GVRET;
+    if (strcmp(name, "pcap") == 0)
+        return BL_FMT_PCAP;
+    if (strcmp(name, "pcapng") == 0)
+        return BL_FMT_PCAPNG;
     return BL_FMT_COUNT;
+}
+
+bool bl_capfmt_binary(unsigned fmt)
+{
+    return fmt == BL_FMT_PCAP || fmt == BL_FMT_PCAPNG;
 }

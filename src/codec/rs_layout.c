@@ -1019,8 +1019,12 @@ static bool get(enc_t *e, unsigned f, int64_t *v)
     if (fi == NULL || f >= BL_F_BATTERY_COUNT)
         return false;
     if (!bl_field_fresh(&e->rec->f[f], e->now, e->stale)) {
+        const bl_field_t *x = &e->rec->f[f];
         e->res->substituted |= (uint32_t)BL_BIT(f);
-        if (!is_limit(f) && fi->kind != BL_FK_BOOL && fi->kind != BL_FK_STR)
+        /* telemetry that was there and went old is stale data (the dialect's error code); a field
+         * the record never had (a translation from a protocol that does not carry it) is sent
+         * as its safe value, or no reply could ever be built from such a source */
+        if (!is_limit(f) && fi->kind != BL_FK_BOOL && fi->kind != BL_FK_STR && (x->valid || x->seen_ms != 0))
             e->res->stale_data = true;
         return false;
     }
@@ -1378,7 +1382,6 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
 {
     bl_rs_encoded_t local;
     enc_t e;
-    int64_t soc, full;
 
     if (res == NULL)
         res = &local;
@@ -1395,11 +1398,14 @@ int bl_rs_encode(const bl_protocol_t *p, const bl_rs_msg_t *m, uint8_t cmd, cons
     e.res = res;
     memset(out, 0, cap);
     res->safe_state = bl_rs_limits_stale(rec, now_ms, stale_ms);
-    if (get(&e, BL_F_CAPACITY, &full)) {
+    /* the capacity slots feed rows that use them; a message without such rows must not be
+     * called stale (or substituted) for a capacity it does not carry, so no get() here */
+    if (bl_field_fresh(&rec->f[BL_F_CAPACITY], now_ms, stale_ms)) {
+        int64_t full = rec->f[BL_F_CAPACITY].value;
         e.slot[BL_SLOT_FULL] = full;
         e.slot_ok[BL_SLOT_FULL] = true;
-        if (get(&e, BL_F_SOC, &soc)) {
-            e.slot[BL_SLOT_REMAIN] = full * soc / 100000;
+        if (bl_field_fresh(&rec->f[BL_F_SOC], now_ms, stale_ms)) {
+            e.slot[BL_SLOT_REMAIN] = full * rec->f[BL_F_SOC].value / 100000;
             e.slot_ok[BL_SLOT_REMAIN] = true;
         }
     }

@@ -18,6 +18,7 @@ static const char *const problem_names[BL_DP_COUNT] = {
     [BL_DP_WRONG_PROTOCOL] = "wrong_protocol",
     [BL_DP_SIGN_INVERTED] = "current_sign_inverted",
     [BL_DP_STALE_DATA] = "stale_data",
+    [BL_DP_BATTERY_MISMATCH] = "battery_mismatch",
 };
 
 const char *bl_diag_problem_str(unsigned p)
@@ -493,6 +494,7 @@ void dg_analyse(bl_diag_t *d, const dg_ctx_t *c)
     dg_shutdown_frame(d, c);
     dg_limits_frame(d, c);
     dg_alarms_frame(d, c);
+    dg_battery_frame(d, c);
     dg_timeline_frame(d, c);
 }
 
@@ -571,6 +573,7 @@ size_t bl_diag_finish(bl_diag_t *d)
     dg_limits_finish(d);
     dg_alarms_finish(d);
     dg_shutdown_finish(d);
+    dg_battery_finish(d);
     if (d->dropped > 0)
         dg_note(d, "%u more findings did not fit and were dropped", (unsigned)d->dropped);
     sort_findings(d);

@@ -78,6 +78,8 @@ void dg_alarms_frame(bl_diag_t *d, const dg_ctx_t *c);
 void dg_alarms_finish(bl_diag_t *d);
 void dg_shutdown_frame(bl_diag_t *d, const dg_ctx_t *c);
 void dg_shutdown_finish(bl_diag_t *d);
+void dg_battery_frame(bl_diag_t *d, const dg_ctx_t *c);
+void dg_battery_finish(bl_diag_t *d);
 void dg_timeline_frame(bl_diag_t *d, const dg_ctx_t *c);
 void dg_timeline_bad(bl_diag_t *d, uint64_t t_us);
 

@@ -598,6 +598,7 @@ static void not_detected(bl_diag_t *d, bool bitrate, bool idlen, bool protocol)
         f = dg_add(d, BL_DP_BATTERY_NOT_DETECTED, BL_DSEV_ERROR, id, d->first_us);
         if (f == NULL)
             return;
+        f->span_us = d->have_ts ? d->last_us - d->first_us : 0;
         if (d->rs)
             dg_fmt(rn, sizeof rn, "its requests");
         else
@@ -748,6 +749,7 @@ static void comm(bl_diag_t *d)
     if (d->gaps > 0) {
         f = dg_add(d, BL_DP_COMM, BL_DSEV_ERROR, "gap", d->gap_a.ts_us);
         if (f != NULL) {
+            f->span_us = d->gap_us;
             dg_fmt(f->cause, sizeof f->cause,
                    "battery data stopped %N for longer than the %T timeout (%s); the longest silence lasted %T",
                    (unsigned)d->gaps, DG_T(d->stale_ms * 1000u), d->timeout_src, DG_T(d->gap_us));
@@ -764,6 +766,7 @@ static void comm(bl_diag_t *d)
     if (battery_stopped(d)) {
         f = dg_add(d, BL_DP_COMM, BL_DSEV_ERROR, "battery_stopped", d->last_b2i.ts_us);
         if (f != NULL) {
+            f->span_us = d->last_any.ts_us - d->last_b2i.ts_us;
             dg_fmt(f->cause, sizeof f->cause, "the battery stopped sending %T before the end of the capture (timeout %T)",
                    DG_T(d->last_any.ts_us - d->last_b2i.ts_us), DG_T(d->stale_ms * 1000u));
             if (d->i2b > 0)

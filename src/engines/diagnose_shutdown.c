@@ -253,8 +253,14 @@ void dg_shutdown_finish(bl_diag_t *d)
             dg_cat(f->cause, sizeof f->cause, ": %s -> %s", seq, silent ? "no more battery frames" : "current 0 A");
         if (d->shut[s].soc >= 0)
             dg_cat(f->cause, sizeof f->cause, " (SOC %m %%)", DG_M(d->shut[s].soc, 0));
-        for (unsigned i = 0; i < d->shut[s].n; i++)
-            dg_ev(f, &d->shut[s].ev[i].m, "%s", kind_text(&d->shut[s].ev[i], t, sizeof t));
+        for (unsigned i = 0; i < d->shut[s].n; i++) {
+            const bl_diag_event_t *e = &d->shut[s].ev[i];
+            dg_ev(f, &e->m, "%s", kind_text(e, t, sizeof t));
+            if ((e->kind == EV_PROT || e->kind == EV_ALARM) && e->arg2 < BL_AC_COUNT)
+                f->alarms[e->arg2] = (bl_alarm_mask_t)(f->alarms[e->arg2] | (bl_alarm_mask_t)e->m.a);
+        }
+        if (silent)
+            f->span_us = dg_span(stop, &d->last_any);
         dg_ev(f, stop, silent ? "the battery's last frame (current %m A)" : "current %m A: stopped",
               DG_M(silent ? d->shut[s].i_mA : stop->a, 1));
         if (silent)

@@ -72,7 +72,8 @@ static int64_t sat_add(int64_t a, int64_t b)
 }
 
 /* Average cell voltage candidates: from the cells when the protocol carries them, else
- * the pack voltage over the plausible LFP cell counts (the one nearest 3.2 V/cell +-1). */
+ * the pack voltage over the cell count given (--cells, --battery), else over the
+ * plausible LFP cell counts (the one nearest 3.2 V/cell +-1). */
 static bool cell_avg(const bl_diag_t *d, int32_t out[3], unsigned *n)
 {
     const bl_field_t *lo = &d->rec.f[BL_F_CELL_V_MIN], *hi = &d->rec.f[BL_F_CELL_V_MAX];
@@ -86,6 +87,11 @@ static bool cell_avg(const bl_diag_t *d, int32_t out[3], unsigned *n)
     }
     if (!v->valid || v->value < 8000)
         return false;
+    if (d->cfg.bat != NULL && d->cfg.bat->cells > 0) { /* --cells / --battery: no guessing */
+        out[0] = v->value / d->cfg.bat->cells;
+        *n = 1;
+        return true;
+    }
     cells = (v->value + 1600) / 3200;
     *n = 0;
     for (int32_t k = cells - 1; k <= cells + 1; k++)

@@ -169,7 +169,8 @@ bool parse_milli(const char *s, int64_t *out)
             dec++;
             continue;
         }
-        if (v > INT64_C(1) << 50)
+        /* 2^40 leaves room for the x1000 to milli-units below (2^50 overflowed: fuzz/battery) */
+        if (v > INT64_C(1) << 40)
             return false;
         v = v * 10 + (*s - '0');
         if (dec >= 0)

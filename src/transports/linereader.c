@@ -112,6 +112,46 @@ int bl_lr_next(bl_linereader_t *r, const char **line, size_t *len)
     }
 }
 
+ssize_t bl_lr_fill(bl_linereader_t *r, size_t want, bool once)
+{
+    if (want > BL_LR_BUF / 2)
+        want = BL_LR_BUF / 2; /* room left after refill() keeps the unread tail */
+    while (r->len - r->pos < want && !r->eof) {
+        ssize_t n = refill(r);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            r->eof = true;
+        if (once)
+            break;
+    }
+    return (ssize_t)(r->len - r->pos);
+}
+
+int bl_lr_skip(bl_linereader_t *r, uint64_t n)
+{
+    size_t avail = r->len - r->pos;
+    if (n <= avail) {
+        r->pos += (size_t)n;
+        return 0;
+    }
+    n -= avail;
+    r->pos = r->len = 0;
+    while (n > 0) { /* read and drop: a pipe cannot seek, and a cut-off record must show */
+        ssize_t k = read(r->fd, r->buf, n < BL_LR_BUF ? (size_t)n : BL_LR_BUF);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        if (k == 0) {
+            r->eof = true;
+            return 1;
+        }
+        n -= (uint64_t)k;
+    }
+    return 0;
+}
+
 bool bl_lr_ready(const bl_linereader_t *r)
 {
     size_t avail = r->len - r->pos;

@@ -18,7 +18,7 @@ SHARED = os.environ.get("BMSLINK_SHARED", os.path.join(HERE, "..", "..", "..", "
 GEN = os.environ.get("BL_GENCAPTURES")
 PROBLEMS = {"battery_not_detected", "soc_missing_or_wrong", "communication_fault", "alarm_not_shown",
             "limits_not_followed", "unexpected_shutdown", "wrong_bitrate", "wrong_id_length", "wrong_protocol",
-            "current_sign_inverted", "stale_data"}
+            "current_sign_inverted", "stale_data", "battery_mismatch"}
 bad = []
 skipped = []
 # healthy captures on the inverters that speak their protocol: a profile's quirks and timeouts
@@ -35,7 +35,7 @@ HEALTHY_ON = [("healthy-sma-si", "sma-sunny-island"), ("healthy-victron", "victr
 
 
 def read_expect(path):
-    e = {"args": [], "exit": 0, "loop": None, "must": [], "may": [], "capture": None}
+    e = {"args": [], "exit": 0, "loop": None, "must": [], "may": [], "capture": None, "code": [], "nocode": []}
     for line in open(path):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -50,7 +50,7 @@ def read_expect(path):
             e["exit"] = int(v)
         elif k == "loop":
             e["loop"] = v
-        elif k in ("must", "may"):
+        elif k in ("must", "may", "code", "nocode"):
             e[k].append(tuple(v.split()))
         else:
             raise SystemExit("%s: unknown key %r" % (path, k))
@@ -73,6 +73,24 @@ def check_evidence(name, lines, f):
             bad.append("%s: %s: evidence line %d says nothing" % (name, f["id"], n))
     if not 1 <= len(f["evidence"]) <= 5 and f["severity"] != "info":
         bad.append("%s: %s: %d evidence lines (want 1..5)" % (name, f["id"], len(f["evidence"])))
+
+
+_text = {}
+_causes = []
+
+
+def causes():
+    if not _causes:
+        r = subprocess.run([BMSLINK, "explain", "--causes", "--json"], capture_output=True, text=True)
+        _causes.append({c["id"] for c in json.loads(r.stdout)} if r.returncode == 0 else set())
+    return _causes[0]
+
+
+def t_out(name, e, log):
+    if name not in _text:
+        _text[name] = subprocess.run([BMSLINK, "diagnose", "-q"] + e["args"] + [log], capture_output=True,
+                                     text=True).stdout
+    return _text[name]
 
 
 def check_one(name):
@@ -98,12 +116,26 @@ def check_one(name):
         if s.returncode != 0:
             bad.append("%s: JSON shape: %s" % (name, s.stdout.strip()))
     got = {(f["problem"], f["id"]): f for f in o["findings"]}
+    for f in o["findings"]:  # inverter error codes name their causes in this vocabulary (issue 12)
+        if f["id"] not in causes():
+            bad.append("%s: finding id %s is not in bmslink explain --causes (src/engines/errcode.c)" % (name, f["id"]))
     for m in e["must"]:
         f = got.get(m[:2])
         if f is None:
             bad.append("%s: %s (%s) not raised; got %s" % (name, m[0], m[1], sorted(got)))
         elif f["severity"] != m[2]:
             bad.append("%s: %s (%s) is %s, expected %s" % (name, m[0], m[1], f["severity"], m[2]))
+    # inverter error codes (issue 12): the finding names what the --inverter's display would show
+    for c in e["code"] + e["nocode"]:
+        f = got.get(tuple(c[:2]))
+        codes = [x["code"] for x in f.get("inverter_codes", [])] if f else []
+        if f is None:
+            bad.append("%s: %s (%s) not raised, so no code %s" % (name, c[0], c[1], c[2]))
+        elif (c in e["code"]) != (c[2] in codes):
+            bad.append("%s: %s (%s) shows %s, expected %s%s" % (name, c[0], c[1], codes or "no code",
+                                                              "" if c in e["code"] else "not ", c[2]))
+        elif c in e["code"] and "the inverter would show" not in t_out(name, e, log):
+            bad.append("%s: the text output does not say what the inverter would show" % name)
     allowed = {m[:2] for m in e["must"] + e["may"]}
     for k, f in got.items():
         if f["severity"] == "error" and k not in allowed:

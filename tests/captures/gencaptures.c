@@ -1113,6 +1113,16 @@ static void sc_gap(site_t *s)
     s->drop = drop_gaps;
 }
 
+/* a Sunny Island's F952 / W952 need 60 s without 0x355 / 0x351: silent 90 s at 2 min */
+static void sc_si_gap(site_t *s)
+{
+    s->par[0] = 120;
+    s->par[1] = 90;
+    s->par[2] = 1e9;
+    s->par[3] = 0;
+    s->drop = drop_gaps;
+}
+
 static void sc_busoff(site_t *s)
 {
     s->par[0] = 45;  /* a bus error every 45 s ... */
@@ -1389,6 +1399,9 @@ static const capdef_t caps_lib[] = {
     { "sign-inverted", "pylon-lv", 300, sc_sign },
     { "stale-values", "pylon-lv", 500, sc_stale },
     { "stale-voltage", "pylon-lv", 560, sc_v_frozen },
+    /* inverter error codes (issue 12): what a Sunny Island would display */
+    { "si-comm-loss", "sma-si", 300, sc_si_gap },
+    { "si-alarm-standby", "sma-si", 200, sc_shutdown },
 };
 
 /* ---- captures from the simulators' closed loop (src/engines/sim.c) --------------------------

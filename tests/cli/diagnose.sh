@@ -25,7 +25,7 @@ check no-source 2 "$B" diagnose;                                  expect_err no-
 check two-sources 2 "$B" diagnose a.log b.log;                    expect_err two-sources "one SOURCE at a time"
 check bad-option 2 "$B" diagnose --bogus x.log;                   expect_err bad-option "unknown option '--bogus'"
 check bad-protocol 2 "$B" diagnose -p pylon-xx x.log;             expect_err bad-protocol "pylon-lv"
-check bad-format 2 "$B" diagnose --format pcap x.log;             expect_err bad-format "unknown --format 'pcap'"
+check bad-format 2 "$B" diagnose --format blf x.log;              expect_err bad-format "unknown --format 'blf'"
 check bad-stale 2 "$B" diagnose --stale 0 x.log;                  expect_err bad-stale "bad --stale"
 check bad-capacity 2 "$B" diagnose --capacity -5 x.log;           expect_err bad-capacity "bad --capacity"
 check bad-via 2 "$B" diagnose --via daly "$C/healthy-pylon-lv.log"; expect_err bad-via "not a CAN protocol"

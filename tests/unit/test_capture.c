@@ -50,7 +50,7 @@ static void test_log_extended_remote_error_fd(void **state)
     assert_int_equal(f.f.flags, BL_CAN_ERR);
     assert_int_equal(f.f.id, 4);
     assert_int_equal(parse(&c, "(1.0) can0 123##1112233", &f, &e), 1);
-    assert_int_equal(f.f.flags, BL_CAN_FD);
+    assert_int_equal(f.f.flags, BL_CAN_FD | BL_CAN_BRS); /* the flags digit is kept */
     assert_int_equal(f.f.len, 3);
     assert_int_equal(parse(&c, "(1.0) can0 123#11.22.33", &f, &e), 1); /* can-utils dots */
     assert_int_equal(f.f.len, 3);
@@ -152,7 +152,7 @@ static void test_asc_from_log2asc(void **state)
                                "130000  130     3000 0 0 0 0 0",
                            &f, &e),
                      1);
-    assert_int_equal(f.f.flags, BL_CAN_FD);
+    assert_int_equal(f.f.flags, BL_CAN_FD | BL_CAN_BRS); /* brs 1 esi 0 */
     assert_int_equal(f.f.len, 3);
     assert_int_equal(f.f.data[2], 0x33);
     assert_int_equal(parse(&c, "   1.0 1  351   Rx   d 8 14 02", &f, &e), BL_EBADMSG);
