@@ -34,6 +34,8 @@ typedef struct {
     uint32_t link_timeout_ms; /* inverter missing after this silence: the protocol's, else 60 s (Battery-Emulator) */
     uint64_t stale_ms;        /* fields older than this go out as the safe value (init: the protocol timeout) */
     bl_record_t inv;          /* what the inverter told us */
+    bl_can_memo_t memo[BL_CAN_MAX_MSGS]; /* what each message's last bytes stored (bl_can_decode_memo) */
+    bl_can_ememo_t emo[BL_CAN_MAX_MSGS]; /* what each message last read and sent (bl_can_encode_memo) */
     /* counters, only incremented */
     uint32_t rx, rx_rejected[BL_REJ_COUNT], requests;
     uint32_t tx, tx_refused;  /* refused: a value out of the signal's range (nothing sent) */

@@ -200,6 +200,7 @@ typedef struct {
 
 #define BL_INV_MAX_SLOTS 32
 #define BL_INV_MAX_RS 16       /* commands a byte-protocol inverter polls */
+#define BL_INV_RS_MEMOS 6      /* answers kept to store again when their bytes repeat */
 #define BL_INV_RS_INFO 2048    /* INFO bytes of one answer being taken apart */
 #define BL_INV_DEFAULT_PERIOD_MS 1000u /* a keep-alive whose period no document gives */
 #define BL_INV_HELLO_RETRY_MS 10000u   /* a hello repeats until the battery answers */
@@ -218,6 +219,8 @@ typedef struct {
     bl_record_t tx;             /* its own inv_* fields for the frames it sends */
     uint64_t heard_ms[BL_CAN_MAX_MSGS]; /* last good frame per codec message, BL_NEVER = never */
     bl_can_frame_t last[BL_CAN_MAX_MSGS];
+    bl_can_memo_t memo[BL_CAN_MAX_MSGS]; /* what each message's last bytes stored (bl_can_decode_memo) */
+    bl_rs_memo_t rs_memo[BL_INV_RS_MEMOS]; /* what the last answers to its polls stored (byte protocols) */
     bl_inv_slot_t slot[BL_INV_MAX_SLOTS];
     uint8_t nslots;
     uint8_t mux_next[BL_CAN_MAX_MSGS];

@@ -234,6 +234,36 @@ const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t 
 int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
                   bl_decoded_t *d);
 
+/*
+ * What decoding one classic frame of a message stored, kept so that the same bytes, when
+ * the message repeats them (most do, second after second), are stored again without walking
+ * the rows: the same fields with the same values and seen_ms = now_ms, text rows read again
+ * from the frame (a later piece of a string keeps what the record holds), the alarms merged
+ * with what the other messages say. The caller owns one per codec message (BL_CAN_MAX_MSGS).
+ */
+#define BL_CAN_MEMO_OPS 12
+typedef struct {
+    uint32_t id;
+    uint8_t len, flags, data[8]; /* the frame */
+    uint8_t ok;                  /* 1: the stores below are what decoding it stored */
+    uint8_t nops;
+    uint8_t row[BL_CAN_MEMO_OPS];   /* row of each store, in the decode's order */
+    uint8_t field[BL_CAN_MEMO_OPS]; /* BL_F_NONE: a text row, read again from the frame */
+    uint8_t dec[BL_CAN_MEMO_OPS];
+    int32_t value[BL_CAN_MEMO_OPS];
+    uint32_t fields, addr;
+    bl_alarm_mask_t active[BL_AC_COUNT], known[BL_AC_COUNT];
+} bl_can_memo_t;
+
+/*
+ * bl_can_decode() with a memo per message (memo[BL_CAN_MAX_MSGS], zeroed before the first
+ * call): the same outcome in *rec, c and the return value. *repeat is true when the frame
+ * repeated the memo's bytes: then d holds all but have and val (0). An error frame, a
+ * rejected frame and a message with more stores than BL_CAN_MEMO_OPS are decoded in full.
+ */
+int bl_can_decode_memo(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                       bl_decoded_t *d, bl_can_memo_t *memo, bool *repeat);
+
 enum {
     BL_ENC_CLAMP = 1u << 0 /* clamp out-of-range values (reported) instead of failing */
 };
@@ -263,6 +293,38 @@ bool bl_can_safe_needed(const bl_can_codec_t *c, const bl_record_t *rec, uint64_
 int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
                   uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
                   bl_encoded_t *res);
+
+/*
+ * What encoding one message read and made, kept so that while what it reads is the same it
+ * is sent again without walking the rows: the fields its rows read (value and freshness at
+ * now_ms), the text it copies, the alarm classes and the safe state its alarm rows use, the
+ * session state and address. The caller owns one per codec message, zeroed before first use.
+ */
+#define BL_CAN_EMEMO_DEPS 8
+typedef struct {
+    bl_can_frame_t out;
+    bl_encoded_t res;
+    uint8_t ok, mux, state, ndeps;
+    uint8_t dep[BL_CAN_EMEMO_DEPS], fresh[BL_CAN_EMEMO_DEPS];
+    int32_t value[BL_CAN_EMEMO_DEPS];
+    uint8_t text_field, text_valid; /* text_field BL_F_NONE: no text row reads the record */
+    char text[BL_STR_MAX];
+    uint8_t aclasses;               /* BL_BIT(class) read by alarm rows */
+    uint8_t safe;
+    bl_alarm_mask_t active[BL_AC_COUNT], known[BL_AC_COUNT];
+    uint32_t addr;
+    unsigned opts;
+    uint64_t stale_ms;
+} bl_can_ememo_t;
+
+/*
+ * bl_can_encode() with a memo for message m: the same frame, result and return value. A
+ * message whose rows read more than BL_CAN_EMEMO_DEPS fields, or more than one text field,
+ * and a failed encode are encoded in full every time.
+ */
+int bl_can_encode_memo(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                       uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                       bl_encoded_t *res, bl_can_ememo_t *memo);
 
 /* Effective signal row i of message m under the codec's variant flags. */
 void bl_can_sig(const bl_can_codec_t *c, const bl_message_t *m, unsigned i, bl_signal_t *out);

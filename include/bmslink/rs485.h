@@ -141,8 +141,8 @@ typedef struct {
 
 /*
  * Parse one whole frame '~' .. CR (the CR may be absent). info_buf receives
- * the INFO bytes (at most cap). Checks hex syntax, LENID against the
- * characters present, LCHKSUM and CHKSUM.
+ * the INFO bytes (at most cap; after a reject its contents are undefined).
+ * Checks hex syntax, LENID against the characters present, LCHKSUM and CHKSUM.
  * @retval 0           *f filled
  * @retval BL_EBADMSG  *why says which check failed; got/want (may be NULL) the values
  */
@@ -336,6 +336,50 @@ typedef struct {
 int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
                  uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d);
 
+/*
+ * As bl_rs_decode() for a caller that wants the record only (no packs, no value list):
+ * the same result, *rec changed the same way. *fields (may be NULL) = BL_BIT(field) of
+ * the battery fields the payload set (0 on a reject).
+ */
+int bl_rs_decode_rec(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                     uint64_t now_ms, bl_record_t *rec, uint32_t *fields);
+
+/*
+ * A decoded payload kept so that the same bytes, when they come back (most answers repeat
+ * second after second), are stored again without walking the layout: the fields the payload
+ * set (seen_ms = now_ms), their text, the alarms. One per command (or per command an answer
+ * was inferred as); the caller owns them, zeroed before first use.
+ */
+#define BL_RS_MEMO_PL 160
+typedef struct {
+    const bl_rs_msg_t *msg; /* the command decoded (inferred: what the bytes were inferred as) */
+    uint8_t ok, inferred;
+    int8_t group;
+    uint16_t n;
+    uint8_t pl[BL_RS_MEMO_PL];
+    uint32_t set;           /* BL_BIT(field) stored */
+    bl_record_t stage;      /* those fields, their strings, the alarm masks */
+} bl_rs_memo_t;
+
+/* bl_rs_decode_rec() with memos (memo[0..nmemo), may be NULL): the same result, *rec and
+ * *fields the same. A payload longer than BL_RS_MEMO_PL is decoded in full every time. */
+int bl_rs_decode_memo(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *memo, size_t nmemo);
+
+/* The memo parts bl_rs_session_infer_memo() is built of: the memo for command m (its own,
+ * else a free one, else one by its id; NULL without memos), the inferred memo holding
+ * pl[0..n) (NULL: none), storing a memo again, and bl_rs_decode_rec(..., -1, ...) that
+ * keeps what it stored in mo (may be NULL). */
+bl_rs_memo_t *bl_rs_memo_slot(bl_rs_memo_t *memo, size_t nmemo, const bl_rs_msg_t *m, bool inferred);
+const bl_rs_memo_t *bl_rs_memo_find(const bl_rs_memo_t *memo, size_t nmemo, const uint8_t *pl, size_t n);
+void bl_rs_memo_replay(const bl_rs_memo_t *mo, uint64_t now_ms, bl_record_t *rec, uint32_t *fields);
+int bl_rs_decode_into(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *mo);
+
+/* true when bl_rs_decode(c, m, pl, n, -1, ...) would decode the payload (its layout fits and
+ * every value is in range); stores nothing. */
+bool bl_rs_fits(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n);
+
 /* What an encoder did with the record. */
 typedef struct {
     uint32_t substituted;  /* BL_BIT(field): invalid or stale, sent as the safe value */
@@ -392,6 +436,7 @@ typedef struct {
     const bl_rs_msg_t *msg;/* its row, NULL when unknown */
     const uint8_t *pl;     /* payload: INFO bytes, Daly data[8], JBD data */
     size_t plen;
+    bool infer;            /* defer_infer: an answer whose command is left to bl_rs_session_infer() */
 } bl_rs_frame_t;
 
 typedef struct {
@@ -407,6 +452,9 @@ typedef struct {
     uint8_t next;
     uint64_t requests, replies;
     uint32_t rejected[BL_RSR_COUNT]; /* message-level causes, only ever incremented */
+    bool defer_infer;      /* set by the caller after init: answers without their request are not
+                              inferred by bl_rs_session_frame() (f->infer set, f->cmd unknown);
+                              the caller infers and decodes them at once with bl_rs_session_infer() */
 } bl_rs_session_t;
 
 /* @retval 0  @retval BL_EINVAL p is not a byte protocol (Modbus maps have no frames here) */
@@ -427,6 +475,25 @@ int bl_rs_session_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint
 /* The command whose reply layout fits a payload (what inverters poll first), NULL when
  * none does: for answers whose request was not seen, or did not match them. */
 const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n);
+
+/*
+ * For a session with defer_infer, answer f with f->infer set: the command bl_rs_infer()
+ * names (f->cmd, f->msg, f->inferred as bl_rs_session_frame() would have set them;
+ * BL_RSR_UNSOLICITED counted when none fits), found by decoding, not only checking, the
+ * layouts of ids[0..nids): when the command is one of those, its payload is in *rec as
+ * bl_rs_decode_rec(c, f->msg, f->pl, f->plen, -1, now_ms, rec, fields) leaves it and
+ * *decoded is true; else *rec is untouched. One walk per layout tried instead of a check
+ * and then a decode.
+ */
+const bl_rs_msg_t *bl_rs_session_infer(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                       uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded);
+
+/* bl_rs_session_infer() with memos (memo[0..nmemo), may be NULL): the same result, *f, *s,
+ * *rec, *fields and *decoded; payload bytes inferred and decoded before are stored again
+ * from their memo without trying the layouts (the answer is a function of the bytes). */
+const bl_rs_msg_t *bl_rs_session_infer_memo(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                            uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded,
+                                            bl_rs_memo_t *memo, size_t nmemo);
 
 /* Inverter role: the request frame for cmd to addr (Pylon group = INFO 0xFF).
  * @retval > 0 bytes  @retval BL_ENOENT unknown command  @retval BL_ENOSPC */

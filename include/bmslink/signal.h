@@ -165,8 +165,88 @@ bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw);
 /* The marker itself. */
 uint64_t bl_sig_invalid_marker(const bl_signal_t *s);
 
+/* a / b rounded half away from zero (b > 0), with the steps tables use as compile-time
+ * divisors (a multiply, not a divide) */
+static inline int64_t bl_sig_div_round_any(int64_t a, int64_t b)
+{
+    if (a >= 0)
+        return (a + b / 2) / b;
+    return -((-a + b / 2) / b);
+}
+static inline int64_t bl_sig_div_round(int64_t a, int64_t b)
+{
+    switch (b) {
+    case 1: return a;
+    case 10: return bl_sig_div_round_any(a, 10);
+    case 100: return bl_sig_div_round_any(a, 100);
+    case 1000: return bl_sig_div_round_any(a, 1000);
+    default: return bl_sig_div_round_any(a, b);
+    }
+}
+
+/*
+ * Inline forms for the codecs' per-value work (every row of every frame passes here):
+ * the same results as bl_sig_raw_value(), bl_sig_is_invalid_marker() and
+ * bl_sig_to_milli(); the last handles the common case (no divisor, a raw value that
+ * cannot overflow the product) inline and calls bl_sig_to_milli() for the rest.
+ */
+static inline int64_t bl_sig_value(const bl_signal_t *s, uint64_t raw)
+{
+    if ((s->flags & BL_SF_SIGNED) && s->len < 64 && (raw >> (s->len - 1u)) & 1u)
+        return (int64_t)(raw | ~bl_sig_len_mask(s->len));
+    return (int64_t)raw;
+}
+static inline bool bl_sig_marker(const bl_signal_t *s, uint64_t raw)
+{
+    if (!(s->flags & BL_SF_INVALID) || s->len == 0) /* a row without bits has no marker */
+        return false;
+    return raw == ((s->flags & BL_SF_SIGNED) ? UINT64_C(1) << (s->len - 1u) : bl_sig_len_mask(s->len));
+}
+static inline int64_t bl_sig_milli(const bl_signal_t *s, int64_t rawval)
+{
+    if (s->div <= 1 && rawval <= INT32_MAX && rawval >= -INT32_MAX) {
+        int64_t milli = rawval * s->mul + s->offset;
+        return ((s->flags & BL_SF_ABS) && milli < 0) ? -milli : milli;
+    }
+    return bl_sig_to_milli(s, rawval);
+}
+
+/* bl_sig_from_milli() with the common rows inline (no divisor, a scale, fewer than 63 bits). */
+static inline int bl_sig_raw_for(const bl_signal_t *s, int64_t milli, int64_t *raw)
+{
+    int64_t num, r, lo, hi;
+    if (s->mul == 0 || s->div > 1 || s->len == 0 || s->len >= 63)
+        return bl_sig_from_milli(s, milli, raw);
+    num = milli - s->offset;
+    r = s->mul > 0 ? bl_sig_div_round(num, s->mul) : bl_sig_div_round(-num, -(int64_t)s->mul);
+    if (s->flags & BL_SF_SIGNED) {
+        hi = (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
+        lo = -hi - 1;
+    } else {
+        lo = 0;
+        hi = (int64_t)bl_sig_len_mask(s->len);
+    }
+    *raw = r < lo ? lo : r > hi ? hi : r;
+    return r < lo || r > hi ? BL_ERANGE : 0;
+}
+
 /* Decimals that represent one step of the signal (0..3). */
 uint8_t bl_sig_decimals(const bl_signal_t *s);
+/* bl_sig_decimals() with the common rows inline: no divisor, no offset, a power-of-ten step. */
+static inline uint8_t bl_sig_dec(const bl_signal_t *s)
+{
+    if (s->kind == BL_SK_NUM && s->div <= 1 && s->offset == 0) {
+        switch (s->mul) {
+        case 1000: case -1000: return 0;
+        case 100: case -100: return 1;
+        case 10: case -10: return 2;
+        case 1: case -1: return 3;
+        default: break;
+        }
+    }
+    return bl_sig_decimals(s);
+}
+
 /* true when s has a physical range to check. */
 static inline bool bl_sig_has_range(const bl_signal_t *s)
 {

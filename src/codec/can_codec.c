@@ -77,14 +77,15 @@ static void build_index(bl_can_codec_t *c)
     }
 }
 
-static const bl_message_t *find_exact(const bl_can_codec_t *c, uint32_t id, unsigned ext)
+/* Index of the message for an exact id, or -1. */
+static int find_exact(const bl_can_codec_t *c, uint32_t id, unsigned ext)
 {
     for (unsigned h = id_hash(id, ext); c->slot[h] != 0; h = (h + 1u) & (BL_CAN_HASH - 1u)) {
         const bl_message_t *m = c->msg[c->slot[h] - 1u];
         if (m->id == id && m->ext == ext)
-            return m;
+            return c->slot[h] - 1;
     }
-    return NULL;
+    return -1;
 }
 
 int bl_can_codec_init(bl_can_codec_t *c, const bl_protocol_t *p)
@@ -149,27 +150,34 @@ static bool id_matches(const bl_message_t *m, uint32_t id)
     return (id & mask) == (m->id & mask);
 }
 
-const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
+/* Index of the message a frame belongs to, or -1 (*why says why when why is not NULL). */
+static int lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
 {
     unsigned ext = (f->flags & BL_CAN_EXT) ? 1u : 0u;
-    const bl_message_t *m = find_exact(c, f->id, ext);
+    int j = find_exact(c, f->id, ext);
     bool other_len = false;
 
-    if (m != NULL)
-        return m;
+    if (j >= 0)
+        return j;
     for (unsigned k = 0; k < c->nmasked; k++) {
-        m = c->msg[c->masked[k]];
+        const bl_message_t *m = c->msg[c->masked[k]];
         if (!id_matches(m, f->id))
             continue;
         if (m->ext == ext)
-            return m;
+            return c->masked[k];
         other_len = true;
     }
     if (why != NULL) {
-        other_len = other_len || find_exact(c, f->id, ext ^ 1u) != NULL;
+        other_len = other_len || find_exact(c, f->id, ext ^ 1u) >= 0;
         *why = other_len ? BL_REJ_ID_LENGTH : BL_REJ_UNKNOWN_ID;
     }
-    return NULL;
+    return -1;
+}
+
+const bl_message_t *bl_can_lookup(const bl_can_codec_t *c, const bl_can_frame_t *f, bl_reject_t *why)
+{
+    int j = lookup(c, f, why);
+    return j >= 0 ? c->msg[j] : NULL;
 }
 
 static int reject(bl_can_codec_t *c, bl_decoded_t *d, bl_reject_t why)
@@ -296,26 +304,59 @@ static void store_text(const bl_signal_t *s, const bl_can_frame_t *f, bl_record_
     bl_record_set_str(rec, s->field, buf, len, now_ms);
 }
 
-int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
-                  bl_decoded_t *d)
+/* The alarms of message j's frame in d, merged into the record: "not raised" here clears an
+ * alarm only when no other message still raises it. */
+static void merge_alarms(bl_can_codec_t *c, unsigned j, const bl_decoded_t *d, uint64_t now_ms, bl_record_t *rec)
 {
-    bl_decoded_t local;
-    const bl_message_t *m;
+    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        bl_alarm_mask_t others = 0;
+        if (d->known[k] == 0)
+            continue;
+        /* the other messages matter only for an alarm raised that this one says is not */
+        if (rec->active[k] & d->known[k] & ~d->active[k])
+            for (unsigned i = 0; i < c->n; i++)
+                if (i != j)
+                    others |= c->msg_active[i][k];
+        c->msg_active[j][k] = (bl_alarm_mask_t)((c->msg_active[j][k] & ~d->known[k]) | d->active[k]);
+        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
+        rec->known[k] |= d->known[k];
+        rec->alarm_seen_ms[k] = now_ms;
+    }
+}
+
+/* One store of a decode, noted in the memo (mo NULL: none kept; too many: none valid). */
+static void note(bl_can_memo_t *mo, unsigned row, unsigned field, int32_t value, uint8_t dec)
+{
+    if (mo == NULL)
+        return;
+    if (mo->nops >= BL_CAN_MEMO_OPS) {
+        mo->ok = 0;
+        return;
+    }
+    mo->row[mo->nops] = (uint8_t)row;
+    mo->field[mo->nops] = (uint8_t)field;
+    mo->value[mo->nops] = value;
+    mo->dec[mo->nops] = dec;
+    mo->nops++;
+}
+
+static void set(bl_record_t *rec, bl_can_memo_t *mo, unsigned row, unsigned field, int32_t value, uint8_t dec,
+                uint64_t now_ms)
+{
+    bl_record_set(rec, field, value, dec, now_ms);
+    note(mo, row, field, value, dec);
+}
+
+/* Decode frame f of message j (lookup done); with mo, note what it stores. */
+static int decode(bl_can_codec_t *c, const bl_can_frame_t *f, unsigned j, uint64_t now_ms, bl_record_t *rec,
+                  bl_decoded_t *d, bl_can_memo_t *mo)
+{
+    const bl_message_t *m = c->msg[j];
     bl_reject_t why = BL_REJ_NONE;
     int mux;
     uint32_t bools_set = 0;
     bl_sig_words_t w;
 
-    if (d == NULL)
-        d = &local;
-    memset(d, 0, offsetof(bl_decoded_t, val));
-    d->vflags = c->vflags;
-    if (f->flags & BL_CAN_ERR)
-        return reject(c, d, BL_REJ_ERROR_FRAME);
-    m = bl_can_lookup(c, f, &why);
-    d->msg = m;
-    if (m == NULL)
-        return reject(c, d, why);
     if (f->flags & BL_CAN_RTR)
         return reject(c, d, BL_REJ_REMOTE);
     d->dlc_min = m->dlc_min;
@@ -343,6 +384,10 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
     }
 
     /* all rows are good: store them */
+    if (mo != NULL) {
+        mo->ok = f->len <= sizeof mo->data;
+        mo->nops = 0;
+    }
     for (unsigned i = 0; i < m->nsigs && i < BL_MAX_SIGS; i++) {
         bl_signal_t tmp;
         const bl_signal_t *s;
@@ -367,6 +412,7 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
         d->fields |= BL_BIT(s->field);
         if (s->kind == BL_SK_ASCII || s->kind == BL_SK_VERSION) {
             store_text(s, f, rec, now_ms);
+            note(mo, i, BL_F_NONE, 0, 0);
         } else if (s->kind == BL_SK_BOOL) {
             /* several bits may stand for one flag (force charge I and II): OR them */
             uint64_t raw = (uint64_t)d->val[i];
@@ -376,31 +422,82 @@ int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, b
             if (bools_set & BL_BIT(s->field))
                 v = v || rec->f[s->field].value;
             bools_set |= BL_BIT(s->field);
-            bl_record_set(rec, s->field, v, 0, now_ms);
+            set(rec, mo, i, s->field, v, 0, now_ms);
         } else if (fi->kind == BL_FK_INT) {
-            bl_record_set(rec, s->field, (int32_t)(d->val[i] / 1000), 0, now_ms);
+            set(rec, mo, i, s->field, (int32_t)(d->val[i] / 1000), 0, now_ms);
         } else {
-            bl_record_set(rec, s->field, (int32_t)d->val[i], bl_sig_decimals(s), now_ms);
+            set(rec, mo, i, s->field, (int32_t)d->val[i], bl_sig_decimals(s), now_ms);
         }
     }
-    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
-        bl_alarm_mask_t others = 0;
-        unsigned me = BL_CAN_MAX_MSGS;
-        if (d->known[k] == 0)
-            continue;
-        for (unsigned j = 0; j < c->n; j++) {
-            if (c->msg[j] == m)
-                me = j;
-            else
-                others |= c->msg_active[j][k];
-        }
-        if (me < BL_CAN_MAX_MSGS)
-            c->msg_active[me][k] = (bl_alarm_mask_t)((c->msg_active[me][k] & ~d->known[k]) | d->active[k]);
-        /* "not raised" here clears an alarm only when no other message still raises it */
-        rec->active[k] = (bl_alarm_mask_t)((rec->active[k] & ~(d->known[k] & ~others)) | d->active[k]);
-        rec->known[k] |= d->known[k];
-        rec->alarm_seen_ms[k] = now_ms;
+    merge_alarms(c, j, d, now_ms, rec);
+    if (mo != NULL && mo->ok) {
+        mo->id = f->id;
+        mo->len = f->len;
+        mo->flags = f->flags;
+        memcpy(mo->data, f->data, f->len);
+        mo->fields = d->fields;
+        mo->addr = d->addr;
+        memcpy(mo->active, d->active, sizeof mo->active);
+        memcpy(mo->known, d->known, sizeof mo->known);
     }
+    c->decoded++;
+    return 0;
+}
+
+int bl_can_decode(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                  bl_decoded_t *d)
+{
+    bool repeat;
+    return bl_can_decode_memo(c, f, now_ms, rec, d, NULL, &repeat);
+}
+
+static bool same_frame(const bl_can_memo_t *mo, const bl_can_frame_t *f)
+{
+    return mo->ok && mo->id == f->id && mo->len == f->len && mo->flags == f->flags &&
+           memcmp(mo->data, f->data, f->len) == 0;
+}
+
+int bl_can_decode_memo(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_record_t *rec,
+                       bl_decoded_t *d, bl_can_memo_t *memo, bool *repeat)
+{
+    bl_decoded_t local;
+    bl_reject_t why = BL_REJ_NONE;
+    const bl_message_t *m;
+    bl_can_memo_t *mo;
+    int j;
+
+    *repeat = false;
+    if (d == NULL)
+        d = &local;
+    memset(d, 0, offsetof(bl_decoded_t, val));
+    d->vflags = c->vflags;
+    if (f->flags & BL_CAN_ERR)
+        return reject(c, d, BL_REJ_ERROR_FRAME);
+    j = lookup(c, f, &why);
+    if (j < 0)
+        return reject(c, d, why);
+    m = d->msg = c->msg[j];
+    mo = memo != NULL ? &memo[j] : NULL;
+    if (mo == NULL || !same_frame(mo, f))
+        return decode(c, f, (unsigned)j, now_ms, rec, d, mo);
+
+    /* the same bytes again: the same stores, stamped now */
+    *repeat = true;
+    d->dlc_min = m->dlc_min;
+    d->dlc_max = (m->flags & BL_MF_EMPTY) ? 0 : m->dlc_max ? m->dlc_max : 8;
+    d->addr = mo->addr;
+    d->fields = mo->fields;
+    memcpy(d->active, mo->active, sizeof d->active);
+    memcpy(d->known, mo->known, sizeof d->known);
+    for (unsigned k = 0; k < mo->nops; k++) {
+        if (mo->field[k] == BL_F_NONE) {
+            bl_signal_t tmp;
+            store_text(row(c, m, mo->row[k], &tmp), f, rec, now_ms);
+        } else {
+            bl_record_set(rec, mo->field[k], mo->value[k], mo->dec[k], now_ms);
+        }
+    }
+    merge_alarms(c, (unsigned)j, d, now_ms, rec);
     c->decoded++;
     return 0;
 }
@@ -558,16 +655,21 @@ static void encode_text(const bl_signal_t *s, const bl_record_t *rec, uint8_t *d
     }
 }
 
-int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
-                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
-                  bl_encoded_t *res)
+/* What the rows of one encode read: fields, the text field, alarm classes, the safe state. */
+typedef struct {
+    uint32_t fields;
+    unsigned text_field, ntext;
+    unsigned aclasses;
+    bool safe_used;
+} reads_t;
+
+static int encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out, bl_encoded_t *res,
+                  reads_t *rd)
 {
-    bl_encoded_t local;
     bool safe = false, safe_checked = false;
     bl_sig_words_t w;
 
-    if (res == NULL)
-        res = &local;
     memset(res, 0, sizeof *res);
     memset(out, 0, sizeof *out);
     out->id = m->id;
@@ -595,6 +697,8 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                 raw = c->state;
                 break;
             }
+            if (s->field < BL_F_COUNT)
+                rd->fields |= (uint32_t)BL_BIT(s->field);
             if (encode_num(s, rec, now_ms, stale_ms, opts, &raw, res) < 0) {
                 res->why = BL_REJ_RANGE;
                 res->sig = (uint8_t)i;
@@ -602,6 +706,8 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
             }
             break;
         case BL_SK_BOOL:
+            if (s->field < BL_F_COUNT)
+                rd->fields |= (uint32_t)BL_BIT(s->field);
             raw = encode_bool(s, rec, now_ms, stale_ms, res);
             break;
         case BL_SK_ALARM:
@@ -610,10 +716,16 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
                 safe = bl_can_safe_needed(c, rec, now_ms, stale_ms);
                 safe_checked = true;
                 res->safe_state = safe;
+                rd->safe_used = true;
             }
+            rd->aclasses |= 1u << s->aclass;
             raw = encode_alarm(c, s, rec, safe);
             break;
         default: /* ASCII, VERSION */
+            if (bl_record_str(rec, s->field) != NULL && (rd->ntext == 0 || rd->text_field != s->field)) {
+                rd->text_field = s->field;
+                rd->ntext++;
+            }
             encode_text(s, rec, out->data, out->len);
             continue;
         }
@@ -621,6 +733,97 @@ int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, 
     }
     bl_sig_words_store(&w, out->data, w.len);
     return 0;
+}
+
+int bl_can_encode(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                  uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                  bl_encoded_t *res)
+{
+    bl_encoded_t local;
+    reads_t rd;
+    memset(&rd, 0, sizeof rd);
+    return encode(c, m, mux, rec, now_ms, stale_ms, opts, out, res != NULL ? res : &local, &rd);
+}
+
+/* Whether what the memo's encode read is still what rec says at now_ms. */
+static bool ememo_same(const bl_can_codec_t *c, const bl_can_ememo_t *e, unsigned mux, const bl_record_t *rec,
+                       uint64_t now_ms, uint64_t stale_ms, unsigned opts)
+{
+    if (!e->ok || e->mux != mux || e->state != c->state || e->addr != c->addr || e->opts != opts ||
+        e->stale_ms != stale_ms)
+        return false;
+    for (unsigned k = 0; k < e->ndeps; k++) {
+        const bl_field_t *f = &rec->f[e->dep[k]];
+        if (f->value != e->value[k] || bl_field_fresh(f, now_ms, stale_ms) != (e->fresh[k] != 0))
+            return false;
+    }
+    if (e->text_field != BL_F_NONE &&
+        ((rec->f[e->text_field].valid != 0) != (e->text_valid != 0) ||
+         strcmp(bl_record_str(rec, e->text_field), e->text) != 0))
+        return false;
+    for (unsigned k = 0; k < BL_AC_COUNT; k++)
+        if ((e->aclasses >> k & 1u) && (rec->active[k] != e->active[k] || rec->known[k] != e->known[k]))
+            return false;
+    return e->safe == 0xFF || bl_can_safe_needed(c, rec, now_ms, stale_ms) == (e->safe != 0);
+}
+
+int bl_can_encode_memo(const bl_can_codec_t *c, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                       uint64_t now_ms, uint64_t stale_ms, unsigned opts, bl_can_frame_t *out,
+                       bl_encoded_t *res, bl_can_ememo_t *e)
+{
+    bl_encoded_t local;
+    reads_t rd;
+    int rc;
+
+    if (res == NULL)
+        res = &local;
+    if (ememo_same(c, e, mux, rec, now_ms, stale_ms, opts)) {
+        *out = e->out;
+        *res = e->res;
+        return 0;
+    }
+    memset(&rd, 0, sizeof rd);
+    rc = encode(c, m, mux, rec, now_ms, stale_ms, opts, out, res, &rd);
+    e->ok = 0;
+    if (rc < 0 || rd.ntext > 1)
+        return rc;
+    e->ndeps = 0;
+    for (uint32_t f = rd.fields; f != 0; f &= f - 1u) {
+        unsigned id = 0;
+        while (!(f >> id & 1u))
+            id++;
+        if (e->ndeps >= BL_CAN_EMEMO_DEPS)
+            return rc;
+        e->dep[e->ndeps] = (uint8_t)id;
+        e->value[e->ndeps] = rec->f[id].value;
+        e->fresh[e->ndeps] = bl_field_fresh(&rec->f[id], now_ms, stale_ms);
+        e->ndeps++;
+    }
+    e->text_field = BL_F_NONE;
+    if (rd.ntext == 1) {
+        const char *t = bl_record_str(rec, rd.text_field);
+        size_t n = strlen(t);
+        if (n >= sizeof e->text)
+            return rc;
+        memcpy(e->text, t, n + 1u);
+        e->text_field = (uint8_t)rd.text_field;
+        e->text_valid = rec->f[rd.text_field].valid != 0;
+    }
+    e->aclasses = (uint8_t)rd.aclasses;
+    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        e->active[k] = rec->active[k];
+        e->known[k] = rec->known[k];
+    }
+    e->safe = rd.safe_used ? (uint8_t)res->safe_state : 0xFF;
+    e->mux = (uint8_t)mux;
+    e->state = c->state;
+    e->addr = c->addr;
+    e->opts = opts;
+    e->stale_ms = stale_ms;
+    e->out = *out;
+    e->res = *res;
+    e->ok = 1;
+    return rc;
 }
 
 /* ---- the session: both roles as data ----------------------------------- */

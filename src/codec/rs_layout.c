@@ -11,6 +11,14 @@
 
 #include <string.h>
 
+/* The per-value helpers of the walk: inlined where the compiler would call them (every
+ * value of every payload passes through them). */
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 const bl_rs485_codec_t *bl_rs_codec(const bl_protocol_t *p)
 {
     for (; p != NULL; p = p->base)
@@ -52,16 +60,63 @@ typedef struct {
     bool slot_ok[BL_SLOT_COUNT];
     uint8_t pack;
     uint64_t now;
-    bl_record_t *rec; /* staging record of this block */
+    bl_record_t *rec; /* staging record of this block; NULL: check the layout only, store nothing */
+    uint32_t set;     /* BL_BIT(field) of the fields this block stored into rec (the only valid ones) */
     bl_rs_decoded_t *d;
     bool jk_new;      /* JK item 0xC0 = 1: the newer current encoding */
 } walk_t;
 
-static void list_val(walk_t *w, const bl_rs_item_t *it, size_t off, int64_t v, uint16_t n, uint16_t arr)
+/* A field of the staging record. The stage is not cleared before a block (only its alarm
+ * masks are): a field is valid when its bit is in w->set, and only those are committed. */
+static void put_field(walk_t *w, unsigned id, int32_t value, uint8_t dec)
+{
+    bl_field_t *f = &w->rec->f[id];
+    f->value = value;
+    f->valid = 1;
+    f->dec = dec;
+    f->_pad = 0;
+    f->seen_ms = w->now;
+    w->set |= (uint32_t)BL_BIT(id);
+}
+
+/* Bytes of a whole-byte big-endian field at the cursor (what almost every layout row is),
+ * 0 for any other row. */
+static inline size_t be_bytes(const bl_signal_t *s)
+{
+    return (s->order == BL_BE && s->start == 7 && (s->len & 7u) == 0 && s->len != 0 && s->len <= 64) ? s->len / 8u
+                                                                                                       : 0;
+}
+
+static inline uint64_t be_read(const uint8_t *p, size_t nb)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < nb; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Raw bits of s in p[0..avail), as bl_sig_raw_get() reads them: whole-byte big-endian
+ * fields and the bits of one byte directly, anything else through the signal engine. */
+HOT int raw_at(const bl_signal_t *s, const uint8_t *p, size_t avail, uint64_t *raw)
+{
+    size_t nb = be_bytes(s);
+    if (nb != 0) {
+        if (nb > avail)
+            return BL_ERANGE;
+        *raw = be_read(p, nb);
+        return 0;
+    }
+    /* bits of the first byte (flag and alarm rows) */
+    if (s->order == BL_LE && s->len != 0 && (unsigned)s->start + s->len <= 8u && avail >= 1) {
+        *raw = ((uint64_t)p[0] >> s->start) & bl_sig_len_mask(s->len);
+        return 0;
+    }
+    return bl_sig_raw_get(s, p, avail, raw);
+}
+
+static void list_slow(walk_t *w, const bl_rs_item_t *it, size_t off, int64_t v, uint16_t n, uint16_t arr)
 {
     bl_rs_val_t *x;
-    if (w->d == NULL)
-        return;
     if (w->d->nvals >= BL_RS_MAX_VALS) {
         w->d->vals_full = true;
         return;
@@ -76,24 +131,28 @@ static void list_val(walk_t *w, const bl_rs_item_t *it, size_t off, int64_t v, u
     x->v = v;
 }
 
+/* One value for the caller's list (bl_rs_decoded_t), when it asked for one. */
+static inline void list_val(walk_t *w, const bl_rs_item_t *it, size_t off, int64_t v, uint16_t n, uint16_t arr)
+{
+    if (w->d != NULL)
+        list_slow(w, it, off, v, n, arr);
+}
+
 static bl_alarm_mask_t alarm_mask(const bl_signal_t *s)
 {
     return (bl_alarm_mask_t)(((s->alarm < BL_A_COUNT) ? (1U << s->alarm) : 0U) | s->also);
 }
 
-/* One scalar value at p (avail bytes). Returns a reject cause; *present false when
- * the wire says "not available". */
-static bl_rsr_t scalar(const bl_signal_t *s, const uint8_t *p, size_t avail, int64_t *val, bool *present)
+/* The value of raw for s. Returns a reject cause; *present false when the wire says
+ * "not available". */
+HOT bl_rsr_t value_of(const bl_signal_t *s, uint64_t raw, int64_t *val, bool *present)
 {
-    uint64_t raw;
     *present = false;
-    if (bl_sig_raw_get(s, p, avail, &raw) < 0)
-        return BL_RSR_LAYOUT;
     switch (s->kind) {
     case BL_SK_NUM:
-        if (bl_sig_is_invalid_marker(s, raw) || ((s->flags & BL_SF_ZERO_ABSENT) && raw == 0))
+        if (bl_sig_marker(s, raw) || ((s->flags & BL_SF_ZERO_ABSENT) && raw == 0))
             return BL_RSR_NONE;
-        *val = bl_sig_to_milli(s, bl_sig_raw_value(s, raw));
+        *val = bl_sig_milli(s, bl_sig_value(s, raw));
         *present = true;
         if (bl_sig_has_range(s) && (*val < s->min || *val > s->max))
             return BL_RSR_RANGE;
@@ -114,24 +173,36 @@ static bl_rsr_t scalar(const bl_signal_t *s, const uint8_t *p, size_t avail, int
     return BL_RSR_NONE;
 }
 
+/* One scalar value at p (avail bytes): value_of() the raw bits there, BL_RSR_LAYOUT when they
+ * are not there. */
+HOT bl_rsr_t scalar(const bl_signal_t *s, const uint8_t *p, size_t avail, int64_t *val, bool *present)
+{
+    uint64_t raw;
+    *present = false;
+    if (raw_at(s, p, avail, &raw) < 0)
+        return BL_RSR_LAYOUT;
+    return value_of(s, raw, val, present);
+}
+
 static void store_num(walk_t *w, const bl_signal_t *s, int64_t v)
 {
     const bl_field_info_t *fi = bl_field_info(s->field);
-    if (fi == NULL || s->field >= BL_F_BATTERY_COUNT)
+    if (fi == NULL || s->field >= BL_F_BATTERY_COUNT || w->rec == NULL)
         return;
     if (fi->kind == BL_FK_INT)
-        bl_record_set(w->rec, s->field, (int32_t)(v / 1000), 0, w->now);
+        put_field(w, s->field, (int32_t)(v / 1000), 0);
     else if (fi->kind == BL_FK_BOOL)
-        bl_record_set(w->rec, s->field, v != 0, 0, w->now);
+        put_field(w, s->field, v != 0, 0);
     else
-        bl_record_set(w->rec, s->field, (int32_t)v, bl_sig_decimals(s), w->now);
+        put_field(w, s->field, (int32_t)v, bl_sig_dec(s));
 }
 
 static void store_text(walk_t *w, const bl_signal_t *s, const uint8_t *p, size_t n)
 {
     char buf[BL_STR_MAX];
+    char *dst;
     size_t o = 0;
-    if (bl_record_str_mut(w->rec, s->field) == NULL)
+    if (w->rec == NULL || (dst = bl_record_str_mut(w->rec, s->field)) == NULL)
         return;
     if (s->kind == BL_SK_VERSION) {
         for (size_t i = 0; i < n && o + 5 < sizeof buf; i++) {
@@ -166,7 +237,10 @@ static void store_text(walk_t *w, const bl_signal_t *s, const uint8_t *p, size_t
             o -= lead;
         }
     }
+    if (!(w->set >> s->field & 1u))
+        memset(dst, 0, BL_STR_MAX); /* the stage is not cleared: the whole slot is committed */
     bl_record_set_str(w->rec, s->field, buf, o, w->now);
+    w->set |= (uint32_t)BL_BIT(s->field);
 }
 
 /* What a scale and an offset cannot say (JK 4E57 §3): temperatures above 100 are below
@@ -177,7 +251,7 @@ static bl_rsr_t convert(const walk_t *w, const bl_rs_item_t *it, const uint8_t *
     uint64_t raw;
     int64_t x;
 
-    if (bl_sig_raw_get(s, p, n, &raw) < 0)
+    if (raw_at(s, p, n, &raw) < 0)
         return BL_RSR_LAYOUT;
     switch (it->conv) {
     case BL_CONV_JK_TEMP:
@@ -229,16 +303,17 @@ static bl_rsr_t do_field(walk_t *w, const bl_rs_item_t *it)
     if (why != BL_RSR_NONE)
         return why;
     if (present) {
-        if (s->kind == BL_SK_ALARM) {
+        if (w->rec == NULL) {
+            /* checking the layout only */
+        } else if (s->kind == BL_SK_ALARM) {
             bl_alarm_mask_t am = alarm_mask(s);
             w->rec->known[s->aclass] |= am;
             if (v)
                 w->rec->active[s->aclass] |= am;
             w->rec->alarm_seen_ms[s->aclass] = w->now;
-        } else if (s->kind == BL_SK_BOOL && s->field < BL_F_BATTERY_COUNT && w->rec->f[s->field].valid &&
-                   w->rec->f[s->field].seen_ms == w->now) {
+        } else if (s->kind == BL_SK_BOOL && s->field < BL_F_BATTERY_COUNT && (w->set >> s->field & 1u)) {
             /* two bits for one flag (force charge 1 and 2): either sets it */
-            bl_record_set(w->rec, s->field, (int32_t)(v || w->rec->f[s->field].value), 0, w->now);
+            put_field(w, s->field, (int32_t)(v || w->rec->f[s->field].value), 0);
         } else {
             store_num(w, s, v);
         }
@@ -259,6 +334,8 @@ static void states_alarm(walk_t *w, const bl_rs_item_t *it, int64_t code)
     const bl_signal_t *s = &it->sig;
     bl_alarm_mask_t lo = alarm_mask(s);
     bl_alarm_mask_t hi = (bl_alarm_mask_t)((it->alarm_hi < BL_A_COUNT ? 1U << it->alarm_hi : 0U) | it->also_hi);
+    if (w->rec == NULL)
+        return;
     w->rec->known[s->aclass] |= (bl_alarm_mask_t)(lo | hi);
     w->rec->alarm_seen_ms[s->aclass] = w->now;
     if (code == 1)
@@ -289,15 +366,32 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
     size_t lo = it->agg_lo, hi = k > it->agg_back ? k - it->agg_back : 0;
     int64_t mn = INT64_MAX, mx = INT64_MIN, sum = 0;
     unsigned used = 0;
+    const uint8_t *q = w->pl + w->pos;
+    size_t nb = be_bytes(s); /* decided once for every element */
+    uint64_t last = 0;       /* the previous element's raw value: equal ones (cells of a */
+    int64_t v = 0;           /* balanced pack, normal states) are worth the same */
+    bool present = false;
 
     if (k * it->size > w->n - w->pos)
         return BL_RSR_LAYOUT;
-    for (size_t e = 0; e < k; e++) {
-        int64_t v = 0;
-        bool present;
-        bl_rsr_t why = scalar(s, w->pl + w->pos + e * it->size, it->size, &v, &present);
-        if (why != BL_RSR_NONE)
-            return why;
+    if (nb > it->size)
+        nb = 0; /* does not fit an element: raw_at() says so */
+    for (size_t e = 0; e < k; e++, q += it->size) {
+        uint64_t raw;
+        bool same;
+        if (nb != 0)
+            raw = be_read(q, nb);
+        else if (raw_at(s, q, it->size, &raw) < 0)
+            return BL_RSR_LAYOUT;
+        same = e > 0 && raw == last;
+        if (!same) {
+            bl_rsr_t why;
+            v = 0;
+            why = value_of(s, raw, &v, &present);
+            if (why != BL_RSR_NONE)
+                return why;
+            last = raw;
+        }
         if (w->d != NULL && w->d->narr < BL_RS_MAX_ARR) {
             w->d->arr[w->d->narr++] = present ? (int32_t)v : INT32_MIN;
             stored++;
@@ -307,7 +401,8 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
         if (!present)
             continue;
         if (it->agg == BL_AGG_STATES) {
-            states_alarm(w, it, v / 1000);
+            if (!same) /* the same code again changes nothing */
+                states_alarm(w, it, v / 1000);
             continue;
         }
         if (e < lo || e >= hi)
@@ -317,14 +412,18 @@ static bl_rsr_t do_array(walk_t *w, const bl_rs_item_t *it)
         sum += v;
         used++;
     }
-    if (used > 0 && it->agg == BL_AGG_CELLS) {
-        bl_record_set(w->rec, BL_F_CELL_V_MIN, (int32_t)mn, bl_sig_decimals(s), w->now);
-        bl_record_set(w->rec, BL_F_CELL_V_MAX, (int32_t)mx, bl_sig_decimals(s), w->now);
+    if (w->rec == NULL) {
+        /* checking the layout only */
+    } else if (used > 0 && it->agg == BL_AGG_CELLS) {
+        uint8_t dec = bl_sig_dec(s);
+        put_field(w, BL_F_CELL_V_MIN, (int32_t)mn, dec);
+        put_field(w, BL_F_CELL_V_MAX, (int32_t)mx, dec);
     } else if (used > 0 && it->agg == BL_AGG_TEMPS) {
         int64_t avg = sum >= 0 ? (sum + used / 2) / used : -((-sum + used / 2) / used);
-        bl_record_set(w->rec, BL_F_TEMP_MIN, (int32_t)mn, bl_sig_decimals(s), w->now);
-        bl_record_set(w->rec, BL_F_TEMP_MAX, (int32_t)mx, bl_sig_decimals(s), w->now);
-        bl_record_set(w->rec, BL_F_TEMP, (int32_t)avg, bl_sig_decimals(s), w->now);
+        uint8_t dec = bl_sig_dec(s);
+        put_field(w, BL_F_TEMP_MIN, (int32_t)mn, dec);
+        put_field(w, BL_F_TEMP_MAX, (int32_t)mx, dec);
+        put_field(w, BL_F_TEMP, (int32_t)avg, dec);
     }
     list_val(w, it, w->pos, 0, stored, first);
     w->pos += k * it->size;
@@ -536,44 +635,139 @@ void bl_rs_aggregate(const bl_record_t *packs, size_t n, uint64_t now_ms, bl_rec
 static void derive(walk_t *w, bl_rs_decoded_t *d)
 {
     const bl_pyl_dialect_t *dl = w->c->pyl;
-    if (dl == NULL || !dl->derive_soc || w->rec->f[BL_F_SOC].valid)
+    if (w->rec == NULL || dl == NULL || !dl->derive_soc || (w->set >> BL_F_SOC & 1u))
         return;
     if (!w->slot_ok[BL_SLOT_REMAIN] || !w->slot_ok[BL_SLOT_FULL] || w->slot[BL_SLOT_FULL] <= 0)
         return;
     int64_t soc = w->slot[BL_SLOT_REMAIN] * 100000 / w->slot[BL_SLOT_FULL];
     if (soc < 0 || soc > 100000)
         return; /* remaining above full: no SOC rather than an impossible one */
-    bl_record_set(w->rec, BL_F_SOC, (int32_t)soc, 1, w->now);
+    put_field(w, BL_F_SOC, (int32_t)soc, 1);
     if (d != NULL)
         d->derived |= (uint32_t)BL_BIT(BL_F_SOC);
 }
 
-/* Decode one block into a fresh staging record; false when it does not fit. */
-static bl_rsr_t block(walk_t *w, const bl_rs_msg_t *m, bl_record_t *stage, bl_rs_decoded_t *d)
+/* Decode one block into the staging record (NULL: check only); a reject cause. A full stage
+ * is cleared first (its copy goes to the caller's packs, its fields to the aggregate); else
+ * only its alarm masks are, and w->set says which fields hold values. */
+static bl_rsr_t block(walk_t *w, const bl_rs_msg_t *m, bl_record_t *stage, bool full, bl_rs_decoded_t *d)
 {
     bl_rsr_t why;
-    bl_record_init(stage);
+    if (stage != NULL && full) {
+        bl_record_init(stage);
+    } else if (stage != NULL) {
+        memset(stage->known, 0, sizeof stage->known);
+        memset(stage->active, 0, sizeof stage->active);
+    }
     memset(w->counts, 0, sizeof w->counts);
     memset(w->slot_ok, 0, sizeof w->slot_ok);
     w->rec = stage;
+    w->set = 0;
     why = walk(w, m->rsp, m->nrsp);
     if (why == BL_RSR_NONE)
         derive(w, d);
     return why;
 }
 
-static void commit(bl_record_t *rec, const bl_record_t *stage, bl_rs_decoded_t *d)
+/* What the caller is told about a committed stage: its fields and alarms. */
+static void tell(const bl_record_t *stage, uint32_t set, bl_rs_decoded_t *d, uint32_t *fields)
 {
-    bl_record_merge(rec, stage);
+    set &= (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u);
+    if (fields != NULL)
+        *fields = set;
     if (d == NULL)
         return;
-    for (unsigned i = 0; i < BL_F_BATTERY_COUNT; i++)
-        if (stage->f[i].valid)
-            d->fields |= (uint32_t)BL_BIT(i);
+    d->fields |= set;
     for (unsigned c = 0; c < BL_AC_COUNT; c++) {
         d->known[c] |= stage->known[c];
         d->active[c] |= stage->active[c];
     }
+}
+
+/* bl_record_merge() of a stage whose valid fields are exactly those in set. */
+static void commit(bl_record_t *rec, const bl_record_t *stage, uint32_t set, bl_rs_decoded_t *d, uint32_t *fields)
+{
+    for (uint32_t m = set; m != 0; m &= m - 1u) {
+        unsigned i = (unsigned)__builtin_ctz(m);
+        rec->f[i] = stage->f[i];
+        if (i >= BL_F_MANUFACTURER && i <= BL_F_FIRMWARE)
+            memcpy(rec->str[i - BL_F_MANUFACTURER], stage->str[i - BL_F_MANUFACTURER], BL_STR_MAX);
+    }
+    for (unsigned c = 0; c < BL_AC_COUNT; c++) {
+        bl_alarm_mask_t k = stage->known[c];
+        rec->active[c] = (bl_alarm_mask_t)((rec->active[c] & ~k) | (stage->active[c] & k));
+        rec->known[c] |= k;
+        if (k)
+            rec->alarm_seen_ms[c] = stage->alarm_seen_ms[c];
+    }
+    tell(stage, set, d, fields);
+}
+
+/* commit() of a stage that was cleared first: its valid fields are the ones it holds. */
+static uint32_t commit_full(bl_record_t *rec, const bl_record_t *stage, bl_rs_decoded_t *d)
+{
+    uint32_t set = 0;
+    for (unsigned i = 0; i < BL_F_COUNT; i++)
+        if (stage->f[i].valid)
+            set |= (uint32_t)BL_BIT(i);
+    commit(rec, stage, set, d, NULL);
+    return set;
+}
+
+/* Keep what a decode of pl[0..n) committed, when storing it again at another time is the
+ * same as decoding again then: every value stamped now_ms. */
+static void memo_keep(bl_rs_memo_t *mo, const bl_rs_msg_t *m, int group, const uint8_t *pl, size_t n,
+                      const bl_record_t *stage, uint32_t set, uint64_t now_ms)
+{
+    if (mo == NULL)
+        return;
+    mo->ok = 0;
+    if (n > sizeof mo->pl)
+        return;
+    for (unsigned c = 0; c < BL_AC_COUNT; c++)
+        if (stage->known[c] && stage->alarm_seen_ms[c] != now_ms)
+            return;
+    memset(&mo->stage, 0, sizeof mo->stage);
+    for (uint32_t b = set; b != 0; b &= b - 1u) {
+        unsigned i = (unsigned)__builtin_ctz(b);
+        if (stage->f[i].seen_ms != now_ms)
+            return;
+        mo->stage.f[i] = stage->f[i];
+        if (i >= BL_F_MANUFACTURER && i <= BL_F_FIRMWARE)
+            memcpy(mo->stage.str[i - BL_F_MANUFACTURER], stage->str[i - BL_F_MANUFACTURER], BL_STR_MAX);
+    }
+    for (unsigned c = 0; c < BL_AC_COUNT; c++) {
+        mo->stage.known[c] = stage->known[c];
+        mo->stage.active[c] = stage->active[c];
+    }
+    mo->msg = m;
+    mo->group = (int8_t)(group < 0 ? -1 : group > 0 ? 1 : 0);
+    mo->n = (uint16_t)n;
+    memcpy(mo->pl, pl, n);
+    mo->set = set;
+    mo->ok = 1;
+}
+
+/* commit() of the memo's stage, stamped now_ms. */
+static void memo_replay(const bl_rs_memo_t *mo, uint64_t now_ms, bl_record_t *rec, uint32_t *fields)
+{
+    const bl_record_t *stage = &mo->stage;
+    for (uint32_t b = mo->set; b != 0; b &= b - 1u) {
+        unsigned i = (unsigned)__builtin_ctz(b);
+        rec->f[i] = stage->f[i];
+        rec->f[i].seen_ms = now_ms;
+        if (i >= BL_F_MANUFACTURER && i <= BL_F_FIRMWARE)
+            memcpy(rec->str[i - BL_F_MANUFACTURER], stage->str[i - BL_F_MANUFACTURER], BL_STR_MAX);
+    }
+    for (unsigned c = 0; c < BL_AC_COUNT; c++) {
+        bl_alarm_mask_t k = stage->known[c];
+        rec->active[c] = (bl_alarm_mask_t)((rec->active[c] & ~k) | (stage->active[c] & k));
+        rec->known[c] |= k;
+        if (k)
+            rec->alarm_seen_ms[c] = now_ms;
+    }
+    if (fields != NULL)
+        *fields = mo->set & (uint32_t)(BL_BIT(BL_F_BATTERY_COUNT) - 1u);
 }
 
 static void reset_vals(bl_rs_decoded_t *d, uint16_t nvals, uint16_t narr)
@@ -585,16 +779,19 @@ static void reset_vals(bl_rs_decoded_t *d, uint16_t nvals, uint16_t narr)
     }
 }
 
-/* Try the payload as count blocks after the header; exact fit or tolerated trailing. */
+/* Try the payload as count blocks after the header; exact fit or tolerated trailing.
+ * a == NULL: one block, nothing aggregated (the stage is not cleared, see block()). */
 static bl_rsr_t try_blocks(walk_t *w, const bl_rs_msg_t *m, size_t count, bl_record_t *stage, bl_record_t *packs,
                            size_t max_packs, agg_t *a, bl_rs_decoded_t *d)
 {
     for (size_t k = 0; k < count; k++) {
         bl_rsr_t why;
         w->pack = (uint8_t)k;
-        why = block(w, m, stage, d);
+        why = block(w, m, stage, a != NULL, d);
         if (why != BL_RSR_NONE)
             return why;
+        if (stage == NULL || a == NULL)
+            continue;
         agg_take(a, stage);
         if (packs != NULL && k < max_packs)
             packs[k] = *stage;
@@ -610,15 +807,22 @@ static bool fits(const walk_t *w, const bl_rs_msg_t *m)
     return (m->flags & BL_RMF_TRAILING) && w->n - w->pos <= 2;
 }
 
-int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
-                 uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d)
+/* bl_rs_decode(); rec == NULL checks the layout only (stores nothing, whatever d, packs);
+ * *fields (may be NULL) = BL_BIT(field) of the fields stored into rec. */
+static int decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                  uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d,
+                  uint32_t *fields, bl_rs_memo_t *mo)
 {
     walk_t w;
-    bl_record_t stage;
+    bl_record_t stage; /* not cleared: only the fields a block sets (w.set) are read back */
+    /* cppcheck-suppress uninitvar */
+    bl_record_t *st = rec != NULL ? &stage : NULL;
     agg_t a;
     size_t hdr = 0;
     bl_rsr_t why;
 
+    if (fields != NULL)
+        *fields = 0;
     if (d != NULL)
         memset(d, 0, offsetof(bl_rs_decoded_t, vals));
     memset(&w, 0, sizeof w);
@@ -660,11 +864,13 @@ int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t 
 
     /* one block that fills the payload */
     if (group <= 0) {
-        agg_init(&a);
         w.pos = hdr;
-        why = try_blocks(&w, m, 1, &stage, NULL, 0, &a, d);
+        why = try_blocks(&w, m, 1, st, NULL, 0, NULL, d);
         if (why == BL_RSR_NONE && fits(&w, m)) {
-            commit(rec, &stage, d);
+            if (rec != NULL) {
+                commit(rec, &stage, w.set, d, fields);
+                memo_keep(mo, m, group, pl, n, &stage, w.set, now_ms);
+            }
             if (d != NULL)
                 d->npacks = 1;
             return 0;
@@ -687,7 +893,7 @@ int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t 
     }
     agg_init(&a);
     w.pos = hdr;
-    why = try_blocks(&w, m, pl[1], &stage, packs, max_packs, &a, d);
+    why = try_blocks(&w, m, pl[1], st, packs, max_packs, &a, d);
     if (why != BL_RSR_NONE || !fits(&w, m)) {
         if (d != NULL) {
             d->why = why != BL_RSR_NONE ? why : BL_RSR_LAYOUT;
@@ -695,15 +901,89 @@ int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t 
         }
         return BL_EBADMSG;
     }
+    if (rec == NULL)
+        return 0;
     /* the aggregate, through a staging record: all or nothing */
     bl_record_init(&stage);
     agg_put(&a, now_ms, &stage);
-    commit(rec, &stage, d);
+    memo_keep(mo, m, group, pl, n, &stage, commit_full(rec, &stage, d), now_ms);
+    if (fields != NULL)
+        for (unsigned i = 0; i < BL_F_BATTERY_COUNT; i++)
+            if (stage.f[i].valid)
+                *fields |= (uint32_t)BL_BIT(i);
     if (d != NULL) {
         d->npacks = pl[1];
         d->group = true;
     }
     return 0;
+}
+
+int bl_rs_decode(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                 uint64_t now_ms, bl_record_t *rec, bl_record_t *packs, size_t max_packs, bl_rs_decoded_t *d)
+{
+    return decode(c, m, pl, n, group, now_ms, rec, packs, max_packs, d, NULL, NULL);
+}
+
+int bl_rs_decode_rec(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                     uint64_t now_ms, bl_record_t *rec, uint32_t *fields)
+{
+    return decode(c, m, pl, n, group, now_ms, rec, NULL, 0, NULL, fields, NULL);
+}
+
+/* The memo for command m (inferred or asked): its own, else a free one, else one by its id. */
+bl_rs_memo_t *bl_rs_memo_slot(bl_rs_memo_t *memo, size_t nmemo, const bl_rs_msg_t *m, bool inferred)
+{
+    bl_rs_memo_t *free_one = NULL;
+    if (memo == NULL || nmemo == 0)
+        return NULL;
+    for (size_t i = 0; i < nmemo; i++) {
+        if (memo[i].ok && memo[i].msg == m && memo[i].inferred == inferred)
+            return &memo[i];
+        if (!memo[i].ok && free_one == NULL)
+            free_one = &memo[i];
+    }
+    if (free_one == NULL)
+        free_one = &memo[m->id % nmemo];
+    free_one->ok = 0;
+    free_one->inferred = inferred;
+    return free_one;
+}
+
+int bl_rs_decode_memo(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n, int group,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *memo, size_t nmemo)
+{
+    bl_rs_memo_t *mo = bl_rs_memo_slot(memo, nmemo, m, false);
+    int8_t g = (int8_t)(group < 0 ? -1 : group > 0 ? 1 : 0);
+    if (mo != NULL && mo->ok && mo->group == g && mo->n == n && memcmp(mo->pl, pl, n) == 0) {
+        memo_replay(mo, now_ms, rec, fields);
+        return 0;
+    }
+    return decode(c, m, pl, n, group, now_ms, rec, NULL, 0, NULL, fields, mo);
+}
+
+/* An inferred answer: the memo that holds these bytes, or NULL. */
+const bl_rs_memo_t *bl_rs_memo_find(const bl_rs_memo_t *memo, size_t nmemo, const uint8_t *pl, size_t n)
+{
+    for (size_t i = 0; memo != NULL && i < nmemo; i++)
+        if (memo[i].ok && memo[i].inferred && memo[i].n == n && memcmp(memo[i].pl, pl, n) == 0)
+            return &memo[i];
+    return NULL;
+}
+
+void bl_rs_memo_replay(const bl_rs_memo_t *mo, uint64_t now_ms, bl_record_t *rec, uint32_t *fields)
+{
+    memo_replay(mo, now_ms, rec, fields);
+}
+
+int bl_rs_decode_into(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n,
+                      uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bl_rs_memo_t *mo)
+{
+    return decode(c, m, pl, n, -1, now_ms, rec, NULL, 0, NULL, fields, mo);
+}
+
+bool bl_rs_fits(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n)
+{
+    return decode(c, m, pl, n, -1, 0, NULL, NULL, 0, NULL, NULL, NULL) == 0;
 }
 
 /* ---- encode (the battery role) ---------------------------------------------- */
@@ -764,7 +1044,7 @@ static uint64_t to_raw(enc_t *e, const bl_signal_t *s, int64_t milli, unsigned f
         if (field < BL_F_BATTERY_COUNT)
             e->res->clamped |= (uint32_t)BL_BIT(field);
     }
-    if (bl_sig_from_milli(s, milli, &r) < 0) {
+    if (bl_sig_raw_for(s, milli, &r) < 0) {
         if (s->flags & BL_SF_INVALID)
             return bl_sig_invalid_marker(s);
         if (field < BL_F_BATTERY_COUNT)
@@ -773,9 +1053,29 @@ static uint64_t to_raw(enc_t *e, const bl_signal_t *s, int64_t milli, unsigned f
     return (uint64_t)r;
 }
 
+static inline void be_write(uint8_t *p, size_t nb, uint64_t raw)
+{
+    for (size_t i = nb; i-- > 0; raw >>= 8)
+        p[i] = (uint8_t)raw;
+}
+
 static bool put_raw(enc_t *e, const bl_signal_t *s, size_t at, size_t room, uint64_t raw)
 {
-    return bl_sig_raw_put(s, e->out + at, room, raw) == 0;
+    uint8_t *p = e->out + at;
+    size_t nb = be_bytes(s);
+    /* the whole-byte big-endian field and the bits of one byte, as raw_at() reads them */
+    if (nb != 0) {
+        if (nb > room)
+            return false;
+        be_write(p, nb, raw);
+        return true;
+    }
+    if (s->order == BL_LE && s->len != 0 && (unsigned)s->start + s->len <= 8u && room >= 1) {
+        unsigned m = (unsigned)bl_sig_len_mask(s->len) << s->start;
+        p[0] = (uint8_t)((p[0] & ~m) | (((unsigned)raw << s->start) & m));
+        return true;
+    }
+    return bl_sig_raw_put(s, p, room, raw) == 0;
 }
 
 static bool alarm_raised(const enc_t *e, unsigned cls, bl_alarm_mask_t m)
@@ -874,32 +1174,52 @@ static void enc_field(enc_t *e, const bl_rs_item_t *it)
     (void)put_raw(e, s, e->pos, room, raw);
 }
 
+/* What the cells of a record that carries only the extremes are made of (read once per
+ * array: the same fields every cell reads, marked substituted or derived the same way). */
+typedef struct {
+    int64_t vmin, vmax, vpack;
+    bool hmin, hmax, hp;
+} cells_t;
+
+static void cells_get(enc_t *e, cells_t *c)
+{
+    c->vmin = c->vmax = c->vpack = 0;
+    c->hmin = get(e, BL_F_CELL_V_MIN, &c->vmin);
+    c->hmax = get(e, BL_F_CELL_V_MAX, &c->vmax);
+    c->hp = get(e, BL_F_VOLTAGE, &c->vpack);
+    e->res->derived |= (uint32_t)BL_BIT(BL_F_CELL_V_MIN);
+}
+
 /* Cell voltages of a record that carries only the extremes: the first cell at the
  * minimum, the second at the maximum, the others equal so that all add up to the
  * pack voltage (kept between the extremes). */
-static int64_t cell_value(enc_t *e, size_t i, size_t k)
+static int64_t cell_of(const cells_t *x, size_t i, size_t k)
 {
-    int64_t vmin = 0, vmax = 0, vpack = 0, rest;
-    bool hmin = get(e, BL_F_CELL_V_MIN, &vmin), hmax = get(e, BL_F_CELL_V_MAX, &vmax);
-    bool hp = get(e, BL_F_VOLTAGE, &vpack);
-    e->res->derived |= (uint32_t)BL_BIT(BL_F_CELL_V_MIN);
-    if (!hp && !(hmin && hmax))
+    int64_t rest;
+    if (!x->hp && !(x->hmin && x->hmax))
         return 0;
-    if (!hmin || !hmax) {
-        int64_t c = vpack / (int64_t)k;
+    if (!x->hmin || !x->hmax) {
+        int64_t c = x->vpack / (int64_t)k;
         return c;
     }
     if (i == 0 || k == 1)
-        return vmin;
+        return x->vmin;
     if (i == 1)
-        return vmax;
-    if (!hp)
-        return (vmin + vmax) / 2;
-    rest = vpack - vmin - vmax;
+        return x->vmax;
+    if (!x->hp)
+        return (x->vmin + x->vmax) / 2;
+    rest = x->vpack - x->vmin - x->vmax;
     /* spread the remainder so that the sum is exact where the extremes allow it */
     int64_t each = rest / (int64_t)(k - 2), extra = rest - each * (int64_t)(k - 2);
     int64_t c = each + ((int64_t)(i - 2) < extra ? 1 : 0);
-    return c < vmin ? vmin : c > vmax ? vmax : c;
+    return c < x->vmin ? x->vmin : c > x->vmax ? x->vmax : c;
+}
+
+static int64_t cell_value(enc_t *e, size_t i, size_t k)
+{
+    cells_t x;
+    cells_get(e, &x);
+    return cell_of(&x, i, k);
 }
 
 int32_t bl_rs_cell_value(const bl_record_t *rec, unsigned i, unsigned k, uint64_t now_ms, uint64_t stale_ms)
@@ -943,15 +1263,30 @@ static int64_t state_value(const enc_t *e, const bl_rs_item_t *it)
 
 static void enc_array(enc_t *e, const bl_rs_item_t *it, size_t k)
 {
+    cells_t cells;
+    size_t nb = be_bytes(&it->sig); /* decided once for every element */
+    int64_t state = 0, last = 0;
+    uint64_t raw = 0;
+    if (it->agg == BL_AGG_CELLS && k > 0)
+        cells_get(e, &cells);
+    if (it->agg == BL_AGG_STATES && k > 0)
+        state = state_value(e, it); /* one code for every element */
     for (size_t i = 0; i < k; i++) {
         int64_t v;
         switch (it->agg) {
-        case BL_AGG_CELLS: v = cell_value(e, i, k); break;
+        case BL_AGG_CELLS: v = cell_of(&cells, i, k); break;
         case BL_AGG_TEMPS: v = temp_value(e, it, i, k); break;
-        case BL_AGG_STATES: v = state_value(e, it); break;
+        case BL_AGG_STATES: v = state; break;
         default: v = it->sig.def; break;
         }
-        (void)put_raw(e, &it->sig, e->pos + i * it->size, it->size, to_raw(e, &it->sig, v, BL_F_NONE));
+        /* an element is no record field: its raw value depends on v alone */
+        if (i == 0 || v != last)
+            raw = to_raw(e, &it->sig, v, BL_F_NONE);
+        last = v;
+        if (nb != 0 && nb <= it->size)
+            be_write(e->out + e->pos + i * it->size, nb, raw);
+        else
+            (void)put_raw(e, &it->sig, e->pos + i * it->size, it->size, raw);
     }
 }
 
@@ -1008,10 +1343,13 @@ static int enc_items(enc_t *e, const bl_rs_item_t *rows, unsigned n)
             if (e->pos + 1 + (size_t)cells * it->size > e->cap)
                 return BL_ENOSPC;
             e->out[e->pos++] = (uint8_t)(cells * it->size);
+            cells_t x;
+            if (cells > 0)
+                cells_get(e, &x);
             for (unsigned c = 0; c < cells; c++, e->pos += it->size) {
                 if (it->conv == BL_CONV_CELL_NO)
                     e->out[e->pos] = (uint8_t)(c + 1u);
-                (void)put_raw(e, &it->sig, e->pos, it->size, to_raw(e, &it->sig, cell_value(e, c, cells), BL_F_NONE));
+                (void)put_raw(e, &it->sig, e->pos, it->size, to_raw(e, &it->sig, cell_of(&x, c, cells), BL_F_NONE));
             }
             j = k;
             continue;
@@ -1375,9 +1713,9 @@ int bl_mb_decode(const bl_mb_map_t *map, const bl_mb_block_t *blk, const uint16_
         if (!present)
             continue;
         if (r->flags & BL_MBF_AGG_CELL)
-            ext_take(&cells, v, bl_sig_decimals(s));
+            ext_take(&cells, v, bl_sig_dec(s));
         if (r->flags & BL_MBF_AGG_TEMP)
-            ext_take(&temps, v, bl_sig_decimals(s));
+            ext_take(&temps, v, bl_sig_dec(s));
         if (s->kind == BL_SK_ALARM) {
             bl_alarm_mask_t am = alarm_mask(s);
             stage.known[s->aclass] |= am;
@@ -1399,7 +1737,7 @@ int bl_mb_decode(const bl_mb_map_t *map, const bl_mb_block_t *blk, const uint16_
         bl_record_set(&stage, BL_F_TEMP_MAX, (int32_t)temps.mx, temps.dec, now_ms);
         bl_record_set(&stage, BL_F_TEMP, mean(temps.sum, temps.n), temps.dec, now_ms);
     }
-    commit(rec, &stage, d);
+    commit_full(rec, &stage, d);
     return 0;
 }
 

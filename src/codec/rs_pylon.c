@@ -8,28 +8,22 @@
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-/* value of a hex character, 0xFF when it is not one */
-static uint8_t hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return (uint8_t)(c - '0');
-    if (c >= 'A' && c <= 'F')
-        return (uint8_t)(c - 'A' + 10);
-    if (c >= 'a' && c <= 'f')
-        return (uint8_t)(c - 'a' + 10);
-    return 0xFF;
-}
+/* Each character as a hex digit: 0x10 | value, 0 when it is not one (one table look-up
+ * per character instead of three range tests: every frame's every character passes here) */
+#define HX(ch, v) [ch] = (uint8_t)(0x10u | (v))
+static const uint8_t hexv[256] = {
+    HX('0', 0),  HX('1', 1),  HX('2', 2),  HX('3', 3),  HX('4', 4),  HX('5', 5),  HX('6', 6),  HX('7', 7),
+    HX('8', 8),  HX('9', 9),  HX('A', 10), HX('B', 11), HX('C', 12), HX('D', 13), HX('E', 14), HX('F', 15),
+    HX('a', 10), HX('b', 11), HX('c', 12), HX('d', 13), HX('e', 14), HX('f', 15),
+};
+#undef HX
 
-/* n hex characters (n <= 4) as a number, or -1 */
-static int32_t hexnum(const uint8_t *p, unsigned n)
+/* n hex characters (n <= 4, all verified hex) as a number */
+static uint32_t hexnum(const uint8_t *p, unsigned n)
 {
-    int32_t v = 0;
-    for (unsigned i = 0; i < n; i++) {
-        uint8_t h = hexval(p[i]);
-        if (h == 0xFF)
-            return -1;
-        v = v << 4 | h;
-    }
+    uint32_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 4 | (hexv[p[i]] & 0xFu);
     return v;
 }
 
@@ -43,13 +37,24 @@ static int fail(bl_rsr_t *why, uint32_t *got, uint32_t *want, bl_rsr_t w, uint32
     return BL_EBADMSG;
 }
 
+/* Characters c[0..n) all hex digits? Their sum into *sum. */
+static unsigned hex_sum(const uint8_t *c, size_t n, uint32_t *sum)
+{
+    unsigned all = 0x10u;
+    for (size_t i = 0; i < n; i++) {
+        all &= hexv[c[i]];
+        *sum += c[i];
+    }
+    return all;
+}
+
 int bl_pyl_parse(const uint8_t *frame, size_t n, uint8_t *info_buf, size_t cap, bl_pyl_frame_t *f,
                  bl_rsr_t *why, uint32_t *got, uint32_t *want)
 {
     const uint8_t *c;
     size_t nc, ninfo;
-    int32_t length, chk;
-    uint16_t sum;
+    uint32_t length, chk, sum = 0;
+    unsigned all;
 
     *why = BL_RSR_NONE;
     if (n < 1 || frame[0] != '~')
@@ -58,24 +63,42 @@ int bl_pyl_parse(const uint8_t *frame, size_t n, uint8_t *info_buf, size_t cap, 
         n--;
     c = frame + 1;
     nc = n - 1;
-    for (size_t i = 0; i < nc; i++)
-        if (hexval(c[i]) == 0xFF)
-            return fail(why, got, want, BL_RSR_SYNTAX, c[i], (uint32_t)i + 1u);
+    /* one pass: every character a hex digit, the sum CHKSUM is checked against and, when the
+     * frame has the shape of one and the caller's buffer holds it, the INFO bytes (on a reject
+     * the buffer's contents are undefined) */
+    if (nc >= 16 && (nc - 16) % 2 == 0 && cap != 0 && (nc - 16) / 2 <= cap) {
+        const uint8_t *q = c + 12;
+        all = hex_sum(c, 12, &sum);
+        for (size_t i = 0; i < (nc - 16) / 2; i++, q += 2) {
+            unsigned hi = hexv[q[0]], lo = hexv[q[1]];
+            all &= hi & lo;
+            sum += (uint32_t)q[0] + q[1];
+            info_buf[i] = (uint8_t)(hi << 4 | (lo & 0xFu));
+        }
+        all &= hex_sum(q, 4, &sum);
+    } else {
+        all = hex_sum(c, nc, &sum);
+    }
+    if (all == 0) {
+        for (size_t i = 0; i < nc; i++)
+            if (hexv[c[i]] == 0)
+                return fail(why, got, want, BL_RSR_SYNTAX, c[i], (uint32_t)i + 1u);
+    }
     /* 12 header characters and 4 of CHKSUM at least; INFO comes in whole bytes */
     if (nc < 16 || (nc - 16) % 2 != 0)
         return fail(why, got, want, BL_RSR_LENGTH, (uint32_t)nc, 16);
     ninfo = nc - 16;
     /* CHKSUM first: it covers every character, so a transmission error shows as one */
     chk = hexnum(c + nc - 4, 4);
-    sum = bl_pyl_chksum(c, nc - 4);
-    if ((uint32_t)chk != sum)
-        return fail(why, got, want, BL_RSR_CHECKSUM, (uint32_t)chk, sum);
+    sum -= (uint32_t)c[nc - 4] + c[nc - 3] + c[nc - 2] + c[nc - 1];
+    sum = (~sum + 1u) & 0xFFFFu;
+    if (chk != sum)
+        return fail(why, got, want, BL_RSR_CHECKSUM, chk, sum);
     length = hexnum(c + 8, 4);
-    if (((uint32_t)length >> 12) != bl_pyl_lchksum((uint16_t)(length & 0xFFF)))
-        return fail(why, got, want, BL_RSR_LCHKSUM, (uint32_t)length >> 12,
-                    bl_pyl_lchksum((uint16_t)(length & 0xFFF)));
+    if ((length >> 12) != bl_pyl_lchksum((uint16_t)(length & 0xFFF)))
+        return fail(why, got, want, BL_RSR_LCHKSUM, length >> 12, bl_pyl_lchksum((uint16_t)(length & 0xFFF)));
     if ((size_t)(length & 0xFFF) != ninfo)
-        return fail(why, got, want, BL_RSR_LENGTH, (uint32_t)(length & 0xFFF), (uint32_t)ninfo);
+        return fail(why, got, want, BL_RSR_LENGTH, length & 0xFFF, (uint32_t)ninfo);
     f->ver = (uint8_t)hexnum(c, 2);
     f->adr = (uint8_t)hexnum(c + 2, 2);
     f->cid1 = (uint8_t)hexnum(c + 4, 2);
@@ -88,15 +111,18 @@ int bl_pyl_parse(const uint8_t *frame, size_t n, uint8_t *info_buf, size_t cap, 
         return 0; /* the caller wanted the checks only */
     if (f->info_len > cap)
         return fail(why, got, want, BL_RSR_TOO_LONG, (uint32_t)f->info_len, (uint32_t)cap);
-    for (size_t i = 0; i < f->info_len; i++)
-        info_buf[i] = (uint8_t)(hexval(c[12 + 2 * i]) << 4 | hexval(c[13 + 2 * i]));
-    return 0;
+    return 0; /* INFO decoded above */
 }
 
-static void put_hex(uint8_t *o, unsigned v, unsigned digits)
+/* digits hex characters of v into o; returns their sum (for CHKSUM) */
+static uint32_t put_hex(uint8_t *o, unsigned v, unsigned digits)
 {
-    for (unsigned i = 0; i < digits; i++)
+    uint32_t sum = 0;
+    for (unsigned i = 0; i < digits; i++) {
         o[i] = (uint8_t)hexdig[(v >> (4u * (digits - 1u - i))) & 0xFu];
+        sum += o[i];
+    }
+    return sum;
 }
 
 int bl_pyl_build(uint8_t ver, uint8_t adr, uint8_t cid1, uint8_t cid2, const uint8_t *info, size_t info_len,
@@ -104,6 +130,8 @@ int bl_pyl_build(uint8_t ver, uint8_t adr, uint8_t cid1, uint8_t cid2, const uin
 {
     size_t need = 1 + 12 + 2 * info_len + 4 + 1;
     uint16_t lenid;
+    uint32_t sum;
+    uint8_t *o;
 
     if (info_len > 2047)
         return BL_EINVAL;
@@ -111,14 +139,19 @@ int bl_pyl_build(uint8_t ver, uint8_t adr, uint8_t cid1, uint8_t cid2, const uin
         return BL_ENOSPC;
     lenid = (uint16_t)(2 * info_len);
     out[0] = '~';
-    put_hex(out + 1, ver, 2);
-    put_hex(out + 3, adr, 2);
-    put_hex(out + 5, cid1, 2);
-    put_hex(out + 7, cid2, 2);
-    put_hex(out + 9, (unsigned)bl_pyl_lchksum(lenid) << 12 | lenid, 4);
-    for (size_t i = 0; i < info_len; i++)
-        put_hex(out + 13 + 2 * i, info[i], 2);
-    put_hex(out + 13 + 2 * info_len, bl_pyl_chksum(out + 1, 12 + 2 * info_len), 4);
+    sum = put_hex(out + 1, ver, 2);
+    sum += put_hex(out + 3, adr, 2);
+    sum += put_hex(out + 5, cid1, 2);
+    sum += put_hex(out + 7, cid2, 2);
+    sum += put_hex(out + 9, (unsigned)bl_pyl_lchksum(lenid) << 12 | lenid, 4);
+    /* INFO and the sum CHKSUM is made of in the same pass */
+    o = out + 13;
+    for (size_t i = 0; i < info_len; i++, o += 2) {
+        o[0] = (uint8_t)hexdig[info[i] >> 4];
+        o[1] = (uint8_t)hexdig[info[i] & 0xFu];
+        sum += (uint32_t)o[0] + o[1];
+    }
+    (void)put_hex(o, (~sum + 1u) & 0xFFFFu, 4);
     out[need - 1] = '\r';
     return (int)need;
 }

@@ -51,28 +51,86 @@ static bool rest_only(const bl_rs_msg_t *m)
            (m->nrsp == 1 && (m->rsp[0].op == BL_RI_REST || (m->rsp[0].sig.kind == BL_SK_ASCII && m->rsp[0].size == 0)));
 }
 
-static bool fits_layout(const bl_rs485_codec_t *c, const bl_rs_msg_t *m, const uint8_t *pl, size_t n)
+/* The layouts an answer without its request may have, in the order they are tried: what
+ * inverters poll first, then every command. *at (0 to start) moves on; NULL at the end. */
+static const bl_rs_msg_t *candidate(const bl_rs485_codec_t *c, unsigned *at)
 {
-    bl_record_t scratch;
-    bl_record_init(&scratch);
-    return bl_rs_decode(c, m, pl, n, -1, 0, &scratch, NULL, 0, NULL) == 0;
+    unsigned npoll = 0;
+    while (c->poll != NULL && c->poll[npoll])
+        npoll++;
+    for (; *at < npoll + c->nmsgs; ++*at) {
+        const bl_rs_msg_t *m = *at < npoll ? bl_rs_msg(c, c->poll[*at]) : &c->msgs[*at - npoll];
+        if (m != NULL && !rest_only(m) && (*at < npoll || m->nrsp > 0)) {
+            ++*at;
+            return m;
+        }
+    }
+    return NULL;
 }
 
 /* An answer without its request: the command whose layout the payload fits, trying
  * what inverters poll first. */
 const bl_rs_msg_t *bl_rs_infer(const bl_rs485_codec_t *c, const uint8_t *pl, size_t n)
 {
-    for (const uint8_t *q = c->poll; q != NULL && *q; q++) {
-        const bl_rs_msg_t *m = bl_rs_msg(c, *q);
-        if (m != NULL && !rest_only(m) && fits_layout(c, m, pl, n))
+    const bl_rs_msg_t *m;
+    for (unsigned at = 0; (m = candidate(c, &at)) != NULL;)
+        if (bl_rs_fits(c, m, pl, n))
             return m;
-    }
-    for (unsigned i = 0; i < c->nmsgs; i++) {
-        const bl_rs_msg_t *m = &c->msgs[i];
-        if (!rest_only(m) && m->nrsp > 0 && fits_layout(c, m, pl, n))
-            return m;
-    }
     return NULL;
+}
+
+static bool listed(const uint16_t *ids, size_t nids, uint16_t id)
+{
+    for (size_t i = 0; i < nids; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+const bl_rs_msg_t *bl_rs_session_infer(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                       uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded)
+{
+    return bl_rs_session_infer_memo(s, f, ids, nids, now_ms, rec, fields, decoded, NULL, 0);
+}
+
+const bl_rs_msg_t *bl_rs_session_infer_memo(bl_rs_session_t *s, bl_rs_frame_t *f, const uint16_t *ids, size_t nids,
+                                            uint64_t now_ms, bl_record_t *rec, uint32_t *fields, bool *decoded,
+                                            bl_rs_memo_t *memo, size_t nmemo)
+{
+    const bl_rs_msg_t *m;
+    const bl_rs_memo_t *hit = bl_rs_memo_find(memo, nmemo, f->pl, f->plen);
+    *decoded = false;
+    if (fields != NULL)
+        *fields = 0;
+    if (hit != NULL) {
+        /* these bytes were inferred and decoded before: the same command, the same stores */
+        m = hit->msg;
+        bl_rs_memo_replay(hit, now_ms, rec, fields);
+        *decoded = true;
+    } else {
+        /* the first layout that fits, as bl_rs_infer() finds it: a decode succeeds exactly
+         * when the check would, and stores nothing when it fails */
+        for (unsigned at = 0; (m = candidate(s->c, &at)) != NULL;) {
+            if (listed(ids, nids, m->id)) {
+                if (bl_rs_decode_into(s->c, m, f->pl, f->plen, now_ms, rec, fields,
+                                      bl_rs_memo_slot(memo, nmemo, m, true)) == 0) {
+                    *decoded = true;
+                    break;
+                }
+            } else if (bl_rs_fits(s->c, m, f->pl, f->plen)) {
+                break;
+            }
+        }
+    }
+    f->infer = false;
+    f->msg = m;
+    if (m == NULL) {
+        s->rejected[BL_RSR_UNSOLICITED]++;
+        return NULL;
+    }
+    f->cmd = m->id;
+    f->inferred = true;
+    return m;
 }
 
 static int pylon_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint8_t *buf, size_t cap,
@@ -118,6 +176,10 @@ static int pylon_frame(bl_rs_session_t *s, const uint8_t *frame, size_t n, uint8
         return 0;
     }
     f->cmd = BL_RS_CMD_UNKNOWN;
+    if (f->rtn == 0 && f->plen > 0 && s->defer_infer) {
+        f->infer = true; /* the caller's bl_rs_session_infer() */
+        return 0;
+    }
     if (f->rtn == 0 && f->plen > 0 && (f->msg = bl_rs_infer(s->c, f->pl, f->plen)) != NULL) {
         f->cmd = f->msg->id;
         f->inferred = true;

@@ -74,34 +74,12 @@ int bl_sig_raw_put(const bl_signal_t *s, uint8_t *data, size_t len, uint64_t raw
 
 int64_t bl_sig_raw_value(const bl_signal_t *s, uint64_t raw)
 {
-    if ((s->flags & BL_SF_SIGNED) && s->len < 64 && (raw >> (s->len - 1u)) & 1u)
-        return (int64_t)(raw | ~bl_sig_len_mask(s->len));
-    return (int64_t)raw;
-}
-
-/* a / b rounded half away from zero; b > 0 */
-static int64_t div_round(int64_t a, int64_t b)
-{
-    if (a >= 0)
-        return (a + b / 2) / b;
-    return -((-a + b / 2) / b);
+    return bl_sig_value(s, raw);
 }
 
 static int32_t sig_div(const bl_signal_t *s)
 {
     return s->div > 0 ? s->div : 1;
-}
-
-/* a / b rounded, with the steps tables use as compile-time divisors (multiply, not divide) */
-static int64_t div_round_step(int64_t a, int64_t b)
-{
-    switch (b) {
-    case 1: return a;
-    case 10: return div_round(a, 10);
-    case 100: return div_round(a, 100);
-    case 1000: return div_round(a, 1000);
-    default: return div_round(a, b);
-    }
 }
 
 /* |milli| never exceeds this: far beyond any physical range, and room left for rounding and offset */
@@ -121,7 +99,7 @@ int64_t bl_sig_to_milli(const bl_signal_t *s, int64_t rawval)
             return (s->flags & BL_SF_ABS) && v < 0 ? -v : v;
         }
     }
-    v = div_round_step(rawval * m, sig_div(s)) + s->offset;
+    v = bl_sig_div_round(rawval * m, sig_div(s)) + s->offset;
     if ((s->flags & BL_SF_ABS) && v < 0)
         v = -v;
     return v;
@@ -136,7 +114,7 @@ int bl_sig_from_milli(const bl_signal_t *s, int64_t milli, int64_t *raw)
         *raw = s->def;
         return 0;
     }
-    r = s->mul > 0 ? div_round_step(num, s->mul) : div_round_step(-num, -(int64_t)s->mul);
+    r = s->mul > 0 ? bl_sig_div_round(num, s->mul) : bl_sig_div_round(-num, -(int64_t)s->mul);
     if (s->flags & BL_SF_SIGNED) {
         lo = s->len >= 64 ? INT64_MIN : -(int64_t)(UINT64_C(1) << (s->len - 1u));
         hi = s->len >= 64 ? INT64_MAX : (int64_t)(UINT64_C(1) << (s->len - 1u)) - 1;
@@ -165,7 +143,7 @@ uint64_t bl_sig_invalid_marker(const bl_signal_t *s)
 
 bool bl_sig_is_invalid_marker(const bl_signal_t *s, uint64_t raw)
 {
-    return (s->flags & BL_SF_INVALID) && raw == bl_sig_invalid_marker(s);
+    return bl_sig_marker(s, raw);
 }
 
 static uint8_t decimals_of(int64_t v)
@@ -187,8 +165,9 @@ uint8_t bl_sig_decimals(const bl_signal_t *s)
     uint8_t a, b;
     if (s->kind != BL_SK_NUM)
         return 0;
-    a = (s->mul % d == 0) ? decimals_of(s->mul / d) : 3;
-    b = decimals_of(s->offset);
+    /* no divisor and no offset: most rows, and no division needed */
+    a = d == 1 ? decimals_of(s->mul) : (s->mul % d == 0) ? decimals_of(s->mul / d) : 3;
+    b = s->offset == 0 ? 0 : decimals_of(s->offset);
     return a > b ? a : b;
 }
 

@@ -49,9 +49,9 @@ void bl_batcan_rx(bl_batcan_t *b, const bl_can_frame_t *f, uint64_t now_ms)
 {
     bl_decoded_t d;
     bl_reaction_t r;
-    bool was_started = b->codec.started;
+    bool was_started = b->codec.started, repeat;
 
-    if (bl_can_decode(&b->codec, f, now_ms, &b->inv, &d) < 0) {
+    if (bl_can_decode_memo(&b->codec, f, now_ms, &b->inv, &d, b->memo, &repeat) < 0) {
         b->rx_rejected[d.why]++;
         return;
     }
@@ -80,10 +80,10 @@ void bl_batcan_rx(bl_batcan_t *b, const bl_can_frame_t *f, uint64_t now_ms)
         restart_periodic(b, now_ms); /* the inverter spoke first: periodic sending starts now */
 }
 
-static bool encode(bl_batcan_t *b, const bl_message_t *m, unsigned mux, const bl_record_t *rec, uint64_t now,
-                   bl_can_frame_t *out)
+static bool encode(bl_batcan_t *b, unsigned j, const bl_message_t *m, unsigned mux, const bl_record_t *rec,
+                   uint64_t now, bl_can_frame_t *out)
 {
-    if (bl_can_encode(&b->codec, m, mux, rec, now, b->stale_ms, 0, out, &b->last_enc) < 0) {
+    if (bl_can_encode_memo(&b->codec, m, mux, rec, now, b->stale_ms, 0, out, &b->last_enc, &b->emo[j]) < 0) {
         b->tx_refused++;
         return false;
     }
@@ -95,14 +95,15 @@ static bool encode(bl_batcan_t *b, const bl_message_t *m, unsigned mux, const bl
     return true;
 }
 
-/* Send message m (every selector value of a multiplexed one). */
-static unsigned send(bl_batcan_t *b, const bl_message_t *m, const bl_record_t *rec, uint64_t now, bl_can_frame_t *out,
+/* Send message m, the codec's message j (every selector value of a multiplexed one). */
+static unsigned send(bl_batcan_t *b, unsigned j, const bl_record_t *rec, uint64_t now, bl_can_frame_t *out,
                      unsigned cap)
 {
+    const bl_message_t *m = b->codec.msg[j];
     unsigned n = 0, count = m->nmux ? m->nmux : 1u;
 
     for (unsigned k = 0; k < count && n < cap; k++)
-        if (encode(b, m, m->nmux ? k : 0, rec, now, &out[n]))
+        if (encode(b, j, m, m->nmux ? k : 0, rec, now, &out[n]))
             n++;
     return n;
 }
@@ -146,8 +147,9 @@ unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, b
     watch_link(b, now_ms);
     /* answers first, in order */
     for (; q < b->nqueue && n < cap; q++) {
-        unsigned k = send(b, b->queue[q], rec, now_ms, out + n, cap - n);
-        mark(which, n, n + k, index_of(b, b->queue[q]));
+        unsigned j = index_of(b, b->queue[q]);
+        unsigned k = send(b, j, rec, now_ms, out + n, cap - n);
+        mark(which, n, n + k, j);
         n += k;
     }
     for (unsigned k = q; k < b->nqueue; k++) /* what did not fit moves to the front */
@@ -160,7 +162,7 @@ unsigned bl_batcan_tx(bl_batcan_t *b, const bl_record_t *rec, uint64_t now_ms, b
         if (!b->codec.started || m->period_ms == 0 || (m->flags & BL_MF_ON_REQUEST))
             continue;
         if (now_ms >= b->next_ms[j] && n < cap) {
-            unsigned k = send(b, m, rec, now_ms, out + n, cap - n);
+            unsigned k = send(b, j, rec, now_ms, out + n, cap - n);
             mark(which, n, n + k, j);
             n += k;
             b->next_ms[j] += m->period_ms;

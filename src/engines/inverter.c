@@ -201,6 +201,7 @@ static int rs_init(bl_inv_t *v, uint64_t now_ms)
     const bl_rs485_codec_t *c = bl_rs_codec(v->p->proto);
     if (c == NULL || c->kind == BL_RSK_MODBUS || bl_rs_session_init(&v->rsess, v->p->proto) < 0)
         return BL_ENOTSUP; /* a register map has no frames to poll here */
+    v->rsess.defer_infer = true; /* answers are inferred and decoded in one go: bl_inv_rx_bytes() */
     v->rs = c;
     v->rs_addr = c->addr_default;
     v->rs_wait = -1;
@@ -289,13 +290,16 @@ static void read_battery_type(bl_inv_t *v, const bl_message_t *m, const bl_decod
 void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
 {
     bl_decoded_t d;
+    bool repeat;
     int j;
 
     if (v->rs != NULL) { /* a CAN frame for a byte-protocol inverter */
         v->rx_rejected[BL_REJ_UNKNOWN_ID]++;
         return;
     }
-    if (bl_can_decode(&v->codec, f, now_ms, &v->rx, &d) < 0) {
+    /* a repeated frame is stored again from the memo, unless the battery type is read from it */
+    if (bl_can_decode_memo(&v->codec, f, now_ms, &v->rx, &d,
+                           quirk_row(v, BL_QK_REJECTS_BATTERY_TYPE) ? NULL : v->memo, &repeat) < 0) {
         v->rx_rejected[d.why]++;
         return;
     }
@@ -309,7 +313,8 @@ void bl_inv_rx(bl_inv_t *v, const bl_can_frame_t *f, uint64_t now_ms)
         v->heard_ms[j] = now_ms;
         v->last[j] = *f;
     }
-    read_battery_type(v, d.msg, &d);
+    if (!repeat)
+        read_battery_type(v, d.msg, &d);
 }
 
 /* ---- byte protocols: the inverter polls ------------------------------------------------------ */
@@ -379,6 +384,8 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
 {
     bl_rs_frame_t f;
     bl_rsr_t why = BL_RSR_NONE;
+    uint32_t fields = 0;
+    bool decoded = false;
     int k = -1;
 
     if (v->rs == NULL)
@@ -392,6 +399,11 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
         return;
     }
     v->rs_wait = -1; /* answered */
+    /* no request seen by the session: the command its layout fits, decoded into what it
+     * heard when it is one the inverter polls */
+    if (f.infer)
+        (void)bl_rs_session_infer_memo(&v->rsess, &f, v->rs_cmd, v->rs_n, now_ms, &v->rx, &fields, &decoded,
+                                       v->rs_memo, BL_INV_RS_MEMOS);
     for (unsigned j = 0; j < v->rs_n; j++)
         if (v->rs_cmd[j] == f.cmd)
             k = (int)j;
@@ -403,16 +415,13 @@ void bl_inv_rx_bytes(bl_inv_t *v, const uint8_t *frame, size_t n, uint64_t now_m
         v->rx_rejected[BL_REJ_UNKNOWN_ID]++;
         return;
     }
-    /* decoded apart, then merged: what this command carries is what the answer set */
-    bl_record_init(&v->rs_scratch);
-    if (bl_rs_decode(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rs_scratch, NULL, 0, NULL) < 0) {
+    /* all or nothing into what it heard; what this command carries is what the answer set */
+    if (!decoded && bl_rs_decode_memo(v->rs, f.msg, f.pl, f.plen, f.group ? 1 : -1, now_ms, &v->rx, &fields,
+                                      v->rs_memo, BL_INV_RS_MEMOS) < 0) {
         v->rx_rejected[BL_REJ_LENGTH]++;
         return;
     }
-    for (unsigned fld = 0; fld < BL_F_BATTERY_COUNT; fld++)
-        if (v->rs_scratch.f[fld].valid)
-            v->rs_fields[k] |= (uint32_t)BL_BIT(fld);
-    bl_record_merge(&v->rx, &v->rs_scratch);
+    v->rs_fields[k] |= fields;
     v->rs_done[k] = 1;
     v->rx_frames++;
     v->heard_ms[k] = now_ms;

@@ -97,6 +97,7 @@ void bl_record_set(bl_record_t *r, unsigned id, int32_t value, uint8_t dec, uint
     r->f[id].value = value;
     r->f[id].valid = 1;
     r->f[id].dec = dec;
+    r->f[id]._pad = 0;
     r->f[id].seen_ms = now_ms;
 }
 

@@ -251,6 +251,133 @@ static void test_every_row_of_every_protocol_round_trips(void **state)
     assert_true(protos >= 14);
 }
 
+/* A record with every field set (values the encoder clamps into each row's range) and alarms. */
+static void fill(bl_record_t *r, unsigned seed)
+{
+    bl_record_init(r);
+    for (unsigned f = 0; f < BL_F_COUNT; f++)
+        bl_record_set(r, f, (int32_t)(seed * 7919u + f * 1237u) % 60000, 3, 0);
+    bl_record_set_str(r, BL_F_MANUFACTURER, "MEMO-TEST-MAKER", 15, 0);
+    bl_record_set_str(r, BL_F_MODEL, "MODEL-X", 7, 0);
+    for (unsigned k = 0; k < BL_AC_COUNT; k++) {
+        r->active[k] = (bl_alarm_mask_t)(seed * 0x5A5Bu >> k);
+        r->known[k] = (bl_alarm_mask_t)(r->active[k] | 0x0F0Fu);
+    }
+}
+
+/* bl_can_decode_memo() stores exactly what bl_can_decode() stores: every message of every CAN
+ * protocol, each frame twice (the second from the memo) with the record disturbed in between,
+ * then with other bytes (a full decode again); the records, alarm states and counters agree. */
+static void test_decode_memo_stores_what_decode_stores(void **state)
+{
+    static bl_can_memo_t memo[BL_CAN_MAX_MSGS];
+    size_t np;
+    const bl_protocol_t *const *all = bl_protocols(&np);
+    unsigned repeats = 0;
+    (void)state;
+
+    for (size_t k = 0; k < np; k++) {
+        bl_can_codec_t enc, a, b;
+        bl_record_t ra, rb;
+        if (bl_can_codec_init(&enc, all[k]) < 0)
+            continue;
+        (void)bl_can_codec_init(&a, all[k]);
+        (void)bl_can_codec_init(&b, all[k]);
+        memset(memo, 0, sizeof memo);
+        bl_record_init(&ra);
+        bl_record_init(&rb);
+        for (unsigned seed = 1; seed <= 3; seed++) {
+            bl_record_t src;
+            fill(&src, seed / 2u); /* seeds 2 and 3 say the same: repeats across rounds too */
+            for (unsigned j = 0; j < enc.n; j++) {
+                const bl_message_t *m = enc.msg[j];
+                for (unsigned mux = 0; mux < (m->nmux ? m->nmux : 1u); mux++) {
+                    bl_can_frame_t f;
+                    bl_decoded_t da, db;
+                    bool rep;
+                    if (bl_can_encode(&enc, m, mux, &src, 0, 0, BL_ENC_CLAMP, &f, NULL) != 0)
+                        continue;
+                    for (unsigned again = 0; again < 2; again++) {
+                        uint64_t now = seed * 1000u + again;
+                        int rca = bl_can_decode_memo(&a, &f, now, &ra, &da, memo, &rep);
+                        int rcb = bl_can_decode(&b, &f, now, &rb, &db);
+                        assert_int_equal(rca, rcb);
+                        repeats += rep;
+                        assert_memory_equal(&ra, &rb, sizeof ra);
+                        assert_int_equal(da.fields, db.fields);
+                        assert_memory_equal(da.active, db.active, sizeof da.active);
+                        assert_memory_equal(da.known, db.known, sizeof da.known);
+                        /* another message may overwrite the same fields in between */
+                        for (unsigned fl = 0; fl < BL_F_COUNT; fl++) {
+                            bl_record_set(&ra, fl, -1, 0, now);
+                            bl_record_set(&rb, fl, -1, 0, now);
+                        }
+                    }
+                }
+            }
+        }
+        assert_memory_equal(a.msg_active, b.msg_active, sizeof a.msg_active);
+        assert_int_equal(a.decoded, b.decoded);
+        assert_memory_equal(a.rejected, b.rejected, sizeof a.rejected);
+    }
+    print_message("decode memo: %u frames stored again from the memo\n", repeats);
+    assert_true(repeats > 100);
+}
+
+/* bl_can_encode_memo() makes exactly what bl_can_encode() makes: every message of every CAN
+ * protocol over a sequence of records (the same again, a field changed, fields going stale,
+ * alarms and text changed, the session state moved); frames, results and return values agree. */
+static void test_encode_memo_makes_what_encode_makes(void **state)
+{
+    static bl_can_ememo_t memo[2][BL_CAN_MAX_MSGS]; /* without and with a stale time */
+    size_t np;
+    const bl_protocol_t *const *all = bl_protocols(&np);
+    unsigned frames = 0;
+    (void)state;
+
+    for (size_t k = 0; k < np; k++) {
+        bl_can_codec_t c;
+        bl_record_t r;
+        if (bl_can_codec_init(&c, all[k]) < 0)
+            continue;
+        memset(memo, 0, sizeof memo);
+        fill(&r, 1);
+        for (unsigned step = 0; step < 12; step++) {
+            uint64_t now = 1000u * step;
+            switch (step) {
+            case 2: bl_record_set(&r, BL_F_CCL, 0, 1, 0); break;     /* a value changes */
+            case 3: bl_record_set(&r, BL_F_SOC, 55000, 1, 0); break;
+            case 5: r.active[BL_AC_ALARM] ^= 0x3u; break;            /* alarms change */
+            case 6: r.known[BL_AC_WARNING] = 0; break;
+            case 7: bl_record_set_str(&r, BL_F_MANUFACTURER, "OTHER", 5, 0); break;
+            case 8: bl_record_clear(&r, BL_F_MODEL); break;
+            case 9: c.state = 1; break;                              /* the session moves */
+            case 10: fill(&r, 2); break;
+            default: break;
+            }
+            for (unsigned j = 0; j < c.n; j++) {
+                const bl_message_t *m = c.msg[j];
+                for (unsigned mux = 0; mux < (m->nmux ? m->nmux : 1u); mux++) {
+                    for (unsigned stale = 0; stale < 2; stale++) {
+                        /* stale_ms 2500: the fields set at 0 go stale from step 3 on */
+                        uint64_t st = stale ? 2500u : 0u;
+                        bl_can_frame_t fa, fb;
+                        bl_encoded_t ea, eb;
+                        int ra = bl_can_encode_memo(&c, m, mux, &r, now, st, BL_ENC_CLAMP, &fa, &ea, &memo[stale][j]);
+                        int rb = bl_can_encode(&c, m, mux, &r, now, st, BL_ENC_CLAMP, &fb, &eb);
+                        assert_int_equal(ra, rb);
+                        assert_memory_equal(&fa, &fb, sizeof fa);
+                        assert_memory_equal(&ea, &eb, sizeof ea);
+                        frames++;
+                    }
+                }
+            }
+        }
+    }
+    print_message("encode memo: %u frames compared\n", frames);
+    assert_true(frames > 1000);
+}
+
 /* Every row fits its message and no two rows of a message overlap (mux siblings aside):
  * a table typo would silently corrupt a neighbour. */
 static void test_rows_fit_and_do_not_overlap(void **state)
@@ -343,6 +470,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_row_of_every_protocol_round_trips),
+        cmocka_unit_test(test_decode_memo_stores_what_decode_stores),
+        cmocka_unit_test(test_encode_memo_makes_what_encode_makes),
         cmocka_unit_test(test_rows_fit_and_do_not_overlap),
         cmocka_unit_test(test_trigger_rows_name_real_messages),
     };

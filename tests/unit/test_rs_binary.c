@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmslink/protocol.h"
 #include "bmslink/rs485.h"
 
 static bl_rs_decoded_t dec;
@@ -246,6 +247,110 @@ static void healthy(bl_record_t *r, uint64_t now)
     bl_record_set(r, BL_F_CYCLE_COUNT, 42, 0, now);
     for (unsigned c = 0; c < BL_AC_COUNT; c++)
         r->known[c] = BL_A_ALL;
+}
+
+/* Both inverter sessions take answer a[0..n) apart; the plain one infers and decodes as
+ * bl_rs_session_infer() and bl_rs_decode_rec() do, the other through the memos: the same
+ * command, fields, records and counters. */
+static unsigned memo_compare(bl_rs_session_t *sa, bl_rs_session_t *sm, const uint8_t *a, size_t n, uint64_t now,
+                             bl_record_t *ra, bl_record_t *rm, bl_rs_memo_t *memo, const uint16_t *ids, size_t nids)
+{
+    static uint8_t ba[2048], bm[2048];
+    bl_rs_frame_t fa, fm;
+    bl_rsr_t wa, wm;
+    uint32_t fla = 0, flm = 0;
+    bool da = false, dm = false;
+    int rca = bl_rs_session_frame(sa, a, n, ba, sizeof ba, &fa, &wa);
+    int rcm = bl_rs_session_frame(sm, a, n, bm, sizeof bm, &fm, &wm);
+
+    assert_int_equal(rca, rcm);
+    if (rca < 0 || fa.request || fa.rtn != 0)
+        return 0;
+    assert_int_equal(fa.infer, fm.infer);
+    if (fa.infer) {
+        const bl_rs_msg_t *xa = bl_rs_session_infer(sa, &fa, ids, nids, now, ra, &fla, &da);
+        const bl_rs_msg_t *xm = bl_rs_session_infer_memo(sm, &fm, ids, nids, now, rm, &flm, &dm, memo, 4);
+        assert_ptr_equal(xa, xm);
+        assert_int_equal(fa.cmd, fm.cmd);
+        assert_int_equal(fa.inferred, fm.inferred);
+    }
+    assert_int_equal(da, dm);
+    if (!da && fa.msg != NULL) {
+        int ea = bl_rs_decode_rec(sa->c, fa.msg, fa.pl, fa.plen, fa.group ? 1 : -1, now, ra, &fla);
+        int em = bl_rs_decode_memo(sm->c, fm.msg, fm.pl, fm.plen, fm.group ? 1 : -1, now, rm, &flm, memo, 4);
+        assert_int_equal(ea, em);
+    }
+    assert_int_equal(fla, flm);
+    assert_memory_equal(ra, rm, sizeof *ra);
+    assert_memory_equal(sa->rejected, sm->rejected, sizeof sa->rejected);
+    return 1;
+}
+
+/* bl_rs_decode_memo() and bl_rs_session_infer_memo() store exactly what the plain calls
+ * store: every command of every byte protocol answered by the battery role, the same answer
+ * again (from the memo) and a changed one, inferred (the request unseen) and matched to its
+ * request, the records disturbed in between. */
+static void test_rs_memo_stores_what_decode_stores(void **state)
+{
+    static bl_rs_memo_t memo[4];
+    size_t np;
+    const bl_protocol_t *const *all = bl_protocols(&np);
+    unsigned answers = 0;
+    (void)state;
+
+    for (size_t k = 0; k < np; k++) {
+        const bl_rs485_codec_t *c = bl_rs_codec(all[k]);
+        uint16_t ids[64];
+        size_t nids = 0;
+        if (c == NULL || c->kind == BL_RSK_MODBUS)
+            continue;
+        for (unsigned i = 0; i < c->nmsgs && nids < 64; i++)
+            ids[nids++] = c->msgs[i].id;
+        for (unsigned see_request = 0; see_request < 2; see_request++) {
+            bl_rs_session_t sb, sa, sm;
+            bl_record_t ra, rm;
+            memset(memo, 0, sizeof memo);
+            assert_int_equal(bl_rs_session_init(&sb, all[k]), 0);
+            assert_int_equal(bl_rs_session_init(&sa, all[k]), 0);
+            assert_int_equal(bl_rs_session_init(&sm, all[k]), 0);
+            sa.defer_infer = sm.defer_infer = true;
+            bl_record_init(&ra);
+            bl_record_init(&rm);
+            for (unsigned round = 0; round < 3; round++) {
+                for (unsigned i = 0; i < c->nmsgs; i++) {
+                    uint8_t q[256], out[1024];
+                    bl_rs_frame_t f;
+                    bl_rs_answer_t res;
+                    bl_rsr_t why;
+                    bl_record_t r;
+                    uint64_t now = 1000u + round;
+                    int n = bl_rs_request(all[k], c->addr_default, c->msgs[i].id, false, q, sizeof q), len;
+                    if (n <= 0 || bl_rs_session_frame(&sb, q, (size_t)n, buf, sizeof buf, &f, &why) < 0 || !f.request)
+                        continue;
+                    healthy(&r, now);
+                    if (round == 2) /* another answer */
+                        bl_record_set(&r, BL_F_SOC, 55500, 0, now);
+                    len = bl_rs_answer(all[k], c->addr_default, &f, &r, now, 10000, out, sizeof out, &res);
+                    if (len <= 0)
+                        continue;
+                    if (see_request) {
+                        bl_rs_frame_t fx;
+                        (void)bl_rs_session_frame(&sa, q, (size_t)n, buf, sizeof buf, &fx, &why);
+                        (void)bl_rs_session_frame(&sm, q, (size_t)n, buf, sizeof buf, &fx, &why);
+                    }
+                    answers += memo_compare(&sa, &sm, out, (size_t)len, now, &ra, &rm, memo, ids, nids);
+                    /* something else changes the record in between */
+                    for (unsigned fl = 0; fl < BL_F_COUNT; fl++) {
+                        bl_record_set(&ra, fl, -7, 0, now);
+                        bl_record_set(&rm, fl, -7, 0, now);
+                    }
+                    ra.active[BL_AC_ALARM] = rm.active[BL_AC_ALARM] = 0x5555u;
+                }
+            }
+        }
+    }
+    print_message("rs memo: %u answers compared\n", answers);
+    assert_true(answers > 50);
 }
 
 /* The battery role: PYL-01 (0x42 to ADR 2) gets an answer from ADR 2 with RTN 0 and a
@@ -644,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_jk_current_encodings),
         cmocka_unit_test(test_jk_unknown_item_is_a_layout_reject),
         cmocka_unit_test(test_jk_battery_answer),
+        cmocka_unit_test(test_rs_memo_stores_what_decode_stores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
