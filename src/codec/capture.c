@@ -187,7 +187,6 @@ static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc, b
 {
     uint32_t id = 0;
     unsigned n = 0;
-    int v;
     const char *at = c->p;
 
     if (dec) { /* ASC "base dec": 849 is 0x351, 304087040x is 0x12200000 extended */
@@ -204,6 +203,7 @@ static int parse_id(cur_t *c, bl_can_frame_t *f, bl_line_err_t *err, bool asc, b
         id = (uint32_t)d;
         n = 1;
     } else {
+        int v;
         while (c->p < c->end && (v = hexval(*c->p)) >= 0 && n < 9) {
             id = (id << 4) | (uint32_t)v;
             c->p++;
