@@ -113,23 +113,8 @@ static int send_due(run_t *r, uint64_t now, uint64_t *next)
     unsigned n = bl_inv_tx(&r->inv, now, out, BL_CAN_MAX_MSGS, next);
 
     for (unsigned k = 0; k < n; k++) {
-        bl_cap_frame_t cf;
-        int rc;
-        memset(&cf, 0, sizeof cf);
-        cf.f = out[k];
-        rc = bl_transport_write(&r->t, &cf);
-        if (rc == BL_EIO) {
-            cli_err("emulate: %s: the bus is gone", r->o->on);
+        if (cli_emulate_send(&r->t, r->o->on, r->rec, &out[k], r->o->count, &r->sent, &r->write_fail) != 0)
             return BL_EXIT_IO;
-        }
-        if (rc < 0) {
-            r->write_fail++;
-            continue;
-        }
-        r->sent++;
-        cli_record_frame(r->rec, r->t.bus, &out[k]);
-        if (r->o->count && r->sent >= r->o->count)
-            cli_stop = 1;
     }
     return BL_EXIT_OK;
 }

@@ -73,3 +73,27 @@ void cli_record_frame(FILE *fp, const char *bus, const bl_can_frame_t *f)
     line[n] = '\n';
     fwrite(line, 1, (size_t)n + 1, fp);
 }
+
+int cli_emulate_send(bl_transport_t *t, const char *on, FILE *rec, const bl_can_frame_t *f, uint64_t count,
+                     uint64_t *sent, uint64_t *write_fail)
+{
+    bl_cap_frame_t cf;
+    int rc;
+
+    memset(&cf, 0, sizeof cf);
+    cf.f = *f;
+    rc = bl_transport_write(t, &cf);
+    if (rc == BL_EIO) {
+        cli_err("emulate: %s: the bus is gone", on);
+        return BL_EXIT_IO;
+    }
+    if (rc < 0) {
+        (*write_fail)++;
+        return 0;
+    }
+    (*sent)++;
+    cli_record_frame(rec, t->bus, f);
+    if (count && *sent >= count)
+        cli_stop = 1;
+    return 0;
+}

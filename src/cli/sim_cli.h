@@ -50,5 +50,10 @@ void cli_catch_signals(void);
 int cli_open_live(const char *verb, const char *uri, bl_transport_t *t);
 /* Append a frame to a candump -L recording (wall-clock timestamp, the transport's bus name). */
 void cli_record_frame(FILE *fp, const char *bus, const bl_can_frame_t *f);
+/* An emulated role's frame onto its bus (emulate_io.c): written, recorded, counted in *sent
+ * (cli_stop once *sent reaches count, 0 = no limit) or in *write_fail.
+ * @retval 0  @retval BL_EXIT_IO the bus is gone (said on stderr, naming on) */
+int cli_emulate_send(bl_transport_t *t, const char *on, FILE *rec, const bl_can_frame_t *f, uint64_t count,
+                     uint64_t *sent, uint64_t *write_fail);
 
 #endif
