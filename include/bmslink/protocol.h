@@ -355,6 +355,16 @@ typedef struct {
  */
 int bl_can_react(bl_can_codec_t *c, const bl_can_frame_t *f, uint64_t now_ms, bl_reaction_t *r);
 
+/* Inverter role: what an inverter sends for a trigger row on its own initiative. */
+typedef enum {
+    BL_TK_NONE = 0, /* only ever an answer to something else: not sent unprompted */
+    BL_TK_PERIODIC, /* a request with a period (polls, keep-alives) */
+    BL_TK_HELLO,    /* no period, starts the battery and gets an answer (BYD identification, SMA HV pairing) */
+    BL_TK_COMMAND   /* no period, moves the battery's session on once it is there (contactor close) */
+} bl_trigger_kind_t;
+
+bl_trigger_kind_t bl_trigger_kind(const bl_trigger_t *t);
+
 /*
  * Battery role: check the link at now_ms. When the protocol watches it and the
  * inverter has been silent for link_timeout_ms, the session goes back to state 0

@@ -903,3 +903,15 @@ bool bl_can_link_check(bl_can_codec_t *c, uint64_t now_ms)
     c->peer_seen_ms = BL_NEVER;
     return false;
 }
+
+bl_trigger_kind_t bl_trigger_kind(const bl_trigger_t *t)
+{
+    bool answered = (t->action & BL_TA_RESPOND) && t->in_states == 0;
+    if (t->period_ms != 0)
+        return BL_TK_PERIODIC;
+    if (answered && (t->action & BL_TA_START))
+        return BL_TK_HELLO;
+    if (answered && t->next_state != BL_STATE_KEEP && t->next_state != 0)
+        return BL_TK_COMMAND;
+    return BL_TK_NONE;
+}

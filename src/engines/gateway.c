@@ -649,13 +649,11 @@ static void poller_init(bl_gw_poller_t *pl, const bl_protocol_t *p)
         return;
     for (size_t i = 0; i < nt; i++) {
         const bl_message_t *m = bl_can_msg(&pl->codec, t[i].req, t[i].ext, BL_DIR_I2B);
-        bool hello = t[i].period_ms == 0 && (t[i].action & BL_TA_START) && (t[i].action & BL_TA_RESPOND) &&
-                     t[i].in_states == 0;
-        bool cmd = t[i].period_ms == 0 && !(t[i].action & BL_TA_START) && (t[i].action & BL_TA_RESPOND) &&
-                   t[i].in_states == 0 && t[i].next_state != BL_STATE_KEEP && t[i].next_state != 0;
+        bl_trigger_kind_t kind = bl_trigger_kind(&t[i]);
+        bool hello = kind == BL_TK_HELLO, cmd = kind == BL_TK_COMMAND;
         bl_gw_slot_t *s;
         bool dup = false;
-        if (m == NULL || (t[i].period_ms == 0 && !hello && !cmd))
+        if (m == NULL || kind == BL_TK_NONE)
             continue;
         for (unsigned k = 0; k < pl->nslots; k++)
             dup = dup || same_request(&pl->slot[k], m, &t[i]);

@@ -466,16 +466,11 @@ static void build_slots(bl_inv_t *v, uint64_t now)
     /* the trigger rows: periodic requests, and the rows that start a battery (hello) */
     for (size_t i = 0; i < nt; i++) {
         const bl_message_t *m = bl_can_msg(&v->codec, t[i].req, t[i].ext, BL_DIR_I2B);
-        /* a hello: a row without a period that starts the battery and gets an answer
-                     * (BYD identification, SMA HV pairing) */
-        bool hello = t[i].period_ms == 0 && (t[i].action & BL_TA_START) && (t[i].action & BL_TA_RESPOND) &&
-                     t[i].in_states == 0;
-        /* a command that moves the battery's session forward once it is there */
-        bool cmd = t[i].period_ms == 0 && !(t[i].action & BL_TA_START) && (t[i].action & BL_TA_RESPOND) &&
-                   t[i].in_states == 0 && t[i].next_state != BL_STATE_KEEP && t[i].next_state != 0;
+        bl_trigger_kind_t kind = bl_trigger_kind(&t[i]); /* periodic, hello or command */
+        bool hello = kind == BL_TK_HELLO, cmd = kind == BL_TK_COMMAND;
         bl_inv_slot_t *s;
         bool dup = false;
-        if (m == NULL || (t[i].period_ms == 0 && !hello && !cmd))
+        if (m == NULL || kind == BL_TK_NONE)
             continue;
         for (unsigned k = 0; k < v->nslots; k++)
             dup = dup || same_request(&v->slot[k], m, &t[i]);
